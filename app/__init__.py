@@ -1,0 +1,1 @@
+"""The HTTP query service (FastAPI). Uses the shared core; never imports ``ingest``."""

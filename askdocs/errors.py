@@ -1,0 +1,54 @@
+"""The project's exception tree. Library errors are translated where the library is called.
+
+    AskdocsError
+    ├── ConfigError            a setting is missing or contradicts another (names the variable)
+    ├── InputError             a user-supplied value is wrong (question, filter, path, chunker name)
+    │   └── UnknownNameError   a registry was asked for a name it does not have
+    ├── LoadError              one document could not be loaded (corrupt PDF, 404, unsupported type)
+    ├── IndexError_            the vector index failed
+    │   ├── IndexLockedError   the embedded index directory is held by another process
+    │   └── DimensionMismatchError  stored vectors and the model disagree on dimension
+    └── GenerationError        the LLM endpoint failed after retries
+"""
+
+from __future__ import annotations
+
+
+class AskdocsError(Exception):
+    """Base of every error askdocs raises on purpose."""
+
+
+class ConfigError(AskdocsError):
+    pass
+
+
+class InputError(AskdocsError):
+    pass
+
+
+class UnknownNameError(InputError):
+    def __init__(self, kind: str, name: str, available: list[str]) -> None:
+        self.kind, self.name, self.available = kind, name, sorted(available)
+        super().__init__(f"unknown {kind} {name!r}; available: {', '.join(self.available)}")
+
+
+class LoadError(AskdocsError):
+    def __init__(self, source: str, reason: str) -> None:
+        self.source, self.reason = source, reason
+        super().__init__(f"{source}: {reason}")
+
+
+class IndexError_(AskdocsError):  # noqa: N801 - trailing underscore avoids shadowing the builtin
+    pass
+
+
+class IndexLockedError(IndexError_):
+    pass
+
+
+class DimensionMismatchError(IndexError_):
+    pass
+
+
+class GenerationError(AskdocsError):
+    pass

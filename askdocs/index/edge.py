@@ -1,0 +1,181 @@
+"""Embedded adapter: Qdrant's engine in-process (``qdrant-edge-py``), one shard directory per collection.
+
+One process at a time may open a shard directory; a second one gets :class:`IndexLockedError`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import qdrant_edge as qe
+
+from askdocs.errors import DimensionMismatchError, IndexError_, IndexLockedError
+from askdocs.index.protocol import (
+    DENSE,
+    DOC_FIELDS,
+    INTEGER_INDEXES,
+    KEYWORD_INDEXES,
+    Filters,
+    StoredVersion,
+    check_filters,
+    document_info,
+)
+from askdocs.models import Chunk, DocumentInfo, Hit
+
+_CONFIG_FILE = "edge_config.json"
+
+
+class EdgeIndex:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._shard: Any = None
+        self._lock = threading.RLock()
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def _open(self) -> Any:
+        """The shard, loaded on first use; None while no collection exists yet."""
+        if self._shard is None and (self._path / _CONFIG_FILE).is_file():
+            self._shard = self._call(qe.EdgeShard.load, str(self._path))
+        return self._shard
+
+    def _call(self, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except Exception as exc:  # the binding raises plain Exception; translate at the boundary
+            if "WouldBlock" in str(exc):
+                raise IndexLockedError(
+                    f"the index at {self._path} is in use by another askdocs process (askdocs serve or "
+                    "worker). Stop it first, or send documents to the running service "
+                    "(askdocs ingest sends them there when ASKDOCS_ADMIN_TOKEN is set), or use a Qdrant "
+                    "server (ASKDOCS_QDRANT__URL) that several processes can share"
+                ) from exc
+            raise IndexError_(f"embedded Qdrant failed at {self._path}: {exc}") from exc
+
+    def stored_dimension(self) -> int | None:
+        config_file = self._path / _CONFIG_FILE
+        if not config_file.is_file():
+            return None
+        config = json.loads(config_file.read_text())
+        return int(config["vectors"][DENSE]["size"])
+
+    def ensure_collection(self, dimension: int) -> None:
+        with self._lock:
+            stored = self.stored_dimension()
+            if stored is not None:
+                if stored != dimension:
+                    raise DimensionMismatchError(
+                        f"the index at {self._path} holds {stored}-dimensional vectors but the embedding "
+                        f"model makes {dimension}-dimensional ones; use the model the index was built "
+                        "with, or a new ASKDOCS_DATA_DIR / ASKDOCS_QDRANT__COLLECTION"
+                    )
+                self._open()
+                return
+            self._path.mkdir(parents=True, exist_ok=True)
+            config = qe.EdgeConfig(vectors={DENSE: qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine)})
+            self._shard = self._call(qe.EdgeShard.create, str(self._path), config)
+            for field in KEYWORD_INDEXES:
+                self._update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
+            for field in INTEGER_INDEXES:
+                self._update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Integer))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._shard is not None:
+                self._shard.flush()
+                self._shard.close()
+                self._shard = None
+
+    # -- writes ------------------------------------------------------------------------------------
+    def _update(self, operation: Any) -> None:
+        with self._lock:
+            self._call(self._shard.update, operation)
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        if not chunks:
+            return
+        points = [
+            qe.Point(c.point_id, {DENSE: vector.tolist()}, c.payload())
+            for c, vector in zip(chunks, vectors, strict=True)
+        ]
+        self._update(qe.UpdateOperation.upsert_points(points))
+        with self._lock:
+            self._call(self._shard.flush)
+
+    def delete_document(self, doc_id: str, *, except_hash: str | None = None) -> None:
+        if self._open() is None:
+            return
+        must_not = [_match("content_hash", except_hash)] if except_hash else None
+        self._update(qe.UpdateOperation.delete_points_by_filter(qe.Filter(must=[_match("doc_id", doc_id)], must_not=must_not)))
+        with self._lock:
+            self._call(self._shard.flush)
+
+    # -- reads -------------------------------------------------------------------------------------
+    def search(self, vector: np.ndarray, limit: int, filters: Filters | None = None) -> list[Hit]:
+        flt = _filter(check_filters(filters))
+        shard = self._open()
+        if shard is None:
+            return []
+        request = qe.QueryRequest(
+            limit=limit, query=qe.Query.Nearest(vector.tolist(), using=DENSE), filter=flt, with_payload=True
+        )
+        points = self._call(shard.query, request)
+        return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
+
+    def count(self) -> int:
+        shard = self._open()
+        return 0 if shard is None else int(self._call(shard.count, qe.CountRequest(exact=True)))
+
+    def _count(self, flt: Any) -> int:
+        return int(self._call(self._shard.count, qe.CountRequest(exact=True, filter=flt)))
+
+    def stored_version(self, doc_id: str, content_hash: str) -> StoredVersion:
+        if self._open() is None:
+            return StoredVersion(0, 0, 0)
+        same_doc = _match("doc_id", doc_id)
+        same_hash = qe.Filter(must=[same_doc, _match("content_hash", content_hash)])
+        points = self._count(qe.Filter(must=[same_doc]))
+        with_hash = self._count(same_hash)
+        expected = 0
+        if with_hash:
+            records, _ = self._call(self._shard.scroll, qe.ScrollRequest(limit=1, filter=same_hash, with_payload=["chunk_count"]))
+            expected = int((records[0].payload or {}).get("chunk_count") or 0) if records else 0
+        return StoredVersion(points, with_hash, expected)
+
+    def documents(self) -> list[DocumentInfo]:
+        if self._open() is None:
+            return []
+        first_chunks = qe.Filter(must=[qe.FieldCondition("chunk_index", match=qe.MatchValue(0))])
+        return sorted((document_info(p) for p in self._scroll(first_chunks, DOC_FIELDS)), key=lambda d: d.source)
+
+    def _scroll(self, flt: Any, fields: list[str]) -> Iterator[dict[str, Any]]:
+        offset = None
+        while True:
+            request = qe.ScrollRequest(offset=offset, limit=256, filter=flt, with_payload=fields)
+            records, offset = self._call(self._shard.scroll, request)
+            yield from (dict(r.payload or {}) for r in records)
+            if offset is None:
+                return
+
+
+def _match(field: str, value: str) -> Any:
+    return qe.FieldCondition(field, match=qe.MatchValue(value))
+
+
+def _filter(filters: dict[str, list[str]]) -> Any:
+    if not filters:
+        return None
+    return qe.Filter(
+        must=[
+            qe.FieldCondition(key, match=qe.MatchValue(vals[0]) if len(vals) == 1 else qe.MatchAny(vals))
+            for key, vals in filters.items()
+        ]
+    )

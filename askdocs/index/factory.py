@@ -1,0 +1,23 @@
+"""Build the configured VectorIndex. Called from main() or the service lifespan, never at import."""
+
+from __future__ import annotations
+
+from askdocs.index.protocol import VectorIndex
+from askdocs.settings import Settings
+
+
+def open_index(settings: Settings) -> VectorIndex:
+    if settings.qdrant.url:
+        from askdocs.index.server import ServerIndex
+
+        key = settings.qdrant.api_key.get_secret_value() if settings.qdrant.api_key else None
+        return ServerIndex.connect(settings.qdrant.url, key, settings.qdrant.collection, settings.qdrant.timeout_s)
+    from askdocs.index.edge import EdgeIndex
+
+    return EdgeIndex(settings.data_dir / "qdrant" / settings.qdrant.collection)
+
+
+def describe_index(settings: Settings) -> str:
+    if settings.qdrant.url:
+        return f"Qdrant server {settings.qdrant.url}, collection {settings.qdrant.collection!r}"
+    return f"embedded Qdrant at {settings.data_dir / 'qdrant' / settings.qdrant.collection}"

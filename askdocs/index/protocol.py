@@ -1,0 +1,90 @@
+"""The VectorIndex role and the pieces both adapters share."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from askdocs.errors import InputError
+from askdocs.models import Chunk, DocumentInfo, Hit
+
+# Fields callers may filter on (each has a keyword payload index).
+FILTERABLE_FIELDS = ("doc_id", "source", "chunker")
+KEYWORD_INDEXES = ("doc_id", "source", "content_hash", "chunker")
+INTEGER_INDEXES = ("chunk_index",)
+DENSE = "dense"
+POINT_NAMESPACE = uuid.UUID("0b6c4f3e-6a2d-4c41-9a0e-5d7f0e1a2b3c")
+DOC_FIELDS = ["doc_id", "source", "title", "chunk_count", "ingested_at", "content_hash", "chunker"]
+
+Filters = Mapping[str, str | Sequence[str]]
+
+
+def point_id_for(doc_id: str, chunk_key: str | int) -> str:
+    """Deterministic point id (uuid5 of doc id and chunk key): re-ingesting writes the same ids."""
+    return str(uuid.uuid5(POINT_NAMESPACE, f"{doc_id}:{chunk_key}"))
+
+
+def check_filters(filters: Filters | None) -> dict[str, list[str]]:
+    """Validate a caller's filters: known fields only, string values. Returns field -> accepted values."""
+    checked: dict[str, list[str]] = {}
+    for key, value in (filters or {}).items():
+        if key not in FILTERABLE_FIELDS:
+            raise InputError(f"cannot filter on {key!r}; filterable fields: {', '.join(FILTERABLE_FIELDS)}")
+        values = [value] if isinstance(value, str) else list(value)
+        if not values or not all(isinstance(v, str) and v for v in values):
+            raise InputError(f"filter {key!r} needs a non-empty string or list of strings")
+        checked[key] = values
+    return checked
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVersion:
+    """What the index holds of one document: enough to decide whether re-ingesting can be skipped."""
+
+    points: int
+    points_with_hash: int
+    expected: int  # chunk_count recorded in the points carrying the hash
+
+    @property
+    def complete(self) -> bool:
+        return self.expected > 0 and self.points == self.points_with_hash == self.expected
+
+
+def document_info(payload: Mapping[str, Any]) -> DocumentInfo:
+    return DocumentInfo(
+        doc_id=str(payload.get("doc_id", "")),
+        source=str(payload.get("source", "")),
+        title=str(payload.get("title", "")),
+        chunks=int(payload.get("chunk_count") or 0),
+        ingested_at=str(payload.get("ingested_at", "")),
+        content_hash=str(payload.get("content_hash", "")),
+        chunker=str(payload.get("chunker", "")),
+    )
+
+
+class VectorIndex(Protocol):
+    """Where chunks live. Adapters translate their library's errors into ``askdocs.errors``."""
+
+    def ensure_collection(self, dimension: int) -> None:
+        """Create the collection on first use; fail with DimensionMismatchError if it disagrees."""
+        ...
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None: ...
+
+    def search(self, vector: np.ndarray, limit: int, filters: Filters | None = None) -> list[Hit]: ...
+
+    def stored_version(self, doc_id: str, content_hash: str) -> StoredVersion: ...
+
+    def delete_document(self, doc_id: str, *, except_hash: str | None = None) -> None:
+        """Drop a document's points (all, or only those of other versions than ``except_hash``)."""
+        ...
+
+    def documents(self) -> list[DocumentInfo]: ...
+
+    def count(self) -> int: ...
+
+    def close(self) -> None: ...

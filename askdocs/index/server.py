@@ -1,0 +1,176 @@
+"""Server adapter: a Qdrant server through ``qdrant-client``.
+
+Also accepts a ready client, so tests can hand it qdrant-client's in-process local mode, which is not
+thread-safe: every call goes through one lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+from askdocs.errors import DimensionMismatchError, IndexError_
+from askdocs.index.protocol import (
+    DENSE,
+    DOC_FIELDS,
+    INTEGER_INDEXES,
+    KEYWORD_INDEXES,
+    Filters,
+    StoredVersion,
+    check_filters,
+    document_info,
+)
+from askdocs.models import Chunk, DocumentInfo, Hit
+
+T = TypeVar("T")
+
+
+class ServerIndex:
+    def __init__(self, client: QdrantClient, collection: str, *, where: str = "Qdrant server") -> None:
+        self._client = client
+        self._collection = collection
+        self._where = where
+        self._lock = threading.RLock()
+        self._exists: bool | None = None
+
+    @classmethod
+    def connect(cls, url: str, api_key: str | None, collection: str, timeout_s: float) -> ServerIndex:
+        client = QdrantClient(url=url, api_key=api_key, timeout=int(timeout_s))
+        return cls(client, collection, where=f"Qdrant server {url}")
+
+    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with self._lock:
+            try:
+                return fn(*args, **kwargs)
+            except (UnexpectedResponse, ResponseHandlingException, ConnectionError, OSError) as exc:
+                raise IndexError_(f"{self._where} failed: {exc}") from exc
+
+    def _has_collection(self) -> bool:
+        if not self._exists:
+            self._exists = bool(self._call(self._client.collection_exists, self._collection))
+        return bool(self._exists)
+
+    def stored_dimension(self) -> int | None:
+        if not self._has_collection():
+            return None
+        info = self._call(self._client.get_collection, self._collection)
+        vectors = info.config.params.vectors
+        assert isinstance(vectors, dict)
+        return int(vectors[DENSE].size)
+
+    def ensure_collection(self, dimension: int) -> None:
+        stored = self.stored_dimension()
+        if stored is not None:
+            if stored != dimension:
+                raise DimensionMismatchError(
+                    f"collection {self._collection!r} on the {self._where} holds {stored}-dimensional vectors "
+                    f"but the embedding model makes {dimension}-dimensional ones; use the model the "
+                    "collection was built with, or another ASKDOCS_QDRANT__COLLECTION"
+                )
+            return
+        self._call(
+            self._client.create_collection,
+            self._collection,
+            vectors_config={DENSE: models.VectorParams(size=dimension, distance=models.Distance.COSINE)},
+        )
+        for field in KEYWORD_INDEXES:
+            self._call(self._client.create_payload_index, self._collection, field, models.PayloadSchemaType.KEYWORD)
+        for field in INTEGER_INDEXES:
+            self._call(self._client.create_payload_index, self._collection, field, models.PayloadSchemaType.INTEGER)
+        self._exists = True
+
+    def close(self) -> None:
+        self._call(self._client.close)
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        if not chunks:
+            return
+        points = [
+            models.PointStruct(id=c.point_id, vector={DENSE: v.tolist()}, payload=c.payload())
+            for c, v in zip(chunks, vectors, strict=True)
+        ]
+        self._call(self._client.upsert, self._collection, points=points, wait=True)
+
+    def delete_document(self, doc_id: str, *, except_hash: str | None = None) -> None:
+        if not self._has_collection():
+            return
+        flt = models.Filter(
+            must=[_match("doc_id", doc_id)],
+            must_not=[_match("content_hash", except_hash)] if except_hash else None,
+        )
+        self._call(self._client.delete, self._collection, points_selector=models.FilterSelector(filter=flt), wait=True)
+
+    def search(self, vector: np.ndarray, limit: int, filters: Filters | None = None) -> list[Hit]:
+        flt = _filter(check_filters(filters))
+        if not self._has_collection():
+            return []
+        response = self._call(
+            self._client.query_points,
+            self._collection,
+            query=vector.tolist(),
+            using=DENSE,
+            limit=limit,
+            query_filter=flt,
+            with_payload=True,
+        )
+        return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in response.points]
+
+    def count(self) -> int:
+        if not self._has_collection():
+            return 0
+        return int(self._call(self._client.count, self._collection, exact=True).count)
+
+    def _count(self, flt: models.Filter) -> int:
+        return int(self._call(self._client.count, self._collection, count_filter=flt, exact=True).count)
+
+    def stored_version(self, doc_id: str, content_hash: str) -> StoredVersion:
+        if not self._has_collection():
+            return StoredVersion(0, 0, 0)
+        same_hash = models.Filter(must=[_match("doc_id", doc_id), _match("content_hash", content_hash)])
+        points = self._count(models.Filter(must=[_match("doc_id", doc_id)]))
+        with_hash = self._count(same_hash)
+        expected = 0
+        if with_hash:
+            records, _ = self._call(
+                self._client.scroll, self._collection, scroll_filter=same_hash, limit=1, with_payload=["chunk_count"]
+            )
+            expected = int((records[0].payload or {}).get("chunk_count") or 0) if records else 0
+        return StoredVersion(points, with_hash, expected)
+
+    def documents(self) -> list[DocumentInfo]:
+        if not self._has_collection():
+            return []
+        first = models.Filter(must=[models.FieldCondition(key="chunk_index", match=models.MatchValue(value=0))])
+        return sorted((document_info(p) for p in self._scroll(first, DOC_FIELDS)), key=lambda d: d.source)
+
+    def _scroll(self, flt: models.Filter, fields: list[str]) -> Iterator[dict[str, Any]]:
+        offset: Any = None
+        while True:
+            records, offset = self._call(
+                self._client.scroll, self._collection, scroll_filter=flt, limit=256, offset=offset, with_payload=fields
+            )
+            yield from (dict(r.payload or {}) for r in records)
+            if offset is None:
+                return
+
+
+def _match(field: str, value: str) -> models.FieldCondition:
+    return models.FieldCondition(key=field, match=models.MatchValue(value=value))
+
+
+def _filter(filters: dict[str, list[str]]) -> models.Filter | None:
+    if not filters:
+        return None
+    conditions: list[models.Condition] = [
+        models.FieldCondition(
+            key=key,
+            match=models.MatchValue(value=vals[0]) if len(vals) == 1 else models.MatchAny(any=vals),
+        )
+        for key, vals in filters.items()
+    ]
+    return models.Filter(must=conditions)

@@ -1,0 +1,142 @@
+"""Shared vocabulary: the few dataclasses every part passes around."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+AnswerMode = Literal["extractive", "prompted", "finetuned"]
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A structural unit of a loaded document: an HTML/Markdown section or a PDF page."""
+
+    text: str
+    heading_path: tuple[str, ...] = ()
+    page: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One source document as loaded, before chunking."""
+
+    doc_id: str
+    source: str
+    title: str
+    sections: tuple[Section, ...]
+    content_hash: str
+    kind: str = "text"  # html | pdf | markdown | text
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(s.text for s in self.sections)
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A piece of a document as stored in the index, with everything needed to cite it."""
+
+    point_id: str
+    doc_id: str
+    source: str
+    title: str
+    text: str
+    embed_text: str
+    chunk_index: int
+    chunk_count: int
+    chunker: str
+    content_hash: str
+    ingested_at: str
+    heading_path: tuple[str, ...] = ()
+    page: int | None = None
+    context: str | None = None  # a larger enclosing text to answer from (small-to-big)
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "doc_id": self.doc_id,
+            "source": self.source,
+            "title": self.title,
+            "heading_path": list(self.heading_path),
+            "page": self.page,
+            "chunk_index": self.chunk_index,
+            "chunk_count": self.chunk_count,
+            "chunker": self.chunker,
+            "content_hash": self.content_hash,
+            "ingested_at": self.ingested_at,
+            "context": self.context,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A search result: the stored chunk's payload and its score."""
+
+    point_id: str
+    score: float
+    payload: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        return str(self.payload.get("text", ""))
+
+    @property
+    def answer_text(self) -> str:
+        """The text to answer from: the enclosing context when the chunker stored one."""
+        return str(self.payload.get("context") or self.payload.get("text", ""))
+
+    @property
+    def doc_id(self) -> str:
+        return str(self.payload.get("doc_id", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    doc_id: str
+    source: str
+    title: str
+    chunks: int
+    ingested_at: str
+    content_hash: str
+    chunker: str
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A cited source as the caller sees it."""
+
+    n: int
+    title: str
+    url_or_path: str
+    page: int | None
+    heading: str
+    score: float
+    snippet: str
+
+
+@dataclass(slots=True)
+class Timings:
+    embed: float = 0.0
+    search: float = 0.0
+    generate: float = 0.0
+    total: float = 0.0
+
+
+@dataclass(slots=True)
+class Answer:
+    answer: str
+    sources: list[Source]
+    mode: AnswerMode
+    timings_ms: Timings = field(default_factory=Timings)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What became of one document sent for ingestion."""
+
+    source: str
+    status: str  # new | updated | unchanged | failed
+    chunks: int
+    doc_id: str
+    error: str

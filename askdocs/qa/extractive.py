@@ -1,0 +1,58 @@
+"""Extractive answers: the passages' sentences closest in meaning to the question, with their citations.
+
+Used when no LLM is configured, and as the fallback when the LLM fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from askdocs.embedding import Embedder
+from askdocs.models import AnswerMode, Hit
+from askdocs.qa.generate import Generated, Query
+from chunkers.base import sentences
+
+_MAX_SENTENCE_CHARS = 600
+
+
+class ExtractiveGenerator:
+    mode: AnswerMode = "extractive"
+
+    def __init__(self, embedder: Embedder, *, passages: int = 3, max_sentences: int = 2, margin: float = 0.08) -> None:
+        self._embedder = embedder
+        self._passages = passages
+        self._max_sentences = max_sentences
+        self._margin = margin  # a second sentence joins only if it scores within this of the best
+
+    def generate(self, query: Query, contexts: Sequence[Hit]) -> Generated:
+        candidates: list[tuple[int, int, str]] = []  # (source number, position, sentence)
+        for n, hit in enumerate(contexts[: self._passages], start=1):
+            for position, sentence in enumerate(_sentences(hit.answer_text)):
+                candidates.append((n, position, sentence))
+        if not candidates:
+            return Generated("", "extractive")
+        vectors = self._embedder.embed_documents([s for _, _, s in candidates])
+        # Meaning first; a small bonus for sentences of better-ranked passages breaks near-ties.
+        scores = vectors @ query.vector - 0.02 * np.array([n - 1 for n, _, _ in candidates], dtype=np.float32)
+        order = np.argsort(-scores)
+        best = float(scores[order[0]])
+        chosen = [int(i) for i in order[: self._max_sentences] if float(scores[i]) >= best - self._margin]
+        # A sentence that announces what follows ("... as follows:") brings the next one along.
+        for i in list(chosen):
+            if candidates[i][2].endswith(":") and i + 1 < len(candidates) and candidates[i + 1][0] == candidates[i][0]:
+                chosen.append(i + 1)
+        chosen = sorted(set(chosen), key=lambda i: (candidates[i][0], candidates[i][1]))
+        text = " ".join(f"{candidates[i][2]} [{candidates[i][0]}]" for i in chosen)
+        return Generated(text, "extractive")
+
+
+def _sentences(text: str) -> list[str]:
+    out = []
+    for line in text.split("\n"):
+        for sentence in sentences(line.strip().lstrip("-* ").strip()):
+            # Headings and labels ("Dental care") are not answers; short lines with figures may be.
+            if len(sentence.split()) >= 4 or any(ch.isdigit() for ch in sentence):
+                out.append(sentence[:_MAX_SENTENCE_CHARS])
+    return out

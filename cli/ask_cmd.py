@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Annotated, Any
+
+import typer
+
+from askdocs.errors import IndexLockedError
+from cli.common import ServiceClient, clean_errors, console, fail, settings_or_exit
+
+
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in quotes.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the /ask JSON.")] = False,
+    top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=50)] = None,
+) -> None:
+    """Answer a question from the index (the same answer and sources as POST /ask)."""
+    settings = settings_or_exit()
+    with clean_errors():
+        try:
+            body = _ask_locally(settings, question, top_k)
+        except IndexLockedError as exc:
+            client = ServiceClient(settings)
+            if not client.reachable():
+                fail(str(exc))
+            body = client.request("POST", "/ask", json={"question": question, "top_k": top_k})
+    if as_json:
+        console.print_json(json.dumps(body))
+        return
+    _print_answer(body)
+
+
+def _ask_locally(settings: Any, question: str, top_k: int | None) -> dict[str, Any]:
+    from askdocs.components import make_asker, make_embedder, open_checked_index
+
+    embedder = make_embedder(settings)
+    index = open_checked_index(settings, embedder)
+    try:
+        index.count()  # surfaces a locked index before any work
+        result = make_asker(settings, embedder, index).ask(question, top_k=top_k)
+    finally:
+        index.close()
+    answer = result.answer
+    return {
+        "answer": answer.answer,
+        "sources": [asdict(s) for s in answer.sources],
+        "mode": answer.mode,
+        "timings_ms": asdict(answer.timings_ms),
+        "degraded": result.degraded,
+        "reason": result.reason or None,
+    }
+
+
+def _print_answer(body: dict[str, Any]) -> None:
+    console.print(body["answer"], highlight=False, soft_wrap=True)
+    if body["sources"]:
+        console.print("\n[bold]Sources[/]")
+    for s in body["sources"]:
+        where = s["url_or_path"] + (f", p. {s['page']}" if s.get("page") else "")
+        heading = f" — {s['heading']}" if s.get("heading") else ""
+        console.print(f"  [{s['n']}] {s['title']}{heading} ({where}) score {s['score']:.2f}", highlight=False)
+    if body.get("degraded"):
+        console.print(f"[yellow]degraded:[/] {body.get('reason')}")
+    console.print(f"[dim]{body['mode']}, {body['timings_ms']['total']:.0f} ms[/]")

@@ -1,0 +1,111 @@
+"""HTML: main content only, kept as sections under their heading path (h1-h6)."""
+
+from __future__ import annotations
+
+import re
+
+from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4.element import Comment, Doctype
+
+from askdocs.models import Document, Section
+from ingest.loaders import RawSource
+from ingest.loaders.text import build, decode
+
+# Page furniture that is never content.
+_DROP = ["script", "style", "noscript", "template", "svg", "iframe", "nav", "header", "footer", "aside", "form",
+         "button", "dialog"]
+_NOISE = re.compile(r"cookie|consent|banner|breadcrumb|sidebar|skip-link|menu", re.I)
+_HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+_BLOCKS = {"p", "li", "pre", "blockquote", "dt", "dd", "figcaption", "caption", "address", "td", "th"}
+_SPACE = re.compile(r"\s+")
+
+
+class HtmlLoader:
+    kind = "html"
+
+    def load(self, raw: RawSource) -> Document:
+        soup = BeautifulSoup(decode(raw), "html.parser")
+        title = _text(soup.title) if soup.title else ""
+        for tag in soup.find_all(_DROP):
+            tag.decompose()
+        for tag in soup.find_all(attrs={"role": ["navigation", "banner", "contentinfo", "complementary"]}):
+            tag.decompose()
+        for tag in soup.find_all(_is_noise):
+            tag.decompose()
+        root = soup.find("main") or soup.find(attrs={"role": "main"}) or soup.find("article") or soup.body or soup
+        walker = _Walker()
+        walker.walk(root)
+        walker.flush()
+        h1 = soup.find("h1")
+        title = title or (_text(h1) if h1 else "") or raw.stem
+        return build(raw, self.kind, title, walker.sections)
+
+
+def _is_noise(tag: Tag) -> bool:
+    if tag.name in ("html", "body", "main", "article"):
+        return False
+    names = " ".join([str(tag.get("id") or ""), *(tag.get("class") or [])])
+    return bool(names.strip()) and bool(_NOISE.search(names))
+
+
+_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
+
+
+def _text(node: Tag) -> str:
+    return _BEFORE_PUNCT.sub(r"\1", _SPACE.sub(" ", node.get_text(" ", strip=True))).strip()
+
+
+class _Walker:
+    """Walks the tree in document order; a heading closes the current section and opens the next."""
+
+    def __init__(self) -> None:
+        self.path: list[str] = []
+        self.blocks: list[str] = []
+        self.sections: list[Section] = []
+
+    def flush(self) -> None:
+        text = "\n\n".join(b for b in self.blocks if b)
+        if text.strip():
+            self.sections.append(Section(text, tuple(p for p in self.path if p)))
+        self.blocks = []
+
+    def walk(self, node: Tag) -> None:
+        for child in node.children:
+            if isinstance(child, Comment | Doctype):
+                continue
+            if isinstance(child, NavigableString):
+                text = _SPACE.sub(" ", str(child)).strip()
+                if text:
+                    self.blocks.append(text)
+            elif isinstance(child, Tag):
+                self._tag(child)
+
+    def _tag(self, tag: Tag) -> None:
+        if tag.name in _HEADINGS:
+            self.flush()
+            level = _HEADINGS[tag.name]
+            del self.path[level - 1 :]
+            self.path.extend([""] * (level - 1 - len(self.path)))
+            self.path.append(_text(tag))
+        elif tag.name == "table":
+            self.blocks.append(_table(tag))
+        elif tag.name in ("ul", "ol"):
+            items = [_text(li) for li in tag.find_all("li")]
+            self.blocks.append("\n".join(f"- {item}" for item in items if item))
+        elif tag.name in _BLOCKS:
+            self.blocks.append(_text(tag))
+        elif tag.name == "br":
+            return
+        else:
+            self.walk(tag)
+
+
+def _table(table: Tag) -> str:
+    rows = []
+    for tr in table.find_all("tr"):
+        cells = [_text(cell) for cell in tr.find_all(["th", "td"])]
+        if any(cells):
+            rows.append(" | ".join(cells))
+    caption = table.find("caption")
+    head = [_text(caption)] if caption else []
+    return "\n".join(head + rows)

@@ -1,0 +1,95 @@
+"""Turn command-line arguments into raw sources: files, folders (recursive) and http(s) URLs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from askdocs.errors import LoadError
+from ingest.loaders import SUFFIXES, RawSource
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """A source named by the user, not yet read."""
+
+    location: str  # absolute path or URL
+
+    @property
+    def is_url(self) -> bool:
+        return self.location.startswith(("http://", "https://"))
+
+
+def expand(arguments: list[str]) -> tuple[list[SourceRef], list[LoadError]]:
+    """Files and URLs as given; folders walked for the formats askdocs reads. Missing paths are errors."""
+    refs: list[SourceRef] = []
+    errors: list[LoadError] = []
+    for arg in arguments:
+        if arg.startswith(("http://", "https://")):
+            refs.append(SourceRef(arg))
+            continue
+        if "://" in arg:
+            errors.append(LoadError(arg, "only http:// and https:// URLs can be ingested"))
+            continue
+        path = Path(arg).expanduser()
+        if path.is_dir():
+            refs.extend(SourceRef(str(p.resolve())) for p in sorted(_walk(path)))
+        elif path.is_file():
+            refs.append(SourceRef(str(path.resolve())))
+        else:
+            errors.append(LoadError(arg, "no such file or folder"))
+    return refs, errors
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    for path in folder.rglob("*"):
+        if path.is_file() and path.suffix.lower() in SUFFIXES and not path.name.startswith("."):
+            yield path
+
+
+class Reader:
+    """Reads one source's bytes, from disk or over HTTP, within a size limit."""
+
+    def __init__(self, max_bytes: int, timeout_s: float, user_agent: str) -> None:
+        self._max_bytes = max_bytes
+        self._timeout_s = timeout_s
+        self._user_agent = user_agent
+
+    def read(self, ref: SourceRef) -> RawSource:
+        return self._fetch(ref.location) if ref.is_url else self._file(Path(ref.location))
+
+    def _file(self, path: Path) -> RawSource:
+        try:
+            size = path.stat().st_size
+            if size > self._max_bytes:
+                raise LoadError(str(path), f"file is {size / 2**20:.1f} MiB, over the {self._limit_mb} MiB limit")
+            return RawSource(str(path), path.read_bytes())
+        except OSError as exc:
+            raise LoadError(str(path), f"cannot read file ({exc.strerror or exc})") from exc
+
+    @property
+    def _limit_mb(self) -> float:
+        return round(self._max_bytes / 2**20, 1)
+
+    def _fetch(self, url: str) -> RawSource:
+        headers = {"User-Agent": self._user_agent}
+        try:
+            with (
+                httpx.Client(timeout=self._timeout_s, follow_redirects=True, max_redirects=5) as client,
+                client.stream("GET", url, headers=headers) as response,
+            ):
+                if response.status_code >= 400:
+                    raise LoadError(url, f"HTTP {response.status_code} {response.reason_phrase}")
+                body = bytearray()
+                for part in response.iter_bytes():
+                    body.extend(part)
+                    if len(body) > self._max_bytes:
+                        raise LoadError(url, f"response is over the {self._limit_mb} MiB limit")
+                return RawSource(str(response.url), bytes(body), response.headers.get("content-type"))
+        except httpx.TooManyRedirects as exc:
+            raise LoadError(url, "too many redirects") from exc
+        except httpx.HTTPError as exc:
+            raise LoadError(url, f"cannot fetch ({type(exc).__name__}: {exc})") from exc

@@ -1,0 +1,108 @@
+"""One contract, both adapters: the embedded engine and qdrant-client (its local mode, standing in for a server)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from qdrant_client import QdrantClient
+
+from askdocs.errors import DimensionMismatchError, IndexLockedError, InputError
+from askdocs.index.edge import EdgeIndex
+from askdocs.index.protocol import point_id_for
+from askdocs.index.server import ServerIndex
+from askdocs.models import Chunk
+
+DIM = 8
+
+
+def chunk(doc: str, i: int, count: int, version: str = "v1", text: str = "") -> Chunk:
+    return Chunk(
+        point_id=point_id_for(doc, f"{version}:{i}"), doc_id=doc, source=f"/docs/{doc}.html", title=doc.upper(),
+        text=text or f"{doc} chunk {i}", embed_text=text or f"{doc} chunk {i}", chunk_index=i, chunk_count=count,
+        chunker="recursive", content_hash=version, ingested_at="2026-01-01T00:00:00+00:00", heading_path=("H",),
+    )
+
+
+def vec(*values: float) -> np.ndarray:
+    v = np.zeros(DIM, dtype=np.float32)
+    v[: len(values)] = values
+    return v / np.linalg.norm(v)
+
+
+@pytest.fixture(params=["edge", "server"])
+def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    if request.param == "edge":
+        idx: Any = EdgeIndex(tmp_path / "shard")
+    else:
+        idx = ServerIndex(QdrantClient(location=":memory:"), "test")
+    yield idx
+    idx.close()
+
+
+def test_empty_index_answers_without_a_collection(index: Any) -> None:
+    assert index.count() == 0
+    assert index.documents() == []
+    assert index.search(vec(1), 5) == []
+
+
+def test_upsert_search_and_filters(index: Any) -> None:
+    index.ensure_collection(DIM)
+    a = [chunk("a", i, 2) for i in range(2)]
+    b = [chunk("b", 0, 1)]
+    index.upsert(a + b, np.stack([vec(1, 0), vec(1, 1), vec(0, 1)]))
+    hits = index.search(vec(1, 0), 3)
+    assert [h.payload["doc_id"] for h in hits][0] == "a"
+    assert hits[0].score == pytest.approx(1.0, abs=1e-4)
+    assert hits[0].payload["heading_path"] == ["H"]
+    only_b = index.search(vec(1, 0), 3, filters={"doc_id": "b"})
+    assert [h.doc_id for h in only_b] == ["b"]
+    both = index.search(vec(1, 0), 3, filters={"source": ["/docs/a.html", "/docs/b.html"]})
+    assert len(both) == 3
+    with pytest.raises(InputError, match="cannot filter on 'text'"):
+        index.search(vec(1), 3, filters={"text": "x"})
+
+
+def test_versions_documents_and_deletion(index: Any) -> None:
+    index.ensure_collection(DIM)
+    index.upsert([chunk("a", i, 3) for i in range(3)], np.stack([vec(1, i) for i in range(3)]))
+    assert index.stored_version("a", "v1").complete
+    assert not index.stored_version("a", "v2").complete
+    index.upsert([chunk("a", i, 2, "v2") for i in range(2)], np.stack([vec(1, i) for i in range(2)]))
+    assert not index.stored_version("a", "v2").complete  # old version still there
+    index.delete_document("a", except_hash="v2")
+    assert index.stored_version("a", "v2").complete
+    assert index.count() == 2
+    [info] = index.documents()
+    assert (info.doc_id, info.chunks, info.title, info.content_hash) == ("a", 2, "A", "v2")
+    index.delete_document("a")
+    assert index.count() == 0
+
+
+def test_a_different_dimension_is_refused_naming_both(index: Any) -> None:
+    index.ensure_collection(DIM)
+    index.ensure_collection(DIM)  # idempotent
+    with pytest.raises(DimensionMismatchError, match=r"holds 8-dimensional vectors .* makes 384-dimensional"):
+        index.ensure_collection(384)
+
+
+def test_a_second_process_gets_a_clear_lock_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    first = EdgeIndex(tmp_path / "shard")
+    first.ensure_collection(DIM)
+    code = (
+        "import sys; from pathlib import Path; from askdocs.index.edge import EdgeIndex\n"
+        "from askdocs.errors import IndexLockedError\n"
+        f"try:\n    EdgeIndex(Path({str(tmp_path / 'shard')!r})).count()\n"
+        "except IndexLockedError as exc:\n    print(exc); sys.exit(3)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    first.close()
+    assert result.returncode == 3, result.stderr
+    assert "in use by another askdocs process" in result.stdout
+    assert IndexLockedError.__name__  # the error type the CLI and service branch on

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from askdocs.embedding import SentenceTransformerEmbedder
+from askdocs.models import Section
+from chunkers import UnknownChunkerError, available, make_chunker
+from chunkers.base import sentences
+from chunkers.recursive import RecursiveChunker
+
+
+def words(texts: Sequence[str]) -> list[int]:
+    """A transparent token counter for unit tests: one token per word."""
+    return [len(t.split()) for t in texts]
+
+
+def para(n: int, word: str = "alpha") -> str:
+    return " ".join(f"{word}{i}" for i in range(n)) + "."
+
+
+def test_short_text_is_one_chunk() -> None:
+    chunker = RecursiveChunker(words, size=50, overlap=10)
+    assert chunker.split_text("One small paragraph.\n\nAnother one.") == ["One small paragraph.\n\nAnother one."]
+
+
+def test_paragraphs_are_packed_up_to_the_size() -> None:
+    text = "\n\n".join(para(20, f"p{k}w") for k in range(5))
+    chunks = RecursiveChunker(words, size=45, overlap=0).split_text(text)
+    assert [words([c])[0] for c in chunks] == [40, 40, 20]
+    assert "".join(chunks).replace("\n\n", "") == text.replace("\n\n", "")
+
+
+def test_overlap_repeats_the_tail_of_the_previous_chunk() -> None:
+    text = " ".join(f"Sentence number {i} is here." for i in range(30))
+    chunks = RecursiveChunker(words, size=25, overlap=10).split_text(text)
+    assert len(chunks) > 2
+    for before, after in zip(chunks, chunks[1:], strict=False):
+        tail, head = sentences(before), sentences(after)
+        shared = next(n for n in range(len(head), -1, -1) if n == 0 or tail[-n:] == head[:n])
+        assert 1 <= shared, "each chunk starts with the end of the previous one"
+        assert sum(words(head[:shared])) <= 10
+        assert all(words([c])[0] <= 25 for c in (before, after))
+
+
+def test_an_overlong_sentence_is_split_into_word_runs() -> None:
+    chunks = RecursiveChunker(words, size=16, overlap=0).split_text(para(50))
+    assert [words([c])[0] for c in chunks] == [16, 16, 16, 2]
+
+
+def test_sections_are_chunked_separately_and_keep_their_index() -> None:
+    sections = [Section("First section text.", ("A",)), Section("Second section text.", ("B",), page=2)]
+    pieces = RecursiveChunker(words, size=50, overlap=5).split(sections)
+    assert [(p.section, p.text) for p in pieces] == [(0, "First section text."), (1, "Second section text.")]
+
+
+def test_real_tokenizer_respects_the_budget(embedder: SentenceTransformerEmbedder) -> None:
+    text = "\n\n".join(f"Paragraph {k}: " + " ".join(["Northwind employees receive benefits."] * 12) for k in range(6))
+    chunks = RecursiveChunker(embedder.count_tokens, size=64, overlap=16).split_text(text)
+    assert len(chunks) > 3
+    assert max(embedder.count_tokens(chunks)) <= 64 + 2  # joiners may add a token
+
+
+@pytest.mark.parametrize(
+    ("size", "overlap", "message"),
+    [
+        (8, 0, "chunk_size must be at least 16 tokens, got 8"),
+        (100, 100, "chunk_overlap (100) must be smaller than chunk_size (100)"),
+        (100, -1, "chunk_overlap must be >= 0, got -1"),
+    ],
+)
+def test_bad_parameters_are_refused_at_construction(size: int, overlap: int, message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        make_chunker("recursive", words, size=size, overlap=overlap)
+
+
+def test_unknown_name_lists_the_available_ones() -> None:
+    with pytest.raises(UnknownChunkerError) as info:
+        make_chunker("magic", words)
+    assert str(info.value) == f"unknown chunker 'magic'; available: {', '.join(available())}"
+    assert "recursive" in available()

@@ -1,0 +1,91 @@
+"""Shared fixtures: the real embedding model, the real Qdrant engine, real files. No network but loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from askdocs.embedding import SentenceTransformerEmbedder  # noqa: E402
+from askdocs.index.edge import EdgeIndex  # noqa: E402
+from askdocs.settings import Settings  # noqa: E402
+from ingest.pipeline import Ingestor, build_chunker  # noqa: E402
+from ingest.sources import Reader, expand  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+HANDBOOK = ROOT / "examples" / "handbook"
+FIXTURES = ROOT / "tests" / "fixtures"
+BAD = FIXTURES / "bad"
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> Any:
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        try:
+            allowed = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            allowed = host == "localhost"
+        if not allowed:
+            raise OSError(f"tests may not reach the network (tried {host})")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _block_network() -> Iterator[None]:
+    socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    model = SentenceTransformerEmbedder()
+    model.warm_up()
+    return model
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+
+
+def make_ingestor(embedder: SentenceTransformerEmbedder, index: Any, chunker: str = "recursive",
+                  size: int = 200, overlap: int = 40) -> Ingestor:
+    return Ingestor(embedder, index, build_chunker(chunker, embedder, size, overlap),
+                    signature=f"{chunker}:{size}:{overlap}")
+
+
+def ingest_paths(ingestor: Ingestor, *paths: Path) -> Any:
+    refs, missing = expand([str(p) for p in paths])
+    assert not missing
+    return ingestor.run(refs, Reader(50 * 2**20, 5.0, "askdocs-test"))
+
+
+@pytest.fixture(scope="session")
+def handbook_dir(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Path:
+    """A data dir holding the ingested sample handbook (built once, opened per test)."""
+    data_dir = tmp_path_factory.mktemp("handbook-data")
+    index = EdgeIndex(data_dir / "qdrant" / "askdocs")
+    report = ingest_paths(make_ingestor(embedder, index), HANDBOOK)
+    index.close()
+    assert not report.failed, report.failed
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def handbook_questions() -> list[dict[str, Any]]:
+    questions: list[dict[str, Any]] = json.loads((FIXTURES / "handbook_questions.json").read_text())
+    return questions

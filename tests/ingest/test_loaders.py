@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import pytest
+
+from askdocs.errors import LoadError
+from ingest.loaders import RawSource, kind_of, load
+from tests.conftest import BAD, HANDBOOK
+
+
+def raw(path: object, content_type: str | None = None) -> RawSource:
+    from pathlib import Path
+
+    p = Path(str(path))
+    return RawSource(str(p), p.read_bytes(), content_type)
+
+
+def test_html_keeps_main_content_under_its_headings() -> None:
+    doc = load(raw(HANDBOOK / "leave.html"))
+    assert doc.kind == "html"
+    assert doc.title.startswith("Leave and Time Off")
+    text = doc.text
+    assert "25 vacation days per calendar year, on top" in text
+    assert "©" not in text and "Northwind Labs. All rights reserved" not in text  # footer dropped
+    paths = {s.heading_path for s in doc.sections}
+    assert any(len(p) >= 2 and p[0].startswith("Leave and Time Off") for p in paths)
+    vacation = next(s for s in doc.sections if "25 vacation days" in s.text)
+    assert vacation.heading_path[-1].lower().startswith("annual leave")
+
+
+def test_html_navigation_is_not_content() -> None:
+    doc = load(raw(HANDBOOK / "expenses.html"))
+    nav_labels = {"Home", "Leave", "Security", "On-call"}
+    first_lines = {s.text.split("\n", 1)[0].strip() for s in doc.sections}
+    assert not nav_labels & first_lines
+
+
+def test_html_tables_and_lists_become_text() -> None:
+    doc = load(raw(HANDBOOK / "oncall.html"))
+    assert any(" | " in s.text for s in doc.sections)
+    assert any("\n- " in s.text or s.text.startswith("- ") for s in doc.sections)
+
+
+def test_pdf_is_loaded_by_page_with_metadata_title() -> None:
+    doc = load(raw(HANDBOOK / "benefits-and-travel.pdf"))
+    assert doc.kind == "pdf"
+    assert doc.title == "Northwind Labs Benefits and Travel Guide"
+    assert [s.page for s in doc.sections] == [1, 2, 3, 4, 5]
+    assert "80% of the monthly premium" in doc.sections[1].text
+    assert "TripDesk" in doc.sections[3].text
+
+
+def test_markdown_sections_follow_headings() -> None:
+    doc = load(raw(BAD / "good.md"))
+    assert doc.title == "Project Aurora Launch Plan" or doc.title
+    assert all(s.heading_path for s in doc.sections)
+    assert "12 May 2027" in doc.text
+
+
+def test_plain_text_is_one_section_titled_by_file_name() -> None:
+    doc = load(raw(BAD / "good.txt"))
+    assert doc.title == "good"
+    assert "08:00" in doc.text
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("corrupt.pdf", "corrupt or truncated PDF"),
+        ("truncated.pdf", "corrupt or truncated PDF"),
+        ("encrypted.pdf", "encrypted PDF"),
+        ("scanned.pdf", "no text layer; needs OCR"),
+        ("empty.html", "no text found"),
+    ],
+)
+def test_bad_files_raise_a_load_error_naming_the_problem(name: str, reason: str) -> None:
+    with pytest.raises(LoadError) as info:
+        load(raw(BAD / name))
+    assert reason in info.value.reason
+    assert info.value.source.endswith(name)
+
+
+def test_type_comes_from_content_type_then_suffix_then_bytes() -> None:
+    assert kind_of(RawSource("https://x/page", b"<html><body>hi</body></html>", "text/html; charset=utf-8")) == "html"
+    assert kind_of(RawSource("https://x/doc", b"%PDF-1.7 ...", None)) == "pdf"
+    assert kind_of(RawSource("/a/b.md", b"# hi", "text/plain")) == "markdown"
+    with pytest.raises(LoadError, match="unsupported type"):
+        kind_of(RawSource("/a/b.docx", b"PK\x03\x04", None))
