@@ -75,9 +75,7 @@ class SentenceTransformerEmbedder:
                 return
             path = self._path or default_model_path()
             if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
-                raise ConfigError(
-                    f"ASKDOCS_EMBEDDING__MODEL_PATH={path} is not a sentence-transformers model folder"
-                )
+                raise ConfigError(f"ASKDOCS_EMBEDDING__MODEL_PATH={path} is not a sentence-transformers model folder")
             # Never reach a model hub; an idle OpenMP spin would slow single queries on shared cores.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

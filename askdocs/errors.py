@@ -1,14 +1,14 @@
 """The project's exception tree. Library errors are translated where the library is called.
 
-    AskdocsError
-    ├── ConfigError            a setting is missing or contradicts another (names the variable)
-    ├── InputError             a user-supplied value is wrong (question, filter, path, chunker name)
-    │   └── UnknownNameError   a registry was asked for a name it does not have
-    ├── LoadError              one document could not be loaded (corrupt PDF, 404, unsupported type)
-    ├── IndexError_            the vector index failed
-    │   ├── IndexLockedError   the embedded index directory is held by another process
-    │   └── DimensionMismatchError  stored vectors and the model disagree on dimension
-    └── GenerationError        the LLM endpoint failed after retries
+AskdocsError
+├── ConfigError            a setting is missing or contradicts another (names the variable)
+├── InputError             a user-supplied value is wrong (question, filter, path, chunker name)
+│   └── UnknownNameError   a registry was asked for a name it does not have
+├── LoadError              one document could not be loaded (corrupt PDF, 404, unsupported type)
+├── IndexError_            the vector index failed
+│   ├── IndexLockedError   the embedded index directory is held by another process
+│   └── DimensionMismatchError  stored vectors and the model disagree on dimension
+└── GenerationError        the LLM endpoint failed after retries
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ class ChunkingSettings(BaseModel):
 
 class RetrievalSettings(BaseModel):
     top_k: int = Field(default=5, ge=1, le=50)
-    min_score: float = Field(default=0.35, ge=-1, le=1, description="cosine below which a hit is dropped")
+    min_score: float = Field(default=0.22, ge=-1, le=1, description="cosine below which a hit is dropped")
     max_context_tokens: int = Field(default=1500, ge=64)
 
 

@@ -46,7 +46,9 @@ def list_documents(as_json: Annotated[bool, typer.Option("--json", help="Print J
 
 
 @docs_app.command("delete")
-def delete_document(doc_id: Annotated[str, typer.Argument(help="Document id (see 'askdocs docs list').")]) -> None:
+def delete_document(
+    doc_id: Annotated[str, typer.Argument(help="Document id (see 'askdocs docs list').")],
+) -> None:
     """Remove a document and all its chunks from the index."""
     settings = settings_or_exit()
     with clean_errors():

@@ -10,7 +10,7 @@ from rich.table import Table
 from askdocs.errors import IndexLockedError, LoadError
 from askdocs.settings import Settings
 from cli.common import ServiceClient, clean_errors, console, err_console, fail, settings_or_exit
-from ingest.pipeline import IngestReport, Ingestor, Outcome, Status, build_chunker
+from ingest.pipeline import Ingestor, IngestReport, Outcome, Status, build_chunker
 from ingest.sources import Reader, SourceRef, expand
 
 
@@ -27,7 +27,9 @@ def ingest(
         from askdocs.embedding import SentenceTransformerEmbedder
 
         # The chunker's name and parameters are checked before the model loads.
-        probe = build_chunker(name, SentenceTransformerEmbedder(), settings.chunking.chunk_size, settings.chunking.chunk_overlap)
+        probe = build_chunker(
+            name, SentenceTransformerEmbedder(), settings.chunking.chunk_size, settings.chunking.chunk_overlap
+        )
         refs, missing = expand(paths)
         try:
             embedder = make_embedder(settings)
@@ -41,9 +43,17 @@ def ingest(
             report = _send_to_service(settings, refs, missing, exc)
         else:
             signature = f"{probe.name}:{settings.chunking.chunk_size}:{settings.chunking.chunk_overlap}"
-            ingestor = Ingestor(embedder, index, build_chunker(name, embedder, settings.chunking.chunk_size,
-                                                               settings.chunking.chunk_overlap), signature=signature)
-            reader = Reader(settings.ingest.max_file_mb * 2**20, settings.ingest.http_timeout_s, settings.ingest.user_agent)
+            ingestor = Ingestor(
+                embedder,
+                index,
+                build_chunker(name, embedder, settings.chunking.chunk_size, settings.chunking.chunk_overlap),
+                signature=signature,
+            )
+            reader = Reader(
+                settings.ingest.max_file_mb * 2**20,
+                settings.ingest.http_timeout_s,
+                settings.ingest.user_agent,
+            )
             try:
                 report = _run_with_progress(ingestor, refs, reader)
             finally:
@@ -55,8 +65,13 @@ def ingest(
 
 
 def _run_with_progress(ingestor: Ingestor, refs: list[SourceRef], reader: Reader) -> IngestReport:
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[current]}")]
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[current]}"),
+    ]
     with Progress(*columns, console=err_console, transient=True) as progress:
         task = progress.add_task("ingesting", total=len(refs), current="")
 
@@ -66,8 +81,9 @@ def _run_with_progress(ingestor: Ingestor, refs: list[SourceRef], reader: Reader
         return ingestor.run(refs, reader, done)
 
 
-def _send_to_service(settings: Settings, refs: list[SourceRef], missing: list[LoadError],
-                     locked: IndexLockedError) -> IngestReport:
+def _send_to_service(
+    settings: Settings, refs: list[SourceRef], missing: list[LoadError], locked: IndexLockedError
+) -> IngestReport:
     """The embedded index is held by a running service: hand the documents to it instead."""
     client = ServiceClient(settings)
     if not client.has_token or not client.reachable():

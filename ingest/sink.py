@@ -24,14 +24,18 @@ class IngestSink:
         chunker = build_chunker(c.chunker, embedder, c.chunk_size, c.chunk_overlap)
         signature = f"{c.chunker}:{c.chunk_size}:{c.chunk_overlap}"
         self._ingestor = Ingestor(embedder, index, chunker, signature=signature)
-        self._reader = Reader(settings.ingest.max_file_mb * 2**20, settings.ingest.http_timeout_s, settings.ingest.user_agent)
+        self._reader = Reader(
+            settings.ingest.max_file_mb * 2**20, settings.ingest.http_timeout_s, settings.ingest.user_agent
+        )
         self._lock = threading.Lock()  # one document at a time: the index is shared with queries
 
     def ingest_bytes(self, name: str, data: bytes, content_type: str | None) -> IngestResult:
         # A document's identity is its source. ``askdocs ingest`` sends absolute paths as file names, so a
         # file keeps one identity whether it was ingested directly or through the service; other uploads
         # are known by their base name, and uploading a new version of a file replaces the old one.
-        source = name if PurePath(name).is_absolute() else f"upload://{_UNSAFE.sub('_', PurePath(name).name) or 'upload'}"
+        source = (
+            name if PurePath(name).is_absolute() else f"upload://{_UNSAFE.sub('_', PurePath(name).name) or 'upload'}"
+        )
         with self._lock:
             return _result(self._ingestor.ingest_raw(RawSource(source, data, content_type)))
 

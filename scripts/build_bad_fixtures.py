@@ -27,7 +27,7 @@ import io
 import logging
 import random
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fpdf import FPDF
@@ -38,7 +38,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT_DIR = REPO_ROOT / "tests" / "fixtures" / "bad"
 HANDBOOK_PDF = REPO_ROOT / "examples" / "handbook" / "benefits-and-travel.pdf"
 
-CREATION_DATE = datetime(2025, 1, 15, 9, 0, 0, tzinfo=timezone.utc)
+CREATION_DATE = datetime(2025, 1, 15, 9, 0, 0, tzinfo=UTC)
 ENCRYPTION_PASSWORD = "secret"
 OWNER_PASSWORD = "owner-secret"
 TRUNCATE_RATIO = 0.6
@@ -145,15 +145,9 @@ def make_encrypted() -> bytes:
     # pypdf picks random file identifiers by default; fix them for reproducible
     # output. RC4-128 derives its key from the password and the first identifier
     # only, so no other randomness is involved (AES would add random IVs).
-    writer._ID = ArrayObject(
-        [ByteStringObject(b"askdocs-fixture1"), ByteStringObject(b"askdocs-fixture1")]
-    )
-    writer.encrypt(
-        user_password=ENCRYPTION_PASSWORD, owner_password=OWNER_PASSWORD, algorithm="RC4-128"
-    )
-    writer._ID = ArrayObject(
-        [ByteStringObject(b"askdocs-fixture1"), ByteStringObject(b"askdocs-fixture2")]
-    )
+    writer._ID = ArrayObject([ByteStringObject(b"askdocs-fixture1"), ByteStringObject(b"askdocs-fixture1")])
+    writer.encrypt(user_password=ENCRYPTION_PASSWORD, owner_password=OWNER_PASSWORD, algorithm="RC4-128")
+    writer._ID = ArrayObject([ByteStringObject(b"askdocs-fixture1"), ByteStringObject(b"askdocs-fixture2")])
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
@@ -215,7 +209,7 @@ def _try_read(path: Path) -> tuple[str, int | None]:
     try:
         reader = PdfReader(path, strict=True)
         return "ok", len(reader.pages)
-    except Exception as exc:  # noqa: BLE001 - we want to report any failure
+    except Exception as exc:
         return f"error {type(exc).__name__}: {str(exc)[:70]}", None
 
 
@@ -226,7 +220,7 @@ def _try_read_lenient(path: Path) -> str:
         pages = len(reader.pages)
         chars = sum(len((page.extract_text() or "").strip()) for page in reader.pages)
         return f"pages={pages} text_chars={chars}"
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"error {type(exc).__name__}: {str(exc)[:70]}"
 
 
@@ -255,7 +249,7 @@ def verify(paths: dict[str, Path]) -> bool:
     locked_error = ""
     try:
         reader.pages[0].extract_text()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         locked_error = type(exc).__name__
     unlocked = PdfReader(paths["encrypted.pdf"])
     decrypt_result = unlocked.decrypt(ENCRYPTION_PASSWORD)

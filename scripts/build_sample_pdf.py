@@ -16,7 +16,7 @@ Requires fpdf2. Uses only the core Helvetica font, so all text must be latin-1.
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fpdf import FPDF
@@ -25,7 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO_ROOT / "examples" / "handbook" / "benefits-and-travel.pdf"
 
 TITLE = "Northwind Labs Benefits and Travel Guide"
-CREATION_DATE = datetime(2025, 1, 15, 9, 0, 0, tzinfo=timezone.utc)
+CREATION_DATE = datetime(2025, 1, 15, 9, 0, 0, tzinfo=UTC)
 
 # One entry per PDF page: (heading, [paragraphs]).
 PAGES: list[tuple[str, list[str]]] = [

@@ -17,11 +17,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from askdocs.embedding import SentenceTransformerEmbedder  # noqa: E402
-from askdocs.index.edge import EdgeIndex  # noqa: E402
-from askdocs.settings import Settings  # noqa: E402
-from ingest.pipeline import Ingestor, build_chunker  # noqa: E402
-from ingest.sources import Reader, expand  # noqa: E402
+from askdocs.embedding import SentenceTransformerEmbedder
+from askdocs.index.edge import EdgeIndex
+from askdocs.settings import Settings
+from ingest.pipeline import Ingestor, build_chunker
+from ingest.sources import Reader, expand
 
 ROOT = Path(__file__).resolve().parent.parent
 HANDBOOK = ROOT / "examples" / "handbook"
@@ -62,10 +62,19 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
 
 
-def make_ingestor(embedder: SentenceTransformerEmbedder, index: Any, chunker: str = "recursive",
-                  size: int = 200, overlap: int = 40) -> Ingestor:
-    return Ingestor(embedder, index, build_chunker(chunker, embedder, size, overlap),
-                    signature=f"{chunker}:{size}:{overlap}")
+def make_ingestor(
+    embedder: SentenceTransformerEmbedder,
+    index: Any,
+    chunker: str = "recursive",
+    size: int = 200,
+    overlap: int = 40,
+) -> Ingestor:
+    return Ingestor(
+        embedder,
+        index,
+        build_chunker(chunker, embedder, size, overlap),
+        signature=f"{chunker}:{size}:{overlap}",
+    )
 
 
 def ingest_paths(ingestor: Ingestor, *paths: Path) -> Any:

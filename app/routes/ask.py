@@ -17,9 +17,9 @@ def ask(body: AskRequest, container: ContainerDep) -> AskResponse:
     answer = result.answer
     return AskResponse(
         answer=answer.answer,
-        sources=[asdict(s) for s in answer.sources],  # type: ignore[misc]
+        sources=[asdict(s) for s in answer.sources],
         mode=answer.mode,
-        timings_ms=asdict(answer.timings_ms),  # type: ignore[arg-type]
+        timings_ms=asdict(answer.timings_ms),
         degraded=result.degraded,
         reason=result.reason or None,
     )

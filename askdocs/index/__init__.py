@@ -1,4 +1,4 @@
-"""Vector index: one Protocol (``VectorIndex``), two adapters (embedded ``qdrant-edge-py``, server ``qdrant-client``)."""
+"""Vector index: one Protocol (``VectorIndex``), two adapters (embedded qdrant-edge-py, server qdrant-client)."""
 
 from askdocs.index.protocol import FILTERABLE_FIELDS, Filters, VectorIndex, point_id_for
 

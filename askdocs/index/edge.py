@@ -114,7 +114,9 @@ class EdgeIndex:
         if self._open() is None:
             return
         must_not = [_match("content_hash", except_hash)] if except_hash else None
-        self._update(qe.UpdateOperation.delete_points_by_filter(qe.Filter(must=[_match("doc_id", doc_id)], must_not=must_not)))
+        self._update(
+            qe.UpdateOperation.delete_points_by_filter(qe.Filter(must=[_match("doc_id", doc_id)], must_not=must_not))
+        )
         with self._lock:
             self._call(self._shard.flush)
 
@@ -146,7 +148,9 @@ class EdgeIndex:
         with_hash = self._count(same_hash)
         expected = 0
         if with_hash:
-            records, _ = self._call(self._shard.scroll, qe.ScrollRequest(limit=1, filter=same_hash, with_payload=["chunk_count"]))
+            records, _ = self._call(
+                self._shard.scroll, qe.ScrollRequest(limit=1, filter=same_hash, with_payload=["chunk_count"])
+            )
             expected = int((records[0].payload or {}).get("chunk_count") or 0) if records else 0
         return StoredVersion(points, with_hash, expected)
 

@@ -103,7 +103,12 @@ class ServerIndex:
             must=[_match("doc_id", doc_id)],
             must_not=[_match("content_hash", except_hash)] if except_hash else None,
         )
-        self._call(self._client.delete, self._collection, points_selector=models.FilterSelector(filter=flt), wait=True)
+        self._call(
+            self._client.delete,
+            self._collection,
+            points_selector=models.FilterSelector(filter=flt),
+            wait=True,
+        )
 
     def search(self, vector: np.ndarray, limit: int, filters: Filters | None = None) -> list[Hit]:
         flt = _filter(check_filters(filters))
@@ -137,7 +142,11 @@ class ServerIndex:
         expected = 0
         if with_hash:
             records, _ = self._call(
-                self._client.scroll, self._collection, scroll_filter=same_hash, limit=1, with_payload=["chunk_count"]
+                self._client.scroll,
+                self._collection,
+                scroll_filter=same_hash,
+                limit=1,
+                with_payload=["chunk_count"],
             )
             expected = int((records[0].payload or {}).get("chunk_count") or 0) if records else 0
         return StoredVersion(points, with_hash, expected)
@@ -152,7 +161,12 @@ class ServerIndex:
         offset: Any = None
         while True:
             records, offset = self._call(
-                self._client.scroll, self._collection, scroll_filter=flt, limit=256, offset=offset, with_payload=fields
+                self._client.scroll,
+                self._collection,
+                scroll_filter=flt,
+                limit=256,
+                offset=offset,
+                with_payload=fields,
             )
             yield from (dict(r.payload or {}) for r in records)
             if offset is None:

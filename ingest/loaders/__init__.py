@@ -42,7 +42,14 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-SUFFIXES = {".html": "html", ".htm": "html", ".pdf": "pdf", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}
+SUFFIXES = {
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+}
 CONTENT_TYPES = {
     "text/html": "html",
     "application/xhtml+xml": "html",
@@ -65,8 +72,10 @@ def kind_of(raw: RawSource) -> str:
         return "pdf"
     if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head:
         return "html"
-    raise LoadError(raw.source, f"unsupported type ({mime or raw.suffix or 'unknown'}); askdocs reads "
-                    f"{', '.join(sorted(SUFFIXES))}")
+    raise LoadError(
+        raw.source,
+        f"unsupported type ({mime or raw.suffix or 'unknown'}); askdocs reads {', '.join(sorted(SUFFIXES))}",
+    )
 
 
 def load(raw: RawSource) -> Document:

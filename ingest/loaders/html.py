@@ -12,8 +12,21 @@ from ingest.loaders import RawSource
 from ingest.loaders.text import build, decode
 
 # Page furniture that is never content.
-_DROP = ["script", "style", "noscript", "template", "svg", "iframe", "nav", "header", "footer", "aside", "form",
-         "button", "dialog"]
+_DROP = [
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "iframe",
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "form",
+    "button",
+    "dialog",
+]
 _NOISE = re.compile(r"cookie|consent|banner|breadcrumb|sidebar|skip-link|menu", re.I)
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = {"p", "li", "pre", "blockquote", "dt", "dd", "figcaption", "caption", "address", "td", "th"}
@@ -28,17 +41,25 @@ class HtmlLoader:
         title = _text(soup.title) if soup.title else ""
         for tag in soup.find_all(_DROP):
             tag.decompose()
-        for tag in soup.find_all(attrs={"role": ["navigation", "banner", "contentinfo", "complementary"]}):
+        for tag in soup.find_all(_is_page_furniture_role):
             tag.decompose()
         for tag in soup.find_all(_is_noise):
             tag.decompose()
-        root = soup.find("main") or soup.find(attrs={"role": "main"}) or soup.find("article") or soup.body or soup
+        root = soup.find("main") or soup.find(_is_main_role) or soup.find("article") or soup.body or soup
         walker = _Walker()
         walker.walk(root)
         walker.flush()
         h1 = soup.find("h1")
         title = title or (_text(h1) if h1 else "") or raw.stem
         return build(raw, self.kind, title, walker.sections)
+
+
+def _is_page_furniture_role(tag: Tag) -> bool:
+    return tag.get("role") in ("navigation", "banner", "contentinfo", "complementary")
+
+
+def _is_main_role(tag: Tag) -> bool:
+    return tag.get("role") == "main"
 
 
 def _is_noise(tag: Tag) -> bool:

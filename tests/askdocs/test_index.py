@@ -21,9 +21,18 @@ DIM = 8
 
 def chunk(doc: str, i: int, count: int, version: str = "v1", text: str = "") -> Chunk:
     return Chunk(
-        point_id=point_id_for(doc, f"{version}:{i}"), doc_id=doc, source=f"/docs/{doc}.html", title=doc.upper(),
-        text=text or f"{doc} chunk {i}", embed_text=text or f"{doc} chunk {i}", chunk_index=i, chunk_count=count,
-        chunker="recursive", content_hash=version, ingested_at="2026-01-01T00:00:00+00:00", heading_path=("H",),
+        point_id=point_id_for(doc, f"{version}:{i}"),
+        doc_id=doc,
+        source=f"/docs/{doc}.html",
+        title=doc.upper(),
+        text=text or f"{doc} chunk {i}",
+        embed_text=text or f"{doc} chunk {i}",
+        chunk_index=i,
+        chunk_count=count,
+        chunker="recursive",
+        content_hash=version,
+        ingested_at="2026-01-01T00:00:00+00:00",
+        heading_path=("H",),
     )
 
 
@@ -55,7 +64,7 @@ def test_upsert_search_and_filters(index: Any) -> None:
     b = [chunk("b", 0, 1)]
     index.upsert(a + b, np.stack([vec(1, 0), vec(1, 1), vec(0, 1)]))
     hits = index.search(vec(1, 0), 3)
-    assert [h.payload["doc_id"] for h in hits][0] == "a"
+    assert next(h.payload["doc_id"] for h in hits) == "a"
     assert hits[0].score == pytest.approx(1.0, abs=1e-4)
     assert hits[0].payload["heading_path"] == ["H"]
     only_b = index.search(vec(1, 0), 3, filters={"doc_id": "b"})

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import pytest
@@ -36,10 +37,10 @@ def test_overlap_repeats_the_tail_of_the_previous_chunk() -> None:
     text = " ".join(f"Sentence number {i} is here." for i in range(30))
     chunks = RecursiveChunker(words, size=25, overlap=10).split_text(text)
     assert len(chunks) > 2
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in itertools.pairwise(chunks):
         tail, head = sentences(before), sentences(after)
         shared = next(n for n in range(len(head), -1, -1) if n == 0 or tail[-n:] == head[:n])
-        assert 1 <= shared, "each chunk starts with the end of the previous one"
+        assert shared >= 1, "each chunk starts with the end of the previous one"
         assert sum(words(head[:shared])) <= 10
         assert all(words([c])[0] <= 25 for c in (before, after))
 

@@ -17,16 +17,32 @@ def index(tmp_path: Path) -> EdgeIndex:
     return EdgeIndex(tmp_path / "shard")
 
 
-def test_html_pdf_and_markdown_are_ingested_with_metadata(embedder: SentenceTransformerEmbedder, index: EdgeIndex) -> None:
-    report = ingest_paths(make_ingestor(embedder, index), HANDBOOK / "leave.html",
-                          HANDBOOK / "benefits-and-travel.pdf", BAD / "good.md")
+def test_html_pdf_and_markdown_are_ingested_with_metadata(
+    embedder: SentenceTransformerEmbedder, index: EdgeIndex
+) -> None:
+    report = ingest_paths(
+        make_ingestor(embedder, index),
+        HANDBOOK / "leave.html",
+        HANDBOOK / "benefits-and-travel.pdf",
+        BAD / "good.md",
+    )
     assert report.count(Status.NEW) == 3 and not report.failed
     assert index.count() == report.chunks
     hits = index.search(embedder.embed_query("dental insurance coverage"), 3)
     top = hits[0].payload
     assert top["source"].endswith("benefits-and-travel.pdf") and top["page"] == 2
-    assert {"text", "doc_id", "source", "title", "heading_path", "page", "chunk_index", "chunker", "content_hash",
-            "ingested_at"} <= set(top)
+    assert {
+        "text",
+        "doc_id",
+        "source",
+        "title",
+        "heading_path",
+        "page",
+        "chunk_index",
+        "chunker",
+        "content_hash",
+        "ingested_at",
+    } <= set(top)
     md = index.search(embedder.embed_query("When does Project Aurora launch?"), 1)[0].payload
     assert md["source"].endswith("good.md") and md["heading_path"]
 
@@ -40,8 +56,9 @@ def test_reingesting_unchanged_documents_is_a_no_op(embedder: SentenceTransforme
     assert index.count() == points
 
 
-def test_a_changed_document_leaves_no_orphans(embedder: SentenceTransformerEmbedder, index: EdgeIndex,
-                                              tmp_path: Path) -> None:
+def test_a_changed_document_leaves_no_orphans(
+    embedder: SentenceTransformerEmbedder, index: EdgeIndex, tmp_path: Path
+) -> None:
     page = tmp_path / "policy.md"
     page.write_text("# Policy\n\n" + "\n\n".join(f"Rule {i}: " + "the office opens at nine. " * 20 for i in range(8)))
     ingestor = make_ingestor(embedder, index, size=64, overlap=8)
@@ -63,8 +80,9 @@ def test_a_new_chunker_rechunks_unchanged_documents(embedder: SentenceTransforme
     assert index.count() == report.chunks > count_200
 
 
-def test_bad_files_are_reported_and_the_rest_ingested(embedder: SentenceTransformerEmbedder, index: EdgeIndex,
-                                                       tmp_path: Path) -> None:
+def test_bad_files_are_reported_and_the_rest_ingested(
+    embedder: SentenceTransformerEmbedder, index: EdgeIndex, tmp_path: Path
+) -> None:
     folder = tmp_path / "mixed"
     shutil.copytree(BAD, folder)
     shutil.copy(HANDBOOK / "leave.html", folder / "leave.html")
@@ -76,8 +94,9 @@ def test_bad_files_are_reported_and_the_rest_ingested(embedder: SentenceTransfor
     assert {Path(d.source).name for d in index.documents()} == {"leave.html", "good.md", "good.txt"}
 
 
-def test_a_failed_update_keeps_what_was_stored(embedder: SentenceTransformerEmbedder, index: EdgeIndex,
-                                               tmp_path: Path) -> None:
+def test_a_failed_update_keeps_what_was_stored(
+    embedder: SentenceTransformerEmbedder, index: EdgeIndex, tmp_path: Path
+) -> None:
     doc = tmp_path / "guide.pdf"
     shutil.copy(HANDBOOK / "benefits-and-travel.pdf", doc)
     ingestor = make_ingestor(embedder, index)

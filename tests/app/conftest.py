@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.container import Container
+from app.main import create_app
+from askdocs.components import make_asker
+from askdocs.embedding import SentenceTransformerEmbedder
+from askdocs.index.factory import open_index
+from askdocs.settings import Settings
+from ingest.sink import IngestSink
+
+
+def container_for(settings: Settings, embedder: SentenceTransformerEmbedder) -> Container:
+    index = open_index(settings)
+    return Container(
+        settings,
+        embedder,
+        index,
+        make_asker(settings, embedder, index),
+        IngestSink(settings, embedder, index),
+    )
+
+
+@pytest.fixture
+def handbook_settings(handbook_dir: Path) -> Settings:
+    return Settings(data_dir=handbook_dir, admin_token="s3cret", _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def client(handbook_settings: Settings, embedder: SentenceTransformerEmbedder) -> Iterator[TestClient]:
+    container = container_for(handbook_settings, embedder)
+    with TestClient(create_app(container)) as test_client:
+        yield test_client
+    container.close()

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from askdocs.embedding import SentenceTransformerEmbedder
+from askdocs.settings import Settings
+from tests.app.conftest import container_for
+from tests.servers import serve
+
+
+def test_every_handbook_question_finds_its_source_first(
+    client: TestClient, handbook_questions: list[dict[str, Any]]
+) -> None:
+    misses, absent = [], []
+    for q in handbook_questions:
+        body = client.post("/ask", json={"question": q["question"]}).json()
+        found = [(Path(s["url_or_path"]).name, s["page"]) for s in body["sources"]]
+        wanted = [f for f in found if f[0] == q["source"] and (q["page"] is None or f[1] == q["page"])]
+        if not wanted:
+            absent.append((q["question"], found))
+        elif found[0] != wanted[0]:
+            misses.append((q["question"], found[0]))
+    # Measured with the default recursive chunker: 33 of 34 right first (see the issue note).
+    assert not absent, absent
+    assert len(misses) <= 2, misses
+
+
+def test_vacation_answer_cites_the_leave_page(client: TestClient) -> None:
+    response = client.post("/ask", json={"question": "How many vacation days do I get?"})
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) >= {"answer", "sources", "mode", "timings_ms"}
+    assert body["mode"] == "extractive"
+    assert "25" in body["answer"] and "[1]" in body["answer"]
+    first = body["sources"][0]
+    assert first["n"] == 1 and first["url_or_path"].endswith("leave.html") and first["snippet"]
+    assert "Annual leave" in first["heading"]
+    assert set(body["timings_ms"]) == {"embed", "search", "generate", "total"}
+    assert body["timings_ms"]["total"] >= body["timings_ms"]["embed"] > 0
+
+
+def test_a_pdf_answer_cites_its_page(client: TestClient) -> None:
+    body = client.post("/ask", json={"question": "How far ahead must business trips be booked?"}).json()
+    first = body["sources"][0]
+    assert first["url_or_path"].endswith("benefits-and-travel.pdf") and first["page"] == 4
+    assert "14 days" in body["answer"]
+
+
+def test_off_topic_questions_get_i_do_not_know(client: TestClient) -> None:
+    # Not the questions the threshold was chosen on.
+    for question in (
+        "What year did the Roman empire fall?",
+        "Who is the president of France?",
+        "How many legs does a spider have?",
+        "What is the speed of light?",
+    ):
+        body = client.post("/ask", json={"question": question}).json()
+        assert body["answer"] == "I do not know.", (question, body)
+        assert body["sources"] == []
+
+
+def test_filters_restrict_the_search(client: TestClient) -> None:
+    docs = client.get("/documents").json()
+    pdf = next(d for d in docs if d["source"].endswith(".pdf"))
+    body = client.post(
+        "/ask", json={"question": "How many vacation days do I get?", "filters": {"doc_id": pdf["doc_id"]}}
+    ).json()
+    assert all(s["url_or_path"] == pdf["source"] for s in body["sources"])
+    bad = client.post("/ask", json={"question": "hi there", "filters": {"title": "x"}})
+    assert bad.status_code == 422 and "cannot filter on 'title'" in bad.json()["detail"]
+
+
+def test_bad_questions_get_a_clear_422(client: TestClient) -> None:
+    empty = client.post("/ask", json={"question": " \t\n\x00 "})
+    assert empty.status_code == 422 and empty.json()["detail"] == "question is empty"
+    huge = client.post("/ask", json={"question": "why " * 262_144})  # 1 MiB
+    assert huge.status_code == 422 and "the limit is 2000" in huge.json()["detail"]
+    assert client.post("/ask", json={"question": "vacation?", "top_k": 0}).status_code == 422
+    assert client.post("/ask", content=b"not json", headers={"content-type": "application/json"}).status_code == 422
+
+
+def test_control_characters_and_spacing_are_cleaned(client: TestClient) -> None:
+    body = client.post("/ask", json={"question": "  How many\x07 vacation\n\n days   do I get?  "}).json()
+    assert body["sources"][0]["url_or_path"].endswith("leave.html")
+
+
+def test_health_ready_and_openapi(client: TestClient) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+    ready = client.get("/ready").json()
+    assert ready["status"] == "ready" and ready["dimension"] == 384 and ready["points"] > 0
+    assert client.get("/docs").status_code == 200
+    assert "/ask" in client.get("/openapi.json").json()["paths"]
+
+
+def test_ask_over_real_http(handbook_settings: Settings, embedder: SentenceTransformerEmbedder) -> None:
+    container = container_for(handbook_settings, embedder)
+    with serve(create_app(container)) as url:
+        body = httpx.post(f"{url}/ask", json={"question": "What is the minimum password length?"}, timeout=30).json()
+    container.close()
+    assert "14" in body["answer"]
+    assert body["sources"][0]["url_or_path"].endswith("security.html")

@@ -1,0 +1,136 @@
+"""The command-line contract, run as a user would: the installed ``askdocs`` executable in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import BAD, HANDBOOK
+from tests.servers import free_port
+
+ASKDOCS = str(Path(sys.executable).parent / "askdocs")
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([ASKDOCS, *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_")}
+    return base | {"ASKDOCS_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+
+
+def test_ingest_ask_list_delete(env: dict[str, str], tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    shutil.copytree(HANDBOOK, folder)
+    shutil.copy(BAD / "corrupt.pdf", folder / "corrupt.pdf")
+
+    first = run(env, "ingest", str(folder), str(tmp_path / "missing.pdf"))
+    assert first.returncode == 1, first.stderr
+    assert "documents ingested  │ 7" in first.stdout and "failed              │ 2" in first.stdout
+    assert "corrupt.pdf: corrupt or truncated PDF" in first.stderr
+    assert "missing.pdf: no such file or folder" in first.stderr
+
+    second = run(env, "ingest", str(folder / "leave.html"))
+    assert second.returncode == 0 and "skipped (unchanged) │ 1" in second.stdout
+
+    answer = json.loads(run(env, "ask", "--json", "How many vacation days do I get?").stdout)
+    assert "25" in answer["answer"] and answer["sources"][0]["url_or_path"].endswith("leave.html")
+    assert answer["mode"] == "extractive" and set(answer["timings_ms"]) == {
+        "embed",
+        "search",
+        "generate",
+        "total",
+    }
+
+    printed = run(env, "ask", "How many vacation days do I get?")
+    assert printed.returncode == 0 and "Sources" in printed.stdout and "leave.html" in printed.stdout
+
+    docs = json.loads(run(env, "docs", "list", "--json").stdout)
+    assert len(docs) == 7 and set(docs[0]) == {
+        "doc_id",
+        "source",
+        "title",
+        "chunks",
+        "ingested_at",
+        "chunker",
+    }
+    leave = next(d for d in docs if d["source"].endswith("leave.html"))
+    assert run(env, "docs", "delete", leave["doc_id"]).returncode == 0
+    assert len(json.loads(run(env, "docs", "list", "--json").stdout)) == 6
+    gone = run(env, "docs", "delete", leave["doc_id"])
+    assert gone.returncode == 2 and "no document with id" in gone.stderr
+
+
+def test_if_empty_skips_a_filled_index(env: dict[str, str]) -> None:
+    assert run(env, "ingest", "--if-empty", str(BAD / "good.md")).returncode == 0
+    again = run(env, "ingest", "--if-empty", str(BAD / "good.txt"))
+    assert again.returncode == 0 and "nothing to do (--if-empty)" in again.stdout
+    assert len(json.loads(run(env, "docs", "list", "--json").stdout)) == 1
+
+
+def test_user_errors_are_one_clear_line(env: dict[str, str]) -> None:
+    unknown = run(env, "ingest", "--chunker", "magic", str(BAD / "good.md"))
+    assert unknown.returncode == 2
+    assert "unknown chunker 'magic'; available: " in unknown.stderr and "Traceback" not in unknown.stderr
+    bad_setting = run(env | {"ASKDOCS_RETRIEVAL__TOP_K": "many"}, "docs", "list")
+    assert bad_setting.returncode == 2 and "ASKDOCS_RETRIEVAL__TOP_K" in bad_setting.stderr
+    empty = run(env, "ask", "   ")
+    assert empty.returncode == 2 and "question is empty" in empty.stderr
+
+
+@pytest.fixture
+def service(env: dict[str, str]) -> Iterator[tuple[dict[str, str], str]]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = env | {"ASKDOCS_ADMIN_TOKEN": "tok", "ASKDOCS_SERVICE__URL": url}
+    assert run(env, "ingest", str(HANDBOOK / "leave.html")).returncode == 0
+    proc = subprocess.Popen(
+        [ASKDOCS, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
+        time.sleep(0.3)
+    yield env, url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_commands_go_through_the_service_that_holds_the_index(service: tuple[dict[str, str], str]) -> None:
+    env, _ = service
+    sent = run(env, "ingest", str(HANDBOOK / "security.html"), str(BAD / "scanned.pdf"))
+    assert "sending the documents there" in sent.stdout
+    assert sent.returncode == 1 and "scanned.pdf: PDF has 1 page(s) but no text layer" in sent.stderr
+    docs = json.loads(run(env, "docs", "list", "--json").stdout)
+    security = [d for d in docs if d["source"] == str(HANDBOOK / "security.html")]
+    assert len(docs) == 2 and security, docs  # the path is the identity, as with a direct ingest
+    answer = json.loads(run(env, "ask", "--json", "What is the minimum password length?").stdout)
+    assert answer["sources"][0]["url_or_path"].endswith("security.html")
+
+
+def test_without_the_token_the_lock_is_explained(service: tuple[dict[str, str], str]) -> None:
+    env, _ = service
+    env = {k: v for k, v in env.items() if k != "ASKDOCS_ADMIN_TOKEN"}
+    result = run(env, "ingest", str(HANDBOOK / "oncall.html"))
+    assert result.returncode == 2
+    assert "in use by another askdocs process" in result.stderr and "ASKDOCS_ADMIN_TOKEN" in result.stderr
