@@ -32,6 +32,8 @@ class Embedder(Protocol):
 
     def embed_query(self, text: str) -> np.ndarray: ...
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
 
@@ -120,6 +122,12 @@ class SentenceTransformerEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         vectors: np.ndarray = self._encode([self._query_prefix + text])
         return vectors[0]
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Many questions at once (evaluation): batched, with the query prefix."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._encode([self._query_prefix + t for t in texts])
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         vectors = self.model.encode(

@@ -50,7 +50,11 @@ class Chunk:
     ingested_at: str
     heading_path: tuple[str, ...] = ()
     page: int | None = None
+    start: int = 0  # character offsets of ``text`` in the document text
+    end: int = 0
     context: str | None = None  # a larger enclosing text to answer from (small-to-big)
+    context_start: int | None = None
+    context_end: int | None = None
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -65,7 +69,11 @@ class Chunk:
             "chunker": self.chunker,
             "content_hash": self.content_hash,
             "ingested_at": self.ingested_at,
+            "start": self.start,
+            "end": self.end,
             "context": self.context,
+            "context_start": self.context_start,
+            "context_end": self.context_end,
         }
 
 

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from chunkers.base import Piece, SectionLike, TokenCounter, check_size, paragraphs, sentences
-
-
-@dataclass(frozen=True, slots=True)
-class _Unit:
-    text: str
-    tokens: int
-    joiner: str  # what goes between this unit and the one before it
+from chunkers.base import (
+    Piece,
+    SectionLike,
+    Span,
+    TokenCounter,
+    check_size,
+    count_spans,
+    document_text,
+    pack,
+    paragraph_spans,
+    pieces_from_spans,
+    section_starts,
+    sentence_spans,
+    word_spans,
+)
 
 
 class RecursiveChunker:
@@ -25,79 +31,27 @@ class RecursiveChunker:
         self.overlap = overlap
 
     def split(self, sections: Sequence[SectionLike], title: str = "") -> list[Piece]:
-        pieces: list[Piece] = []
-        for index, section in enumerate(sections):
-            pieces.extend(Piece(text, index) for text in self.split_text(section.text))
-        return pieces
+        """Each section is split on its own, so a chunk never mixes two headings or two pages."""
+        text, starts = document_text(sections), section_starts(sections)
+        spans: list[Span] = []
+        for section, start in zip(sections, starts, strict=True):
+            spans.extend(pack(self.units(text, start, start + len(section.text)), self.size, self.overlap))
+        return pieces_from_spans(text, starts, spans)
 
     def split_text(self, text: str) -> list[str]:
-        units = self._units(text)
-        return pack(units, self.size, self.overlap)
+        return [text[s.start : s.end] for s in pack(self.units(text, 0, len(text)), self.size, self.overlap)]
 
-    def _units(self, text: str) -> list[_Unit]:
-        units: list[_Unit] = []
-        paras = paragraphs(text)
-        for para, tokens in zip(paras, self._count(paras), strict=True):
-            if tokens <= self.size:
-                units.append(_Unit(para, tokens, "\n\n"))
+    def units(self, text: str, start: int, end: int) -> list[Span]:
+        """The largest pieces (paragraph, sentence, word run) that each fit the budget, in order, counted."""
+        units: list[Span] = []
+        for para in count_spans(text, paragraph_spans(text, start, end), self._count):
+            if para.tokens <= self.size:
+                units.append(para)
                 continue
-            sents = sentences(para)
-            for i, (sent, sent_tokens) in enumerate(zip(sents, self._count(sents), strict=True)):
-                joiner = "\n\n" if i == 0 else " "
-                if sent_tokens <= self.size:
-                    units.append(_Unit(sent, sent_tokens, joiner))
-                else:
-                    units.extend(self._words(sent, joiner))
+            for sent in count_spans(text, sentence_spans(text, para.start, para.end), self._count):
+                units.extend([sent] if sent.tokens <= self.size else self._word_runs(text, sent))
         return units
 
-    def _words(self, sentence: str, joiner: str) -> list[_Unit]:
-        """Split an over-long sentence into word runs that each fit the budget."""
-        words = sentence.split()
-        counts = self._count(words)
-        runs: list[_Unit] = []
-        current: list[str] = []
-        tokens = 0
-        for word, n in zip(words, counts, strict=True):
-            if current and tokens + n > self.size:
-                runs.append(_Unit(" ".join(current), tokens, joiner if not runs else " "))
-                current, tokens = [], 0
-            current.append(word)
-            tokens += n
-        if current:
-            runs.append(_Unit(" ".join(current), tokens, joiner if not runs else " "))
-        return runs
-
-
-def pack(units: Sequence[_Unit], size: int, overlap: int) -> list[str]:
-    """Greedy packing; each new chunk starts with the previous chunk's tail units up to ``overlap`` tokens."""
-    chunks: list[list[_Unit]] = []
-    current: list[_Unit] = []
-    tokens = 0
-    for unit in units:
-        if current and tokens + unit.tokens > size:
-            chunks.append(current)
-            current, tokens = _tail(current, overlap, size - unit.tokens)
-        current.append(unit)
-        tokens += unit.tokens
-    if current:
-        chunks.append(current)
-    return [_join(chunk) for chunk in chunks]
-
-
-def _tail(units: list[_Unit], overlap: int, room: int) -> tuple[list[_Unit], int]:
-    tail: list[_Unit] = []
-    tokens = 0
-    for unit in reversed(units):
-        if tokens + unit.tokens > min(overlap, room):
-            break
-        tail.insert(0, unit)
-        tokens += unit.tokens
-    return tail, tokens
-
-
-def _join(units: Sequence[_Unit]) -> str:
-    if not units:
-        return ""
-    parts = [units[0].text]
-    parts.extend(u.joiner + u.text for u in units[1:])
-    return "".join(parts)
+    def _word_runs(self, text: str, sentence: Span) -> list[Span]:
+        words = count_spans(text, word_spans(text, sentence.start, sentence.end), self._count)
+        return pack(words, self.size, 0)

@@ -11,6 +11,7 @@ import typer
 from cli.ask_cmd import ask
 from cli.common import settings_or_exit
 from cli.docs_cmd import docs_app
+from cli.eval_cmd import eval_app
 from cli.ingest_cmd import ingest
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.command()(ingest)
 app.command()(ask)
 app.add_typer(docs_app, name="docs")
+app.add_typer(eval_app, name="eval")
 
 
 @app.command()

@@ -138,7 +138,11 @@ class Ingestor:
                     ingested_at=now,
                     heading_path=section.heading_path,
                     page=section.page,
+                    start=piece.start,
+                    end=piece.end,
                     context=piece.context,
+                    context_start=piece.context_start,
+                    context_end=piece.context_end,
                 )
             )
         return chunks

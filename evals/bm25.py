@@ -1,0 +1,42 @@
+"""The lexical floor: BM25 over the same chunks, as Qdrant sparse vectors with the IDF modifier."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import qdrant_edge as qe
+
+from askdocs.models import Document
+from chunkers import Chunker
+
+
+class Bm25Index:
+    """A throwaway embedded shard holding one sparse BM25 vector per chunk, with the chunk's span."""
+
+    def __init__(self, path: Path) -> None:
+        config = qe.EdgeConfig(sparse_vectors={"bm25": qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)})
+        self._shard = qe.EdgeShard.create(str(path), config)
+        self._model = qe.Bm25()
+        self.chunks = 0
+
+    def add(self, documents: Sequence[Document], chunker: Chunker) -> None:
+        points = []
+        for document in documents:
+            for piece in chunker.split(document.sections, document.title):
+                start = piece.context_start if piece.context_start is not None else piece.start
+                end = piece.context_end if piece.context_end is not None else piece.end
+                payload = {"doc_id": document.doc_id, "start": start, "end": end}
+                vector = {"bm25": self._model.embed_document(piece.embed_text or piece.text)}
+                points.append(qe.Point(self.chunks, vector, payload))
+                self.chunks += 1
+        for i in range(0, len(points), 512):
+            self._shard.update(qe.UpdateOperation.upsert_points(points[i : i + 512]))
+
+    def search(self, question: str, limit: int) -> list[dict[str, object]]:
+        query = qe.Query.Nearest(self._model.embed_query(question), using="bm25")
+        points = self._shard.query(qe.QueryRequest(limit=limit, query=query, with_payload=True))
+        return [dict(p.payload or {}) for p in points]
+
+    def close(self) -> None:
+        self._shard.close()
