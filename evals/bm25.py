@@ -27,7 +27,7 @@ class Bm25Index:
                 start = piece.context_start if piece.context_start is not None else piece.start
                 end = piece.context_end if piece.context_end is not None else piece.end
                 payload = {"doc_id": document.doc_id, "start": start, "end": end}
-                vector = {"bm25": self._model.embed_document(piece.embed_text or piece.text)}
+                vector: dict[str, qe.NamedVector] = {"bm25": self._model.embed_document(piece.embed_text or piece.text)}
                 points.append(qe.Point(self.chunks, vector, payload))
                 self.chunks += 1
         for i in range(0, len(points), 512):
