@@ -14,6 +14,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from askdocs.errors import ConfigError
 
 
+def _empty_is_unset(value: object) -> object:
+    """``VAR=`` (as docker compose passes an unset ``${VAR:-}``) means unset, not an empty secret or URL."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
 class EmbeddingSettings(BaseModel):
     model_path: Path | None = Field(
         default=None,
@@ -32,6 +37,8 @@ class QdrantSettings(BaseModel):
     collection: str = Field(default="askdocs", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     timeout_s: float = Field(default=10.0, gt=0)
 
+    _unset = field_validator("url", "api_key", mode="before")(_empty_is_unset)
+
 
 class LLMSettings(BaseModel):
     base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint; unset = extractive")
@@ -41,6 +48,8 @@ class LLMSettings(BaseModel):
     max_retries: int = Field(default=2, ge=0, le=10)
     temperature: float = Field(default=0.0, ge=0, le=2)
     max_tokens: int = Field(default=512, ge=1)
+
+    _unset = field_validator("base_url", "api_key", mode="before")(_empty_is_unset)
 
     @property
     def enabled(self) -> bool:
@@ -91,6 +100,8 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     service: ServiceSettings = ServiceSettings()
     ingest: IngestSettings = IngestSettings()
+
+    _unset = field_validator("admin_token", mode="before")(_empty_is_unset)
 
     @field_validator("data_dir")
     @classmethod
