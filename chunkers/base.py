@@ -12,8 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+
 # Counts tokens of several texts at once, the way the embedding model does (no special tokens).
 TokenCounter = Callable[[Sequence[str]], list[int]]
+# Embeds several texts at once: one unit-length row vector per text (the embedder's ``embed_documents``).
+Embed = Callable[[Sequence[str]], np.ndarray]
 
 MIN_CHUNK_TOKENS = 16
 SECTION_SEPARATOR = "\n\n"

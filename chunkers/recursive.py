@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from chunkers.base import (
+    Embed,
     Piece,
     SectionLike,
     Span,
@@ -24,7 +25,9 @@ from chunkers.base import (
 class RecursiveChunker:
     name = "recursive"
 
-    def __init__(self, count_tokens: TokenCounter, size: int = 200, overlap: int = 40) -> None:
+    def __init__(
+        self, count_tokens: TokenCounter, size: int = 200, overlap: int = 40, *, embed: Embed | None = None
+    ) -> None:
         check_size(size, overlap)
         self._count = count_tokens
         self.size = size

@@ -64,7 +64,7 @@ class IngestReport:
 def build_chunker(name: str, embedder: Embedder, size: int, overlap: int) -> Chunker:
     """The named strategy, counting tokens with the embedding model's tokenizer."""
     try:
-        return make_chunker(name, embedder.count_tokens, size=size, overlap=overlap)
+        return make_chunker(name, embedder.count_tokens, embed=embedder.embed_documents, size=size, overlap=overlap)
     except UnknownChunkerError as exc:
         raise InputError(str(exc)) from exc
     except ValueError as exc:

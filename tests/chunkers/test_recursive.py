@@ -3,12 +3,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
+import numpy as np
 import pytest
 
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.models import Section
 from chunkers import UnknownChunkerError, available, make_chunker
-from chunkers.base import sentences
+from chunkers.base import document_text, sentences
 from chunkers.recursive import RecursiveChunker
 
 
@@ -56,6 +57,17 @@ def test_sections_are_chunked_separately_and_keep_their_index() -> None:
     assert [(p.section, p.text) for p in pieces] == [(0, "First section text."), (1, "Second section text.")]
 
 
+def test_offsets_are_exact_slices_of_the_document_text() -> None:
+    sections = [Section("\n\n".join(para(30, f"s{k}p{j}w") for j in range(3)), (f"H{k}",), page=k) for k in range(3)]
+    text = document_text(sections)
+    pieces = RecursiveChunker(words, size=40, overlap=8).split(sections)
+    assert len(pieces) > 3
+    for piece in pieces:
+        assert piece.text == text[piece.start : piece.end]
+        assert words([piece.text])[0] <= 40
+        assert sections[piece.section].text.find(piece.text) >= 0, "a piece stays within its section"
+
+
 def test_real_tokenizer_respects_the_budget(embedder: SentenceTransformerEmbedder) -> None:
     text = "\n\n".join(f"Paragraph {k}: " + " ".join(["Northwind employees receive benefits."] * 12) for k in range(6))
     chunks = RecursiveChunker(embedder.count_tokens, size=64, overlap=16).split_text(text)
@@ -77,7 +89,18 @@ def test_bad_parameters_are_refused_at_construction(size: int, overlap: int, mes
 
 
 def test_unknown_name_lists_the_available_ones() -> None:
+    assert available() == ["fixed", "recursive", "semantic", "small-to-big", "structural"]
     with pytest.raises(UnknownChunkerError) as info:
         make_chunker("magic", words)
-    assert str(info.value) == f"unknown chunker 'magic'; available: {', '.join(available())}"
-    assert "recursive" in available()
+    assert str(info.value) == "unknown chunker 'magic'; available: fixed, recursive, semantic, small-to-big, structural"
+
+
+def _no_embedding(texts: Sequence[str]) -> np.ndarray:
+    raise AssertionError("only the semantic chunker embeds")
+
+
+@pytest.mark.parametrize("name", ["fixed", "recursive", "structural", "small-to-big"])
+def test_every_factory_takes_embed_and_those_that_do_not_need_it_ignore_it(name: str) -> None:
+    chunker = make_chunker(name, words, embed=_no_embedding, size=100, overlap=5)
+    assert chunker.name == name
+    assert [p.text for p in chunker.split([Section(para(10))])] == [para(10)]
