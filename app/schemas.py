@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -10,6 +12,9 @@ class AskRequest(BaseModel):
     top_k: int | None = Field(default=None, ge=1, le=50, description="How many passages to answer from.")
     filters: dict[str, str | list[str]] | None = Field(
         default=None, description="Restrict the search: {'source': ..., 'doc_id': ..., 'chunker': ...}"
+    )
+    retrieval: Literal["dense", "sparse", "hybrid"] | None = Field(
+        default=None, description="Override the retrieval mode (default ASKDOCS_RETRIEVAL__MODE)."
     )
 
 

@@ -10,6 +10,7 @@ from askdocs.qa.generate import Generator
 from askdocs.qa.pipeline import Asker
 from askdocs.qa.select import ThresholdTopKSelector
 from askdocs.settings import Settings
+from askdocs.sparse import Bm25Encoder
 
 
 def make_embedder(settings: Settings) -> SentenceTransformerEmbedder:
@@ -44,6 +45,8 @@ def make_asker(settings: Settings, embedder: SentenceTransformerEmbedder, index:
         ThresholdTopKSelector(r.min_score, r.max_context_tokens, embedder.count_tokens),
         generator,
         fallback=extractive if generator is not extractive else None,
+        sparse=Bm25Encoder(),
+        retrieval=r.mode,
         top_k=r.top_k,
         max_question_chars=settings.service.max_question_chars,
     )

@@ -82,8 +82,14 @@ class Hit:
     """A search result: the stored chunk's payload and its score."""
 
     point_id: str
-    score: float
+    score: float  # the ranking score: cosine (dense), BM25 (sparse) or RRF (hybrid)
     payload: dict[str, Any]
+    dense_score: float | None = None  # cosine to the question, whatever ranked the hit
+
+    @property
+    def relevance(self) -> float:
+        """The cosine similarity, the one score comparable across modes (thresholds apply to it)."""
+        return self.score if self.dense_score is None else self.dense_score
 
     @property
     def text(self) -> str:

@@ -7,6 +7,7 @@ or in the service's lifespan.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,6 +64,9 @@ class ChunkingSettings(BaseModel):
 
 
 class RetrievalSettings(BaseModel):
+    mode: Literal["dense", "sparse", "hybrid"] = Field(
+        default="hybrid", description="dense (cosine), sparse (BM25) or hybrid (both, fused with RRF)"
+    )
     top_k: int = Field(default=5, ge=1, le=50)
     min_score: float = Field(default=0.22, ge=-1, le=1, description="cosine below which a hit is dropped")
     max_context_tokens: int = Field(default=1500, ge=64)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from askdocs.sparse import RETRIEVAL_MODES
 from chunkers import available
 from cli.common import clean_errors, console, err_console, fail, settings_or_exit
 
@@ -25,6 +26,7 @@ def retrieval(
     chunk_overlap: Annotated[int | None, typer.Option(help="Tokens (default from settings).")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N answerable questions.")] = None,
     bm25: Annotated[bool, typer.Option(help="Add the BM25 baseline row.")] = True,
+    retrieval: Annotated[str, typer.Option(help="dense, hybrid, sparse, or several separated by commas.")] = "dense",
 ) -> None:
     """Ingest the articles with each strategy into a throwaway index and score retrieval of the gold answers."""
     settings = settings_or_exit()
@@ -32,6 +34,9 @@ def retrieval(
     unknown = [n for n in names if n not in available()]
     if unknown:
         fail(f"unknown chunker {unknown[0]!r}; available: {', '.join(available())}")
+    modes = [m.strip() for m in retrieval.split(",") if m.strip()]
+    if bad := [m for m in modes if m not in RETRIEVAL_MODES]:
+        fail(f"unknown retrieval mode {bad[0]!r}; available: {', '.join(RETRIEVAL_MODES)}")
     size = chunk_size or settings.chunking.chunk_size
     overlap = chunk_overlap if chunk_overlap is not None else settings.chunking.chunk_overlap
     with clean_errors():

@@ -16,6 +16,7 @@ from typing import Any
 
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.index.edge import EdgeIndex
+from askdocs.sparse import Bm25Encoder, RetrievalMode
 from evals.bm25 import Bm25Index
 from evals.metrics import RankingMetrics, contains, percentile, ranking_metrics
 from evals.squad import Dataset, EvalQuestion
@@ -60,13 +61,16 @@ def evaluate_dense(
     overlap: int,
     top_k: int,
     questions: Sequence[EvalQuestion],
+    retrieval: RetrievalMode = "dense",
     progress: Progress = _no_progress,
 ) -> StrategyResult:
     chunker = build_chunker(name, embedder, size, overlap)
+    sparse = Bm25Encoder()
+    label = name if retrieval == "dense" else f"{name} + {retrieval}"
     with tempfile.TemporaryDirectory(prefix=f"askdocs-eval-{name}-") as tmp:
         index = EdgeIndex(Path(tmp) / "shard")
         ingestor = Ingestor(embedder, index, chunker, signature=f"{name}:{size}:{overlap}")
-        advance = progress(f"{name}: ingest", len(dataset.documents))
+        advance = progress(f"{label}: ingest", len(dataset.documents))
         started = time.perf_counter()
         for document in dataset.documents:
             ingestor.ingest_document(document)
@@ -74,18 +78,21 @@ def evaluate_dense(
         ingest_s = time.perf_counter() - started
         chunks = index.count()
         vectors = embedder.embed_queries([q.question for q in questions])
-        advance = progress(f"{name}: questions", len(questions))
+        advance = progress(f"{label}: questions", len(questions))
         ranks: list[int | None] = []
         for question, vector in zip(questions, vectors, strict=True):
-            ranks.append(first_hit(question, [h.payload for h in index.search(vector, top_k)]))
+            query = sparse.encode_query(question.question) if retrieval != "dense" else None
+            hits = index.search(vector, top_k, sparse=query, mode=retrieval)
+            ranks.append(first_hit(question, [h.payload for h in hits]))
             advance(1)
         latencies = []
         for question in questions[:LATENCY_SAMPLE]:  # one question at a time, as the service does
             mark = time.perf_counter()
-            index.search(embedder.embed_query(question.question), top_k)
+            query = sparse.encode_query(question.question) if retrieval != "dense" else None
+            index.search(embedder.embed_query(question.question), top_k, sparse=query, mode=retrieval)
             latencies.append((time.perf_counter() - mark) * 1000)
         index.close()
-    return StrategyResult(name, ranking_metrics(ranks), chunks, ingest_s, percentile(latencies, 50))
+    return StrategyResult(label, ranking_metrics(ranks), chunks, ingest_s, percentile(latencies, 50))
 
 
 def evaluate_bm25(

@@ -18,6 +18,7 @@ from askdocs.embedding import Embedder
 from askdocs.errors import InputError, LoadError
 from askdocs.index.protocol import VectorIndex, point_id_for
 from askdocs.models import Chunk, Document
+from askdocs.sparse import Bm25Encoder, SparseEncoder
 from chunkers import Chunker, UnknownChunkerError, make_chunker
 from ingest.loaders import RawSource, load
 from ingest.sources import Reader, SourceRef
@@ -72,10 +73,19 @@ def build_chunker(name: str, embedder: Embedder, size: int, overlap: int) -> Chu
 
 
 class Ingestor:
-    def __init__(self, embedder: Embedder, index: VectorIndex, chunker: Chunker, *, signature: str) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        index: VectorIndex,
+        chunker: Chunker,
+        *,
+        signature: str,
+        sparse: SparseEncoder | None = None,
+    ) -> None:
         self._embedder = embedder
         self._index = index
         self._chunker = chunker
+        self._sparse = sparse or Bm25Encoder()  # lexical vectors too, so any retrieval mode works later
         self._signature = signature  # chunker name and parameters: a change re-chunks every document
 
     def ingest_document(self, document: Document) -> Outcome:
@@ -87,8 +97,8 @@ class Ingestor:
         if not chunks:
             raise LoadError(document.source, "no text to index after chunking")
         self._index.ensure_collection(self._embedder.dimension)
-        vectors = self._embedder.embed_documents([c.embed_text for c in chunks])
-        self._index.upsert(chunks, vectors)
+        texts = [c.embed_text for c in chunks]
+        self._index.upsert(chunks, self._embedder.embed_documents(texts), self._sparse.encode_documents(texts))
         self._index.delete_document(document.doc_id, except_hash=version)
         status = Status.NEW if stored.points == 0 else Status.UPDATED
         return self._outcome(document, status, len(chunks))

@@ -13,7 +13,7 @@ router = APIRouter(tags=["ask"])
 @router.post("/ask", response_model=AskResponse)
 def ask(body: AskRequest, container: ContainerDep) -> AskResponse:
     """Answer a question from the indexed documents, citing sources as [n]."""
-    result = container.asker.ask(body.question, top_k=body.top_k, filters=body.filters)
+    result = container.asker.ask(body.question, top_k=body.top_k, filters=body.filters, retrieval=body.retrieval)
     answer = result.answer
     return AskResponse(
         answer=answer.answer,

@@ -20,12 +20,16 @@ from askdocs.index.protocol import (
     DOC_FIELDS,
     INTEGER_INDEXES,
     KEYWORD_INDEXES,
+    RRF_K,
+    SPARSE,
     Filters,
     StoredVersion,
     check_filters,
+    check_mode,
     document_info,
 )
 from askdocs.models import Chunk, DocumentInfo, Hit
+from askdocs.sparse import RetrievalMode, SparseVec
 
 _CONFIG_FILE = "edge_config.json"
 
@@ -80,7 +84,10 @@ class EdgeIndex:
                 self._open()
                 return
             self._path.mkdir(parents=True, exist_ok=True)
-            config = qe.EdgeConfig(vectors={DENSE: qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine)})
+            config = qe.EdgeConfig(
+                vectors={DENSE: qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine)},
+                sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+            )
             self._shard = self._call(qe.EdgeShard.create, str(self._path), config)
             for field in KEYWORD_INDEXES:
                 self._update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
@@ -99,13 +106,15 @@ class EdgeIndex:
         with self._lock:
             self._call(self._shard.update, operation)
 
-    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, sparse: Sequence[SparseVec] | None = None) -> None:
         if not chunks:
             return
-        points = [
-            qe.Point(c.point_id, {DENSE: vector.tolist()}, c.payload())
-            for c, vector in zip(chunks, vectors, strict=True)
-        ]
+        points = []
+        for i, (c, vector) in enumerate(zip(chunks, vectors, strict=True)):
+            named: dict[str, qe.NamedVector] = {DENSE: vector.tolist()}
+            if sparse is not None:
+                named[SPARSE] = qe.SparseVector(sparse[i].indices, sparse[i].values)
+            points.append(qe.Point(c.point_id, named, c.payload()))
         self._update(qe.UpdateOperation.upsert_points(points))
         with self._lock:
             self._call(self._shard.flush)
@@ -121,16 +130,40 @@ class EdgeIndex:
             self._call(self._shard.flush)
 
     # -- reads -------------------------------------------------------------------------------------
-    def search(self, vector: np.ndarray, limit: int, filters: Filters | None = None) -> list[Hit]:
+    def search(
+        self,
+        vector: np.ndarray,
+        limit: int,
+        filters: Filters | None = None,
+        *,
+        sparse: SparseVec | None = None,
+        mode: RetrievalMode = "dense",
+    ) -> list[Hit]:
         flt = _filter(check_filters(filters))
+        check_mode(mode, sparse)
         shard = self._open()
         if shard is None:
             return []
-        request = qe.QueryRequest(
-            limit=limit, query=qe.Query.Nearest(vector.tolist(), using=DENSE), filter=flt, with_payload=True
-        )
+        dense_q = qe.Query.Nearest(vector.tolist(), using=DENSE)
+        sparse_q = qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE) if sparse else None
+        if mode == "hybrid":
+            candidates = max(limit * 4, 40)
+            request = qe.QueryRequest(
+                limit=limit,
+                prefetches=[
+                    qe.Prefetch(candidates, dense_q, filter=flt),
+                    qe.Prefetch(candidates, sparse_q, filter=flt),
+                ],
+                query=qe.Fusion.Rrf(k=RRF_K),  # type: ignore[arg-type]  # the stub omits the nested class
+                with_payload=True,
+                with_vector=[DENSE],
+            )
+        elif mode == "sparse":
+            request = qe.QueryRequest(limit=limit, query=sparse_q, filter=flt, with_payload=True, with_vector=[DENSE])
+        else:
+            request = qe.QueryRequest(limit=limit, query=dense_q, filter=flt, with_payload=True)
         points = self._call(shard.query, request)
-        return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
+        return [Hit(str(p.id), float(p.score), dict(p.payload or {}), cosine(vector, p.vector)) for p in points]
 
     def count(self) -> int:
         shard = self._open()
@@ -168,6 +201,13 @@ class EdgeIndex:
             yield from (dict(r.payload or {}) for r in records)
             if offset is None:
                 return
+
+
+def cosine(query: np.ndarray, stored: Any) -> float | None:
+    """Cosine of the query to a returned point's dense vector (both unit length), when it came back."""
+    if not isinstance(stored, dict) or DENSE not in stored:
+        return None
+    return float(np.dot(query, np.asarray(stored[DENSE], dtype=np.float32)))
 
 
 def _match(field: str, value: str) -> Any:

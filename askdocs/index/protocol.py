@@ -11,12 +11,15 @@ import numpy as np
 
 from askdocs.errors import InputError
 from askdocs.models import Chunk, DocumentInfo, Hit
+from askdocs.sparse import RetrievalMode, SparseVec
 
 # Fields callers may filter on (each has a keyword payload index).
 FILTERABLE_FIELDS = ("doc_id", "source", "chunker")
 KEYWORD_INDEXES = ("doc_id", "source", "content_hash", "chunker")
 INTEGER_INDEXES = ("chunk_index",)
 DENSE = "dense"
+SPARSE = "sparse"
+RRF_K = 60  # the usual constant of reciprocal rank fusion
 POINT_NAMESPACE = uuid.UUID("0b6c4f3e-6a2d-4c41-9a0e-5d7f0e1a2b3c")
 DOC_FIELDS = ["doc_id", "source", "title", "chunk_count", "ingested_at", "content_hash", "chunker"]
 
@@ -54,6 +57,13 @@ class StoredVersion:
         return self.expected > 0 and self.points == self.points_with_hash == self.expected
 
 
+def check_mode(mode: RetrievalMode, sparse: SparseVec | None) -> None:
+    if mode not in ("dense", "sparse", "hybrid"):
+        raise InputError(f"unknown retrieval mode {mode!r}; available: dense, hybrid, sparse")
+    if mode != "dense" and sparse is None:
+        raise InputError(f"retrieval mode {mode!r} needs the query's sparse vector")
+
+
 def document_info(payload: Mapping[str, Any]) -> DocumentInfo:
     return DocumentInfo(
         doc_id=str(payload.get("doc_id", "")),
@@ -73,9 +83,21 @@ class VectorIndex(Protocol):
         """Create the collection on first use; fail with DimensionMismatchError if it disagrees."""
         ...
 
-    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None: ...
+    def upsert(
+        self, chunks: Sequence[Chunk], vectors: np.ndarray, sparse: Sequence[SparseVec] | None = None
+    ) -> None: ...
 
-    def search(self, vector: np.ndarray, limit: int, filters: Filters | None = None) -> list[Hit]: ...
+    def search(
+        self,
+        vector: np.ndarray,
+        limit: int,
+        filters: Filters | None = None,
+        *,
+        sparse: SparseVec | None = None,
+        mode: RetrievalMode = "dense",
+    ) -> list[Hit]:
+        """``dense``: cosine; ``sparse``: BM25 (needs ``sparse``); ``hybrid``: both fused with RRF."""
+        ...
 
     def stored_version(self, doc_id: str, content_hash: str) -> StoredVersion: ...
 

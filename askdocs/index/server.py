@@ -15,17 +15,22 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from askdocs.errors import DimensionMismatchError, IndexError_
+from askdocs.index.edge import cosine
 from askdocs.index.protocol import (
     DENSE,
     DOC_FIELDS,
     INTEGER_INDEXES,
     KEYWORD_INDEXES,
+    RRF_K,
+    SPARSE,
     Filters,
     StoredVersion,
     check_filters,
+    check_mode,
     document_info,
 )
 from askdocs.models import Chunk, DocumentInfo, Hit
+from askdocs.sparse import RetrievalMode, SparseVec
 
 T = TypeVar("T")
 
@@ -77,6 +82,7 @@ class ServerIndex:
             self._client.create_collection,
             self._collection,
             vectors_config={DENSE: models.VectorParams(size=dimension, distance=models.Distance.COSINE)},
+            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
         )
         for field in KEYWORD_INDEXES:
             self._call(self._client.create_payload_index, self._collection, field, models.PayloadSchemaType.KEYWORD)
@@ -87,13 +93,15 @@ class ServerIndex:
     def close(self) -> None:
         self._call(self._client.close)
 
-    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, sparse: Sequence[SparseVec] | None = None) -> None:
         if not chunks:
             return
-        points = [
-            models.PointStruct(id=c.point_id, vector={DENSE: v.tolist()}, payload=c.payload())
-            for c, v in zip(chunks, vectors, strict=True)
-        ]
+        points = []
+        for i, (c, v) in enumerate(zip(chunks, vectors, strict=True)):
+            named: dict[str, Any] = {DENSE: v.tolist()}
+            if sparse is not None:
+                named[SPARSE] = models.SparseVector(indices=sparse[i].indices, values=sparse[i].values)
+            points.append(models.PointStruct(id=c.point_id, vector=named, payload=c.payload()))
         self._call(self._client.upsert, self._collection, points=points, wait=True)
 
     def delete_document(self, doc_id: str, *, except_hash: str | None = None) -> None:
@@ -110,20 +118,36 @@ class ServerIndex:
             wait=True,
         )
 
-    def search(self, vector: np.ndarray, limit: int, filters: Filters | None = None) -> list[Hit]:
+    def search(
+        self,
+        vector: np.ndarray,
+        limit: int,
+        filters: Filters | None = None,
+        *,
+        sparse: SparseVec | None = None,
+        mode: RetrievalMode = "dense",
+    ) -> list[Hit]:
         flt = _filter(check_filters(filters))
+        check_mode(mode, sparse)
         if not self._has_collection():
             return []
-        response = self._call(
-            self._client.query_points,
-            self._collection,
-            query=vector.tolist(),
-            using=DENSE,
-            limit=limit,
-            query_filter=flt,
-            with_payload=True,
-        )
-        return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in response.points]
+        sparse_q = models.SparseVector(indices=sparse.indices, values=sparse.values) if sparse else None
+        args: dict[str, Any] = {"limit": limit, "query_filter": flt, "with_payload": True}
+        if mode == "hybrid":
+            candidates = max(limit * 4, 40)
+            args["prefetch"] = [
+                models.Prefetch(query=vector.tolist(), using=DENSE, limit=candidates, filter=flt),
+                models.Prefetch(query=sparse_q, using=SPARSE, limit=candidates, filter=flt),
+            ]
+            args |= {"query": models.RrfQuery(rrf=models.Rrf(k=RRF_K)), "with_vectors": [DENSE]}
+        elif mode == "sparse":
+            args |= {"query": sparse_q, "using": SPARSE, "with_vectors": [DENSE]}
+        else:
+            args |= {"query": vector.tolist(), "using": DENSE}
+        response = self._call(self._client.query_points, self._collection, **args)
+        return [
+            Hit(str(p.id), float(p.score), dict(p.payload or {}), cosine(vector, p.vector)) for p in response.points
+        ]
 
     def count(self) -> int:
         if not self._has_collection():

@@ -14,6 +14,7 @@ from askdocs.models import Answer, Hit, Source, Timings
 from askdocs.qa.generate import I_DO_NOT_KNOW, Generator, Query, heading_of
 from askdocs.qa.sanitize import sanitize_question
 from askdocs.qa.select import ContextSelector
+from askdocs.sparse import RetrievalMode, SparseEncoder
 
 log = logging.getLogger(__name__)
 SNIPPET_CHARS = 300
@@ -37,6 +38,8 @@ class Asker:
         generator: Generator,
         *,
         fallback: Generator | None = None,
+        sparse: SparseEncoder | None = None,
+        retrieval: RetrievalMode = "dense",
         top_k: int = 5,
         max_question_chars: int = 2000,
     ) -> None:
@@ -45,10 +48,18 @@ class Asker:
         self._selector = selector
         self._generator = generator
         self._fallback = fallback
+        self._sparse = sparse
+        self._retrieval = retrieval
         self._top_k = top_k
         self._max_chars = max_question_chars
 
-    def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> AskResult:
+    def ask(
+        self,
+        question: str,
+        top_k: int | None = None,
+        filters: Filters | None = None,
+        retrieval: RetrievalMode | None = None,
+    ) -> AskResult:
         started = time.perf_counter()
         timings = Timings()
         text = sanitize_question(question, self._max_chars)
@@ -59,7 +70,9 @@ class Asker:
         timings.embed = _ms(mark)
 
         mark = time.perf_counter()
-        hits = self._index.search(query.vector, limit=max(k, 10), filters=filters)
+        how = retrieval or self._retrieval
+        sparse = self._sparse.encode_query(text) if self._sparse and how != "dense" else None
+        hits = self._index.search(query.vector, limit=max(k, 10), filters=filters, sparse=sparse, mode=how)
         timings.search = _ms(mark)
 
         contexts = self._selector.select(hits, k)
@@ -93,7 +106,7 @@ def sources_for(contexts: Sequence[Hit]) -> list[Source]:
             url_or_path=str(hit.payload.get("source") or ""),
             page=hit.payload.get("page"),
             heading=heading_of(hit),
-            score=round(hit.score, 4),
+            score=round(hit.relevance, 4),
             snippet=_snippet(hit.text),
         )
         for n, hit in enumerate(contexts, start=1)

@@ -23,7 +23,8 @@ class ThresholdTopKSelector:
         self._count = count_tokens
 
     def select(self, hits: Sequence[Hit], top_k: int) -> list[Hit]:
-        ranked = sorted((h for h in hits if h.score >= self.min_score), key=lambda h: h.score, reverse=True)
+        # Hits arrive ranked by the retrieval mode's own score; the threshold is on cosine relevance.
+        ranked = [h for h in hits if h.relevance >= self.min_score]
         ranked = ranked[:top_k]
         chosen: list[Hit] = []
         used = 0

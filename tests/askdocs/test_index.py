@@ -115,3 +115,24 @@ def test_a_second_process_gets_a_clear_lock_error(tmp_path: Path) -> None:
     assert result.returncode == 3, result.stderr
     assert "in use by another askdocs process" in result.stdout
     assert IndexLockedError.__name__  # the error type the CLI and service branch on
+
+
+def test_sparse_and_hybrid_search(index: Any) -> None:
+    from askdocs.sparse import Bm25Encoder
+
+    encoder = Bm25Encoder()
+    texts = ["vacation days per calendar year", "password manager and MFA", "hotel limit per night in Paris"]
+    chunks = [chunk(f"d{i}", 0, 1, text=t) for i, t in enumerate(texts)]
+    index.ensure_collection(DIM)
+    # Dense vectors point the "wrong" way for the first text, so only the lexical side can find it.
+    index.upsert(chunks, np.stack([vec(0, 0, 1), vec(1, 0), vec(0, 1)]), encoder.encode_documents(texts))
+    query = encoder.encode_query("how many vacation days")
+    sparse_hits = index.search(vec(1, 0), 3, sparse=query, mode="sparse")
+    assert [h.doc_id for h in sparse_hits] == ["d0"]  # BM25 only matches documents sharing a term
+    assert sparse_hits[0].dense_score == pytest.approx(0.0, abs=1e-5)  # cosine of the dense side, for thresholds
+    hybrid = index.search(vec(1, 0), 3, sparse=query, mode="hybrid")
+    assert {h.doc_id for h in hybrid[:2]} == {"d0", "d1"}  # top of each list, fused
+    assert all(h.score < 0.1 for h in hybrid)  # RRF scores, not cosines
+    assert next(h for h in hybrid if h.doc_id == "d1").relevance == pytest.approx(1.0, abs=1e-4)
+    with pytest.raises(InputError, match="needs the query's sparse vector"):
+        index.search(vec(1, 0), 3, mode="hybrid")
