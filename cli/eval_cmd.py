@@ -34,9 +34,10 @@ def retrieval(
     unknown = [n for n in names if n not in available()]
     if unknown:
         fail(f"unknown chunker {unknown[0]!r}; available: {', '.join(available())}")
-    modes = [m.strip() for m in retrieval.split(",") if m.strip()]
-    if bad := [m for m in modes if m not in RETRIEVAL_MODES]:
+    asked = [m.strip() for m in retrieval.split(",") if m.strip()]
+    if bad := [m for m in asked if m not in RETRIEVAL_MODES]:
         fail(f"unknown retrieval mode {bad[0]!r}; available: {', '.join(RETRIEVAL_MODES)}")
+    modes = [m for m in RETRIEVAL_MODES if m in asked]
     size = chunk_size or settings.chunking.chunk_size
     overlap = chunk_overlap if chunk_overlap is not None else settings.chunking.chunk_overlap
     with clean_errors():
@@ -50,7 +51,9 @@ def retrieval(
         embedder = make_embedder(settings)
         with _Progress() as progress:
             results = [
-                evaluate_dense(
+                row
+                for name in names
+                for row in evaluate_dense(
                     data,
                     name,
                     embedder,
@@ -58,9 +61,9 @@ def retrieval(
                     overlap=overlap,
                     top_k=top_k,
                     questions=questions,
+                    modes=modes,
                     progress=progress,
                 )
-                for name in names
             ]
             if bm25:
                 results.append(

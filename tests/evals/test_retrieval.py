@@ -89,7 +89,17 @@ def test_bad_data_sets_are_refused_clearly(tmp_path: Path) -> None:
 
 def test_dense_and_bm25_rows_on_a_small_set(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> None:
     dataset = load_dataset(squad_file(tmp_path))
-    dense = evaluate_dense(dataset, "recursive", embedder, size=32, overlap=0, top_k=3, questions=dataset.answerable)
+    dense, hybrid = evaluate_dense(
+        dataset,
+        "recursive",
+        embedder,
+        size=32,
+        overlap=0,
+        top_k=3,
+        questions=dataset.answerable,
+        modes=("dense", "hybrid"),
+    )
+    assert hybrid.name == "recursive + hybrid" and hybrid.metrics.recall_at_1 == 1.0
     lexical = evaluate_bm25(
         dataset, embedder, chunker_name="recursive", size=32, overlap=0, top_k=3, questions=dataset.answerable
     )
