@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
@@ -13,21 +14,23 @@ from tests.app.conftest import container_for
 from tests.servers import serve
 
 
-def test_every_handbook_question_finds_its_source_first(
-    client: TestClient, handbook_questions: list[dict[str, Any]]
+@pytest.mark.parametrize(("retrieval", "most_absent"), [("dense", 0), ("hybrid", 1)])
+def test_handbook_questions_find_their_source_first(
+    client: TestClient, handbook_questions: list[dict[str, Any]], retrieval: str, most_absent: int
 ) -> None:
     misses, absent = [], []
     for q in handbook_questions:
-        body = client.post("/ask", json={"question": q["question"]}).json()
+        body = client.post("/ask", json={"question": q["question"], "retrieval": retrieval}).json()
         found = [(Path(s["url_or_path"]).name, s["page"]) for s in body["sources"]]
         wanted = [f for f in found if f[0] == q["source"] and (q["page"] is None or f[1] == q["page"])]
         if not wanted:
             absent.append((q["question"], found))
         elif found[0] != wanted[0]:
             misses.append((q["question"], found[0]))
-    # Measured with the default recursive chunker: 33 of 34 right first (see the issue note).
-    assert not absent, absent
-    assert len(misses) <= 2, misses
+    # Measured with the recursive chunker: 33 of 34 right first in both modes; dense has all 34 in its
+    # sources, hybrid 33 ("Which system do I use to book a week off?" loses the leave page).
+    assert len(absent) <= most_absent, absent
+    assert len(misses) + len(absent) <= 2, (misses, absent)
 
 
 def test_vacation_answer_cites_the_leave_page(client: TestClient) -> None:
