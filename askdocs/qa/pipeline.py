@@ -27,6 +27,8 @@ class AskResult:
     contexts: list[Hit]
     degraded: bool = False
     reason: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
 
 class Asker:
@@ -78,6 +80,7 @@ class Asker:
         contexts = self._selector.select(hits, k)
         mark = time.perf_counter()
         degraded, reason = False, ""
+        usage = (0, 0)
         if not contexts:
             answer_text, mode, contexts = I_DO_NOT_KNOW, self._generator.mode, []
         else:
@@ -90,12 +93,13 @@ class Asker:
                 degraded, reason = True, str(exc)
                 generated = self._fallback.generate(query, contexts)
             answer_text, mode = generated.text or I_DO_NOT_KNOW, generated.mode
+            usage = (generated.prompt_tokens, generated.completion_tokens)
         timings.generate = _ms(mark)
         if answer_text.strip().rstrip(".").lower() == I_DO_NOT_KNOW.rstrip(".").lower():
             answer_text, contexts = I_DO_NOT_KNOW, []
         timings.total = _ms(started)
         answer = Answer(answer_text, sources_for(contexts), mode, timings)
-        return AskResult(answer, text, contexts, degraded, reason)
+        return AskResult(answer, text, contexts, degraded, reason, *usage)
 
 
 def sources_for(contexts: Sequence[Hit]) -> list[Source]:
