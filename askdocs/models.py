@@ -85,6 +85,7 @@ class Hit:
     score: float  # the ranking score: cosine (dense), BM25 (sparse) or RRF (hybrid)
     payload: dict[str, Any]
     dense_score: float | None = None  # cosine to the question, whatever ranked the hit
+    vector: Any = None  # the stored dense vector (numpy), when the search returned it (MMR needs it)
 
     @property
     def relevance(self) -> float:

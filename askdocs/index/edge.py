@@ -161,9 +161,25 @@ class EdgeIndex:
         elif mode == "sparse":
             request = qe.QueryRequest(limit=limit, query=sparse_q, filter=flt, with_payload=True, with_vector=[DENSE])
         else:
-            request = qe.QueryRequest(limit=limit, query=dense_q, filter=flt, with_payload=True)
-        points = self._call(shard.query, request)
-        return [Hit(str(p.id), float(p.score), dict(p.payload or {}), cosine(vector, p.vector)) for p in points]
+            request = qe.QueryRequest(limit=limit, query=dense_q, filter=flt, with_payload=True, with_vector=[DENSE])
+        return [to_hit(vector, p.id, p.score, p.payload, p.vector) for p in self._call(shard.query, request)]
+
+    def neighbours(self, hit: Hit, window: int) -> list[Hit]:
+        """The chunks within ``window`` positions of ``hit`` in the same version of its document, in order."""
+        shard = self._open()
+        index = int(hit.payload.get("chunk_index", 0))
+        if shard is None or window < 1:
+            return []
+        flt = qe.Filter(
+            must=[
+                _match("doc_id", hit.doc_id),
+                _match("content_hash", str(hit.payload.get("content_hash", ""))),
+                qe.FieldCondition("chunk_index", range=qe.RangeFloat(gte=index - window, lte=index + window)),
+            ]
+        )
+        records, _ = self._call(shard.scroll, qe.ScrollRequest(limit=2 * window + 1, filter=flt, with_payload=True))
+        found = [Hit(str(r.id), 0.0, dict(r.payload or {})) for r in records]
+        return sorted(found, key=lambda h: int(h.payload.get("chunk_index", 0)))
 
     def count(self) -> int:
         shard = self._open()
@@ -203,11 +219,12 @@ class EdgeIndex:
                 return
 
 
-def cosine(query: np.ndarray, stored: Any) -> float | None:
-    """Cosine of the query to a returned point's dense vector (both unit length), when it came back."""
+def to_hit(query: np.ndarray, point_id: Any, score: float, payload: Any, stored: Any) -> Hit:
+    """A search result, with its dense vector and cosine to the query when the vector came back."""
     if not isinstance(stored, dict) or DENSE not in stored:
-        return None
-    return float(np.dot(query, np.asarray(stored[DENSE], dtype=np.float32)))
+        return Hit(str(point_id), float(score), dict(payload or {}))
+    vector = np.asarray(stored[DENSE], dtype=np.float32)
+    return Hit(str(point_id), float(score), dict(payload or {}), float(np.dot(query, vector)), vector)
 
 
 def _match(field: str, value: str) -> Any:

@@ -99,6 +99,10 @@ class VectorIndex(Protocol):
         """``dense``: cosine; ``sparse``: BM25 (needs ``sparse``); ``hybrid``: both fused with RRF."""
         ...
 
+    def neighbours(self, hit: Hit, window: int) -> list[Hit]:
+        """Chunks of the same document version within ``window`` positions of ``hit`` (itself included)."""
+        ...
+
     def stored_version(self, doc_id: str, content_hash: str) -> StoredVersion: ...
 
     def delete_document(self, doc_id: str, *, except_hash: str | None = None) -> None:

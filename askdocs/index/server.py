@@ -15,7 +15,7 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from askdocs.errors import DimensionMismatchError, IndexError_
-from askdocs.index.edge import cosine
+from askdocs.index.edge import to_hit
 from askdocs.index.protocol import (
     DENSE,
     DOC_FIELDS,
@@ -143,11 +143,27 @@ class ServerIndex:
         elif mode == "sparse":
             args |= {"query": sparse_q, "using": SPARSE, "with_vectors": [DENSE]}
         else:
-            args |= {"query": vector.tolist(), "using": DENSE}
+            args |= {"query": vector.tolist(), "using": DENSE, "with_vectors": [DENSE]}
         response = self._call(self._client.query_points, self._collection, **args)
-        return [
-            Hit(str(p.id), float(p.score), dict(p.payload or {}), cosine(vector, p.vector)) for p in response.points
-        ]
+        return [to_hit(vector, p.id, p.score, p.payload, p.vector) for p in response.points]
+
+    def neighbours(self, hit: Hit, window: int) -> list[Hit]:
+        """The chunks within ``window`` positions of ``hit`` in the same version of its document, in order."""
+        index = int(hit.payload.get("chunk_index", 0))
+        if not self._has_collection() or window < 1:
+            return []
+        flt = models.Filter(
+            must=[
+                _match("doc_id", hit.doc_id),
+                _match("content_hash", str(hit.payload.get("content_hash", ""))),
+                models.FieldCondition(key="chunk_index", range=models.Range(gte=index - window, lte=index + window)),
+            ]
+        )
+        records, _ = self._call(
+            self._client.scroll, self._collection, scroll_filter=flt, limit=2 * window + 1, with_payload=True
+        )
+        found = [Hit(str(r.id), 0.0, dict(r.payload or {})) for r in records]
+        return sorted(found, key=lambda h: int(h.payload.get("chunk_index", 0)))
 
     def count(self) -> int:
         if not self._has_collection():

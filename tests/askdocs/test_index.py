@@ -136,3 +136,17 @@ def test_sparse_and_hybrid_search(index: Any) -> None:
     assert next(h for h in hybrid if h.doc_id == "d1").relevance == pytest.approx(1.0, abs=1e-4)
     with pytest.raises(InputError, match="needs the query's sparse vector"):
         index.search(vec(1, 0), 3, mode="hybrid")
+
+
+def test_hits_carry_vectors_and_neighbours_come_from_the_same_version(index: Any) -> None:
+    index.ensure_collection(DIM)
+    index.upsert([chunk("a", i, 5) for i in range(5)], np.stack([vec(1, i) for i in range(5)]))
+    index.upsert([chunk("a", i, 5, "old") for i in range(5)], np.stack([vec(1, i) for i in range(5)]))
+    hit = next(
+        h for h in index.search(vec(1, 2), 10) if h.payload["content_hash"] == "v1" and h.payload["chunk_index"] == 2
+    )
+    assert hit.vector is not None and hit.vector.shape == (DIM,)
+    assert hit.dense_score == pytest.approx(hit.score, abs=1e-5)
+    around = index.neighbours(hit, 1)
+    assert [(h.payload["chunk_index"], h.payload["content_hash"]) for h in around] == [(1, "v1"), (2, "v1"), (3, "v1")]
+    assert index.neighbours(hit, 0) == []
