@@ -16,6 +16,10 @@ class AskRequest(BaseModel):
     retrieval: Literal["dense", "sparse", "hybrid"] | None = Field(
         default=None, description="Override the retrieval mode (default ASKDOCS_RETRIEVAL__MODE)."
     )
+    mode: Literal["prompted", "finetuned", "extractive"] | None = Field(
+        default=None,
+        description="Override the answer mode (default ASKDOCS_LLM__MODE with an LLM configured, else extractive).",
+    )
 
 
 class SourceOut(BaseModel):
@@ -26,6 +30,7 @@ class SourceOut(BaseModel):
     heading: str
     score: float
     snippet: str
+    cited: bool = Field(default=False, description="The answer cites it; cited sources come first.")
 
 
 class TimingsOut(BaseModel):
@@ -38,10 +43,13 @@ class TimingsOut(BaseModel):
 class AskResponse(BaseModel):
     answer: str
     sources: list[SourceOut]
-    mode: str
+    mode: Literal["prompted", "finetuned", "extractive"] = Field(
+        description="The mode that answered: the one asked for, or extractive when degraded."
+    )
     timings_ms: TimingsOut
-    degraded: bool = False
+    degraded: bool = Field(default=False, description="The LLM failed; the answer is extractive.")
     reason: str | None = None
+    uncited: bool = Field(default=False, description="An LLM answer that cites none of its sources: check it.")
 
 
 class DocumentOut(BaseModel):

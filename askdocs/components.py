@@ -5,11 +5,12 @@ from __future__ import annotations
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.index.factory import open_index
 from askdocs.index.protocol import VectorIndex
+from askdocs.models import AnswerMode
 from askdocs.qa.extractive import ExtractiveGenerator
 from askdocs.qa.generate import Generator
 from askdocs.qa.pipeline import Asker
 from askdocs.qa.select import ThresholdTopKSelector
-from askdocs.settings import Settings
+from askdocs.settings import LLMSettings, Settings
 from askdocs.sparse import Bm25Encoder
 
 
@@ -27,29 +28,37 @@ def make_embedder(settings: Settings) -> SentenceTransformerEmbedder:
 
 
 def make_asker(settings: Settings, embedder: SentenceTransformerEmbedder, index: VectorIndex) -> Asker:
-    extractive = ExtractiveGenerator(embedder)
-    generator: Generator = extractive
+    generators: dict[AnswerMode, Generator] = {"extractive": ExtractiveGenerator(embedder)}
     if settings.llm.enabled:
-        from askdocs.qa.llm import OpenAIGenerator, make_client
-
-        generator = OpenAIGenerator(
-            make_client(settings.llm),
-            settings.llm.model,
-            temperature=settings.llm.temperature,
-            max_tokens=settings.llm.max_tokens,
-        )
+        generators.update(make_llm_generators(settings.llm))
     r = settings.retrieval
     return Asker(
         embedder,
         index,
         ThresholdTopKSelector(r.min_score, r.max_context_tokens, embedder.count_tokens),
-        generator,
-        fallback=extractive if generator is not extractive else None,
+        generators,
+        mode=settings.llm.mode if settings.llm.enabled else "extractive",
         sparse=Bm25Encoder(),
         retrieval=r.mode,
         top_k=r.top_k,
         max_question_chars=settings.service.max_question_chars,
     )
+
+
+def make_llm_generators(llm: LLMSettings) -> dict[AnswerMode, Generator]:
+    """The LLM modes, sharing one client. A bad few-shot file is a ConfigError here, at startup."""
+    from askdocs.qa.llm import FinetunedGenerator, PromptedGenerator, load_few_shot, make_client
+
+    client = make_client(llm)
+    few_shot = load_few_shot(llm.few_shot_file) if llm.few_shot_file else []
+    return {
+        "prompted": PromptedGenerator(
+            client, llm.model, few_shot=few_shot, temperature=llm.temperature, max_tokens=llm.max_tokens
+        ),
+        "finetuned": FinetunedGenerator(
+            client, llm.finetuned_model or llm.model, temperature=llm.temperature, max_tokens=llm.max_tokens
+        ),
+    }
 
 
 def open_checked_index(settings: Settings, embedder: SentenceTransformerEmbedder) -> VectorIndex:

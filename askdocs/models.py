@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 AnswerMode = Literal["extractive", "prompted", "finetuned"]
+LLMMode = Literal["prompted", "finetuned"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,7 @@ class Source:
     heading: str
     score: float
     snippet: str
+    cited: bool = False  # the answer cites it; cited sources come first
 
 
 @dataclass(slots=True)

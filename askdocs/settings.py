@@ -49,8 +49,17 @@ class LLMSettings(BaseModel):
     max_retries: int = Field(default=2, ge=0, le=10)
     temperature: float = Field(default=0.0, ge=0, le=2)
     max_tokens: int = Field(default=512, ge=1)
+    mode: Literal["prompted", "finetuned"] = Field(
+        default="prompted", description="the default LLM answer mode; POST /ask may ask for another per request"
+    )
+    finetuned_model: str | None = Field(
+        default=None, description="model id fine-tuned on the short Question/Context template; unset = model"
+    )
+    few_shot_file: Path | None = Field(
+        default=None, description="JSON list of {question, context, answer} examples for the prompted mode"
+    )
 
-    _unset = field_validator("base_url", "api_key", mode="before")(_empty_is_unset)
+    _unset = field_validator("base_url", "api_key", "finetuned_model", "few_shot_file", mode="before")(_empty_is_unset)
 
     @property
     def enabled(self) -> bool:
@@ -70,6 +79,14 @@ class RetrievalSettings(BaseModel):
     top_k: int = Field(default=5, ge=1, le=50)
     min_score: float = Field(default=0.22, ge=-1, le=1, description="cosine below which a hit is dropped")
     max_context_tokens: int = Field(default=1500, ge=64)
+    selectors: str = Field(
+        default="threshold,top-k,budget",
+        description="context selection steps, in order: threshold, top-k, mmr, per-doc, neighbours, budget",
+    )
+    mmr_lambda: float = Field(default=0.7, ge=0, le=1)
+    max_per_doc: int = Field(default=3, ge=1)
+    neighbour_window: int = Field(default=1, ge=0, le=5)
+    rewrite: bool = Field(default=False, description="let the LLM rewrite questions for search")
 
 
 class ServiceSettings(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import socket
 import threading
 import time
@@ -12,7 +14,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 
 def free_port() -> int:
@@ -41,11 +43,18 @@ def serve(app: Any) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+Reply = str | int | tuple[str, int]
+
+
 @dataclass
 class FakeOpenAI:
-    """Speaks the chat-completions API. ``replies`` are served in order: a str is an answer, an int an HTTP error."""
+    """Speaks the chat-completions API, plain or streamed (``"stream": true``).
 
-    replies: list[str | int] = field(default_factory=list)
+    ``replies`` are served in order: a str is an answer, an int an HTTP error, and ``(text, status)`` a stream
+    that breaks off after ``text`` with an error event (``status`` is then the error's code).
+    """
+
+    replies: list[Reply] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
 
@@ -53,13 +62,17 @@ class FakeOpenAI:
         api = FastAPI()
 
         @api.post("/v1/chat/completions")
-        async def complete(request: Request) -> JSONResponse:
+        async def complete(request: Request) -> Response:
             body = await request.json()
             self.requests.append(body)
             self.headers.append(dict(request.headers))
             reply = self.replies.pop(0) if self.replies else "I do not know."
             if isinstance(reply, int):
                 return JSONResponse({"error": {"message": "stand-in failure", "type": "server_error"}}, reply)
+            if body.get("stream"):
+                return StreamingResponse(_sse(_chunks(body, reply)), media_type="text/event-stream")
+            if isinstance(reply, tuple):
+                raise ValueError("a broken-off reply needs a streamed request")
             return JSONResponse(
                 {
                     "id": "chatcmpl-test",
@@ -73,8 +86,47 @@ class FakeOpenAI:
                             "message": {"role": "assistant", "content": reply},
                         }
                     ],
-                    "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
+                    "usage": USAGE,
                 }
             )
 
         return api
+
+
+USAGE = {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110}
+
+
+def pieces(text: str) -> list[str]:
+    """How the stand-in splits a reply into streamed deltas: word by word, spaces kept."""
+    return re.findall(r"\s*\S+\s*", text) or [text]
+
+
+def _chunks(body: dict[str, Any], reply: str | tuple[str, int]) -> Iterator[dict[str, Any]]:
+    text, broken = reply if isinstance(reply, tuple) else (reply, 0)
+    with_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+
+    def chunk(delta: dict[str, str], finish: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": "chatcmpl-test",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": body["model"],
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+        return out | ({"usage": None} if with_usage else {})
+
+    yield chunk({"role": "assistant", "content": ""})
+    for piece in pieces(text):
+        yield chunk({"content": piece})
+    if broken:
+        yield {"error": {"message": "stand-in failure mid-stream", "type": "server_error", "code": broken}}
+        return
+    yield chunk({}, "stop")
+    if with_usage:
+        yield chunk({}) | {"choices": [], "usage": USAGE}
+
+
+def _sse(chunks: Iterator[dict[str, Any]]) -> Iterator[str]:
+    for data in chunks:
+        yield f"data: {json.dumps(data)}\n\n"
+    yield "data: [DONE]\n\n"

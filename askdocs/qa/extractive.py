@@ -5,7 +5,7 @@ Used when no LLM is configured, and as the fallback when the LLM fails.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -46,6 +46,10 @@ class ExtractiveGenerator:
         chosen = sorted(set(chosen), key=lambda i: (candidates[i][0], candidates[i][1]))
         text = " ".join(f"{candidates[i][2]} [{candidates[i][0]}]" for i in chosen)
         return Generated(text, "extractive")
+
+    def stream(self, query: Query, contexts: Sequence[Hit]) -> Iterator[Generated]:
+        """Nothing to stream: the whole answer as one piece."""
+        yield self.generate(query, contexts)
 
 
 def _sentences(text: str) -> list[str]:

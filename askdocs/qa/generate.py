@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,9 +29,13 @@ class Generated:
 
 
 class Generator(Protocol):
+    """One answer mode. ``stream`` yields pieces whose texts join into the answer; usage comes on any piece."""
+
     mode: AnswerMode
 
     def generate(self, query: Query, contexts: Sequence[Hit]) -> Generated: ...
+
+    def stream(self, query: Query, contexts: Sequence[Hit]) -> Iterator[Generated]: ...
 
 
 def heading_of(hit: Hit) -> str:
@@ -47,6 +51,11 @@ def context_block(n: int, hit: Hit) -> str:
     if hit.payload.get("page"):
         label += f" (p. {hit.payload['page']})"
     return f"[{n}] {label}\n{hit.answer_text.strip()}"
+
+
+def numbered_blocks(contexts: Sequence[Hit]) -> str:
+    """The passages as the model sees them, numbered from 1 (the numbers the answer cites)."""
+    return "\n\n".join(context_block(n, hit) for n, hit in enumerate(contexts, start=1))
 
 
 _CITATION = re.compile(r"\[(\d+)\]")

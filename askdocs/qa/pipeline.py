@@ -1,17 +1,23 @@
-"""The answering pipeline, assembled from small parts handed in by the caller."""
+"""The answering pipeline, assembled from small parts handed in by the caller.
+
+``ask`` answers in one go. ``prepare`` then ``stream`` does the same in two steps, so that a caller can refuse
+a bad question before it starts streaming, then send the answer piece by piece.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import get_args
 
 from askdocs.embedding import Embedder
-from askdocs.errors import GenerationError
+from askdocs.errors import GenerationError, InputError, UnknownNameError
 from askdocs.index.protocol import Filters, VectorIndex
-from askdocs.models import Answer, Hit, Source, Timings
-from askdocs.qa.generate import I_DO_NOT_KNOW, Generator, Query, heading_of
+from askdocs.models import Answer, AnswerMode, Hit, LLMMode, Source, Timings
+from askdocs.qa.citations import cite_sources, is_uncited, resolve_citations
+from askdocs.qa.generate import I_DO_NOT_KNOW, Generated, Generator, Query, heading_of
 from askdocs.qa.sanitize import sanitize_question
 from askdocs.qa.select import ContextSelector
 from askdocs.sparse import RetrievalMode, SparseEncoder
@@ -24,11 +30,24 @@ SNIPPET_CHARS = 300
 class AskResult:
     answer: Answer
     question: str  # as sanitised
-    contexts: list[Hit]
+    contexts: list[Hit]  # in the order of answer.sources
     degraded: bool = False
     reason: str = ""
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    uncited: bool = False  # an LLM answer that cites none of the passages it was given
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A question searched for and ready to answer; ``contexts`` numbered from 1 as the generator sees them."""
+
+    question: str
+    query: Query
+    contexts: list[Hit]
+    generator: Generator
+    timings: Timings
+    started: float
 
 
 class Asker:
@@ -37,19 +56,23 @@ class Asker:
         embedder: Embedder,
         index: VectorIndex,
         selector: ContextSelector,
-        generator: Generator,
+        generators: Mapping[AnswerMode, Generator],
         *,
-        fallback: Generator | None = None,
+        mode: AnswerMode = "extractive",
         sparse: SparseEncoder | None = None,
         retrieval: RetrievalMode = "dense",
         top_k: int = 5,
         max_question_chars: int = 2000,
     ) -> None:
+        if "extractive" not in generators:
+            raise ValueError("generators must include 'extractive', the fallback when an LLM fails")
+        if mode not in generators:
+            raise ValueError(f"default mode {mode!r} has no generator; available: {', '.join(sorted(generators))}")
         self._embedder = embedder
         self._index = index
         self._selector = selector
-        self._generator = generator
-        self._fallback = fallback
+        self._generators = dict(generators)
+        self._mode = mode
         self._sparse = sparse
         self._retrieval = retrieval
         self._top_k = top_k
@@ -61,9 +84,30 @@ class Asker:
         top_k: int | None = None,
         filters: Filters | None = None,
         retrieval: RetrievalMode | None = None,
+        mode: AnswerMode | None = None,
     ) -> AskResult:
+        prepared = self.prepare(question, top_k, filters, retrieval, mode)
+        mark = time.perf_counter()
+        if not prepared.contexts:
+            return self._finish(prepared, Generated(I_DO_NOT_KNOW, prepared.generator.mode), mark)
+        try:
+            generated = prepared.generator.generate(prepared.query, prepared.contexts)
+        except GenerationError as exc:
+            return self._finish(prepared, self._fallback(prepared, exc), mark, str(exc))
+        return self._finish(prepared, generated, mark)
+
+    def prepare(
+        self,
+        question: str,
+        top_k: int | None = None,
+        filters: Filters | None = None,
+        retrieval: RetrievalMode | None = None,
+        mode: AnswerMode | None = None,
+    ) -> Prepared:
+        """Everything before generation; raises InputError for a bad question, filter or mode."""
         started = time.perf_counter()
         timings = Timings()
+        generator = self._generator(mode or self._mode)
         text = sanitize_question(question, self._max_chars)
         k = top_k or self._top_k
 
@@ -76,33 +120,72 @@ class Asker:
         sparse = self._sparse.encode_query(text) if self._sparse and how != "dense" else None
         hits = self._index.search(query.vector, limit=max(k, 10), filters=filters, sparse=sparse, mode=how)
         timings.search = _ms(mark)
+        return Prepared(text, query, self._selector.select(hits, k), generator, timings, started)
 
-        contexts = self._selector.select(hits, k)
+    def stream(self, prepared: Prepared) -> Iterator[Generated | AskResult]:
+        """The answer's pieces as they come, then the AskResult that ``ask`` would have given."""
         mark = time.perf_counter()
-        degraded, reason = False, ""
-        usage = (0, 0)
-        if not contexts:
-            answer_text, mode, contexts = I_DO_NOT_KNOW, self._generator.mode, []
-        else:
-            try:
-                generated = self._generator.generate(query, contexts)
-            except GenerationError as exc:
-                if self._fallback is None:
-                    raise
-                log.warning("LLM failed, answering extractively: %s", exc)
-                degraded, reason = True, str(exc)
-                generated = self._fallback.generate(query, contexts)
-            answer_text, mode = generated.text or I_DO_NOT_KNOW, generated.mode
-            usage = (generated.prompt_tokens, generated.completion_tokens)
-        timings.generate = _ms(mark)
-        if answer_text.strip().rstrip(".").lower() == I_DO_NOT_KNOW.rstrip(".").lower():
-            answer_text, contexts = I_DO_NOT_KNOW, []
-        timings.total = _ms(started)
-        answer = Answer(answer_text, sources_for(contexts), mode, timings)
-        return AskResult(answer, text, contexts, degraded, reason, *usage)
+        if not prepared.contexts:
+            generated = Generated(I_DO_NOT_KNOW, prepared.generator.mode)
+            yield generated
+            yield self._finish(prepared, generated, mark)
+            return
+        pieces: list[Generated] = []
+        try:
+            for piece in prepared.generator.stream(prepared.query, prepared.contexts):
+                pieces.append(piece)
+                if piece.text:
+                    yield piece
+        except GenerationError as exc:
+            # Pieces already sent stay sent; the final result says it is degraded and holds the fallback.
+            generated = self._fallback(prepared, exc)
+            yield generated
+            yield self._finish(prepared, generated, mark, str(exc))
+            return
+        yield self._finish(prepared, _joined(pieces, prepared.generator.mode), mark)
+
+    def _generator(self, mode: AnswerMode) -> Generator:
+        if mode in self._generators:
+            return self._generators[mode]
+        if mode in get_args(LLMMode):
+            raise InputError(
+                f"answer mode {mode!r} needs an LLM and none is configured: set ASKDOCS_LLM__BASE_URL on the "
+                f"service, or ask with mode 'extractive'"
+            )
+        raise UnknownNameError("answer mode", mode, list(self._generators))
+
+    def _fallback(self, prepared: Prepared, exc: GenerationError) -> Generated:
+        extractive = self._generators["extractive"]
+        if prepared.generator is extractive:
+            raise exc
+        log.warning("LLM failed, answering extractively: %s", exc)
+        return extractive.generate(prepared.query, prepared.contexts)
+
+    def _finish(self, prepared: Prepared, generated: Generated, mark: float, reason: str = "") -> AskResult:
+        """Check the citations, order the sources cited first, and time it all."""
+        prepared.timings.generate = _ms(mark)
+        contexts = prepared.contexts
+        citations = resolve_citations(generated.text, len(contexts))
+        if _does_not_know(citations.text):
+            contexts = []
+            citations = resolve_citations(I_DO_NOT_KNOW, 0)
+        sources = cite_sources(sources_for(contexts), citations)
+        uncited = generated.mode != "extractive" and is_uncited(citations, len(contexts))
+        prepared.timings.total = _ms(prepared.started)
+        return AskResult(
+            Answer(citations.text, sources, generated.mode, prepared.timings),
+            prepared.question,
+            [contexts[n - 1] for n in citations.order],
+            bool(reason),
+            reason,
+            generated.prompt_tokens,
+            generated.completion_tokens,
+            uncited,
+        )
 
 
 def sources_for(contexts: Sequence[Hit]) -> list[Source]:
+    """The passages as sources, numbered as the generator sees them, none cited yet."""
     return [
         Source(
             n=n,
@@ -115,6 +198,19 @@ def sources_for(contexts: Sequence[Hit]) -> list[Source]:
         )
         for n, hit in enumerate(contexts, start=1)
     ]
+
+
+def _joined(pieces: Sequence[Generated], mode: AnswerMode) -> Generated:
+    return Generated(
+        "".join(p.text for p in pieces),
+        mode,
+        sum(p.prompt_tokens for p in pieces),
+        sum(p.completion_tokens for p in pieces),
+    )
+
+
+def _does_not_know(text: str) -> bool:
+    return not text or text.rstrip(".").lower() == I_DO_NOT_KNOW.rstrip(".").lower()
 
 
 def _snippet(text: str) -> str:
