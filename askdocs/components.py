@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from askdocs.embedding import SentenceTransformerEmbedder
+from askdocs.errors import ConfigError, UnknownNameError
 from askdocs.index.factory import open_index
 from askdocs.index.protocol import VectorIndex
 from askdocs.models import AnswerMode
 from askdocs.qa.extractive import ExtractiveGenerator
 from askdocs.qa.generate import Generator
 from askdocs.qa.pipeline import Asker
-from askdocs.qa.select import ThresholdTopKSelector
+from askdocs.qa.select import SelectionParams, SelectorChain
 from askdocs.settings import LLMSettings, Settings
 from askdocs.sparse import Bm25Encoder
 
@@ -29,20 +30,37 @@ def make_embedder(settings: Settings) -> SentenceTransformerEmbedder:
 
 def make_asker(settings: Settings, embedder: SentenceTransformerEmbedder, index: VectorIndex) -> Asker:
     generators: dict[AnswerMode, Generator] = {"extractive": ExtractiveGenerator(embedder)}
+    rewriter = None
     if settings.llm.enabled:
         generators.update(make_llm_generators(settings.llm))
-    r = settings.retrieval
+        if settings.retrieval.rewrite:
+            from askdocs.qa.llm import make_client
+            from askdocs.qa.rewrite import LLMRewriter
+
+            rewriter = LLMRewriter(make_client(settings.llm), settings.llm.model)
     return Asker(
         embedder,
         index,
-        ThresholdTopKSelector(r.min_score, r.max_context_tokens, embedder.count_tokens),
+        make_selector(settings, embedder, index),
         generators,
         mode=settings.llm.mode if settings.llm.enabled else "extractive",
         sparse=Bm25Encoder(),
-        retrieval=r.mode,
-        top_k=r.top_k,
+        retrieval=settings.retrieval.mode,
+        rewriter=rewriter,
+        top_k=settings.retrieval.top_k,
         max_question_chars=settings.service.max_question_chars,
     )
+
+
+def make_selector(settings: Settings, embedder: SentenceTransformerEmbedder, index: VectorIndex) -> SelectorChain:
+    """The context selection chain named by ASKDOCS_RETRIEVAL__SELECTORS; a bad name is a ConfigError."""
+    r = settings.retrieval
+    names = [n.strip() for n in r.selectors.split(",") if n.strip()]
+    try:
+        params = SelectionParams(r.min_score, r.max_context_tokens, r.mmr_lambda, r.max_per_doc, r.neighbour_window)
+        return SelectorChain(names, params, embedder.count_tokens, index.neighbours)
+    except (ValueError, UnknownNameError) as exc:
+        raise ConfigError(f"ASKDOCS_RETRIEVAL__SELECTORS: {exc}") from exc
 
 
 def make_llm_generators(llm: LLMSettings) -> dict[AnswerMode, Generator]:

@@ -18,7 +18,8 @@ from askdocs.index.protocol import Filters, VectorIndex
 from askdocs.models import Answer, AnswerMode, Hit, LLMMode, Source, Timings
 from askdocs.qa.citations import cite_sources, is_uncited, resolve_citations
 from askdocs.qa.generate import I_DO_NOT_KNOW, Generated, Generator, Query, heading_of
-from askdocs.qa.sanitize import sanitize_question
+from askdocs.qa.rewrite import QuestionRewriter
+from askdocs.qa.sanitize import harden, injection_signals, sanitize_question
 from askdocs.qa.select import ContextSelector
 from askdocs.sparse import RetrievalMode, SparseEncoder
 
@@ -61,6 +62,7 @@ class Asker:
         mode: AnswerMode = "extractive",
         sparse: SparseEncoder | None = None,
         retrieval: RetrievalMode = "dense",
+        rewriter: QuestionRewriter | None = None,
         top_k: int = 5,
         max_question_chars: int = 2000,
     ) -> None:
@@ -75,6 +77,7 @@ class Asker:
         self._mode = mode
         self._sparse = sparse
         self._retrieval = retrieval
+        self._rewriter = rewriter
         self._top_k = top_k
         self._max_chars = max_question_chars
 
@@ -110,14 +113,19 @@ class Asker:
         generator = self._generator(mode or self._mode)
         text = sanitize_question(question, self._max_chars)
         k = top_k or self._top_k
+        signals = injection_signals(text)
+        if signals:
+            # Still answered, but the generator gets the question as quoted data with the rules restated.
+            log.warning("possible prompt injection (%s): %r", ", ".join(signals), text[:200])
+        search_text = self._rewriter.rewrite(text) if self._rewriter else text
 
         mark = time.perf_counter()
-        query = Query(text, self._embedder.embed_query(text))
+        query = Query(harden(text) if signals else text, self._embedder.embed_query(search_text))
         timings.embed = _ms(mark)
 
         mark = time.perf_counter()
         how = retrieval or self._retrieval
-        sparse = self._sparse.encode_query(text) if self._sparse and how != "dense" else None
+        sparse = self._sparse.encode_query(search_text) if self._sparse and how != "dense" else None
         hits = self._index.search(query.vector, limit=max(k, 10), filters=filters, sparse=sparse, mode=how)
         timings.search = _ms(mark)
         return Prepared(text, query, self._selector.select(hits, k), generator, timings, started)
