@@ -33,9 +33,10 @@ class Bm25Index:
         for i in range(0, len(points), 512):
             self._shard.update(qe.UpdateOperation.upsert_points(points[i : i + 512]))
 
-    def search(self, question: str, limit: int) -> list[dict[str, object]]:
+    def search(self, question: str, limit: int, doc_id: str | None = None) -> list[dict[str, object]]:
         query = qe.Query.Nearest(self._model.embed_query(question), using="bm25")
-        points = self._shard.query(qe.QueryRequest(limit=limit, query=query, with_payload=True))
+        flt = qe.Filter(must=[qe.FieldCondition("doc_id", match=qe.MatchValue(doc_id))]) if doc_id else None
+        points = self._shard.query(qe.QueryRequest(limit=limit, query=query, filter=flt, with_payload=True))
         return [dict(p.payload or {}) for p in points]
 
     def close(self) -> None:

@@ -62,6 +62,7 @@ def evaluate_dense(
     top_k: int,
     questions: Sequence[EvalQuestion],
     modes: Sequence[RetrievalMode] = ("dense",),
+    per_article: bool = False,
     progress: Progress = _no_progress,
 ) -> list[StrategyResult]:
     """Ingest once with the strategy, then score each retrieval mode on the same index."""
@@ -80,7 +81,8 @@ def evaluate_dense(
         results = []
         for mode in modes:
             label = name if mode == "dense" else f"{name} + {mode}"
-            ranks = _ranks(index, questions, vectors, mode, top_k, progress(f"{label}: questions", len(questions)))
+            advance = progress(f"{label}: questions", len(questions))
+            ranks = _ranks(index, questions, vectors, mode, top_k, per_article, advance)
             latency = _latency(index, embedder, questions[:LATENCY_SAMPLE], mode, top_k)
             results.append(StrategyResult(label, ranking_metrics(ranks), chunks, ingest_s, latency))
         index.close()
@@ -93,13 +95,17 @@ def _ranks(
     vectors: Any,
     mode: RetrievalMode,
     top_k: int,
+    per_article: bool,
     advance: Callable[[int], None],
 ) -> list[int | None]:
+    """Rank of the first hit per question; ``per_article`` restricts each search to the question's article."""
     sparse = Bm25Encoder()
     ranks: list[int | None] = []
     for question, vector in zip(questions, vectors, strict=True):
         query = sparse.encode_query(question.question) if mode != "dense" else None
-        ranks.append(first_hit(question, [h.payload for h in index.search(vector, top_k, sparse=query, mode=mode)]))
+        scope = {"doc_id": question.doc_id} if per_article else None
+        hits = index.search(vector, top_k, filters=scope, sparse=query, mode=mode)
+        ranks.append(first_hit(question, [h.payload for h in hits]))
         advance(1)
     return ranks
 
@@ -131,6 +137,7 @@ def evaluate_bm25(
     overlap: int,
     top_k: int,
     questions: Sequence[EvalQuestion],
+    per_article: bool = False,
     progress: Progress = _no_progress,
 ) -> StrategyResult:
     chunker = build_chunker(chunker_name, embedder, size, overlap)
@@ -144,7 +151,7 @@ def evaluate_bm25(
         latencies = []
         for question in questions:
             mark = time.perf_counter()
-            payloads = index.search(question.question, top_k)
+            payloads = index.search(question.question, top_k, question.doc_id if per_article else None)
             latencies.append((time.perf_counter() - mark) * 1000)
             ranks.append(first_hit(question, payloads))
             advance(1)

@@ -109,3 +109,40 @@ def test_dense_and_bm25_rows_on_a_small_set(tmp_path: Path, embedder: SentenceTr
     assert [p.suffix for p in paths] == [".json", ".md", ".png"]
     assert paths[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| recursive | 1.000 |" in paths[1].read_text()
+
+
+def test_per_article_scopes_generic_questions_to_their_document(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    towers = {
+        "North tower": "The tower was built in 1842 by the harbour board.",
+        "South tower": "The tower was built in 1907 by the railway company.",
+    }
+    data = [
+        {
+            "title": t,
+            "paragraphs": [
+                {
+                    "context": c,
+                    "qas": [
+                        {
+                            "id": t,
+                            "question": "When was the tower built?",
+                            "answers": [{"text": c[21:25], "answer_start": 21}],
+                        }
+                    ],
+                }
+            ],
+        }
+        for t, c in towers.items()
+    ]
+    path = tmp_path / "towers.json"
+    path.write_text(json.dumps({"data": data}))
+    dataset = load_dataset(path)
+    args = {"size": 32, "overlap": 0, "top_k": 1, "questions": dataset.answerable}
+    [corpus] = evaluate_dense(dataset, "recursive", embedder, **args)  # type: ignore[arg-type]
+    [scoped] = evaluate_dense(dataset, "recursive", embedder, per_article=True, **args)  # type: ignore[arg-type]
+    assert corpus.metrics.recall_at_1 == 0.5  # the same question cannot find both towers
+    assert scoped.metrics.recall_at_1 == 1.0
+    lexical = evaluate_bm25(dataset, embedder, chunker_name="recursive", per_article=True, **args)  # type: ignore[arg-type]
+    assert lexical.metrics.recall_at_1 == 1.0
