@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from typing import Annotated, Any
 
 import typer
 
+from app.routes.ask import response_of  # the same JSON as POST /ask
 from askdocs.errors import IndexLockedError
 from cli.common import ServiceClient, clean_errors, console, fail, settings_or_exit
 
@@ -41,15 +41,8 @@ def _ask_locally(settings: Any, question: str, top_k: int | None) -> dict[str, A
         result = make_asker(settings, embedder, index).ask(question, top_k=top_k)
     finally:
         index.close()
-    answer = result.answer
-    return {
-        "answer": answer.answer,
-        "sources": [asdict(s) for s in answer.sources],
-        "mode": answer.mode,
-        "timings_ms": asdict(answer.timings_ms),
-        "degraded": result.degraded,
-        "reason": result.reason or None,
-    }
+    body: dict[str, Any] = response_of(result).model_dump(mode="json")
+    return body
 
 
 def _print_answer(body: dict[str, Any]) -> None:
