@@ -67,7 +67,7 @@ class LLMSettings(BaseModel):
 
 
 class ChunkingSettings(BaseModel):
-    chunker: str = "recursive"
+    chunker: str = "structural"
     chunk_size: int = Field(default=200, description="in embedding-model tokens")
     chunk_overlap: int = Field(default=40, description="in embedding-model tokens")
 
@@ -77,7 +77,7 @@ class RetrievalSettings(BaseModel):
         default="hybrid", description="dense (cosine), sparse (BM25) or hybrid (both, fused with RRF)"
     )
     top_k: int = Field(default=5, ge=1, le=50)
-    min_score: float = Field(default=0.22, ge=-1, le=1, description="cosine below which a hit is dropped")
+    min_score: float = Field(default=0.24, ge=-1, le=1, description="cosine below which a hit is dropped")
     max_context_tokens: int = Field(default=1500, ge=64)
     selectors: str = Field(
         default="threshold,top-k,budget",

@@ -65,7 +65,7 @@ def settings(tmp_path: Path) -> Settings:
 def make_ingestor(
     embedder: SentenceTransformerEmbedder,
     index: Any,
-    chunker: str = "recursive",
+    chunker: str = "structural",
     size: int = 200,
     overlap: int = 40,
 ) -> Ingestor:
