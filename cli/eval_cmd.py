@@ -27,6 +27,13 @@ def retrieval(
     limit: Annotated[int | None, typer.Option(help="Only the first N answerable questions.")] = None,
     bm25: Annotated[bool, typer.Option(help="Add the BM25 baseline row.")] = True,
     retrieval: Annotated[str, typer.Option(help="dense, hybrid, sparse, or several separated by commas.")] = "dense",
+    per_article: Annotated[
+        bool,
+        typer.Option(
+            help="Search only the question's own article (for sets like PolicyQA, whose questions "
+            "do not name their document)."
+        ),
+    ] = False,
 ) -> None:
     """Ingest the articles with each strategy into a throwaway index and score retrieval of the gold answers."""
     settings = settings_or_exit()
@@ -62,6 +69,7 @@ def retrieval(
                     top_k=top_k,
                     questions=questions,
                     modes=modes,
+                    per_article=per_article,
                     progress=progress,
                 )
             ]
@@ -75,6 +83,7 @@ def retrieval(
                         overlap=overlap,
                         top_k=top_k,
                         questions=questions,
+                        per_article=per_article,
                         progress=progress,
                     )
                 )
@@ -82,6 +91,64 @@ def retrieval(
         console.print(results_table(results, title), width=max(console.width, 150))
         command = "askdocs " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         for path in write_outputs(results, out, data.name, command):
+            console.print(f"wrote {path}")
+
+
+@eval_app.command("answers")
+def answers(
+    dataset: Annotated[Path, typer.Option(help="SQuAD-format JSON (e.g. ../shared/eval/squad2-dev.json).")],
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions (after --sample).")] = None,
+    sample: Annotated[
+        int | None, typer.Option(min=1, help="A seeded random sample of N questions, answerable and not.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of --sample.")] = 0,
+    mode: Annotated[str, typer.Option(help="extractive, prompted or finetuned.")] = "extractive",
+    compare: Annotated[
+        str | None, typer.Option(help="Several modes side by side, separated by commas (instead of --mode).")
+    ] = None,
+    min_score: Annotated[
+        float | None, typer.Option(min=-1, max=1, help="Relevance threshold (default from settings).")
+    ] = None,
+    sweep_min_score: Annotated[
+        bool, typer.Option(help="Also score extractive answers under min_score 0.15 .. 0.5, from one retrieval.")
+    ] = False,
+    out: Annotated[Path, typer.Option(help="Folder for the JSON, Markdown table and predictions.")] = Path("out/eval"),
+) -> None:
+    """Ingest the articles into a throwaway index, answer every selected question in each mode, and score the
+    answers with the SQuAD 2.0 metrics (EM, F1, HasAns and NoAns halves)."""
+    settings = settings_or_exit()
+    modes = [m.strip() for m in (compare or mode).split(",") if m.strip()]
+    if min_score is not None:
+        settings = settings.model_copy(
+            update={"retrieval": settings.retrieval.model_copy(update={"min_score": min_score})}
+        )
+    with clean_errors():
+        from askdocs.components import make_embedder
+        from evals.answers import AskerFactory, evaluate_answers, ingested, mode_settings, select_questions
+        from evals.answers import sweep_min_score as sweep
+        from evals.answers_report import results_table, sweep_table, write_outputs
+        from evals.squad import load_dataset
+
+        for name in modes:
+            mode_settings(settings, name)  # unknown mode or missing LLM: say so before loading anything
+        data = load_dataset(dataset)
+        questions = select_questions(data.questions, limit=limit, sample=sample, seed=seed)
+        factory = AskerFactory(settings, make_embedder(settings))
+        with _Progress() as progress, ingested(data, factory, progress) as index:
+            results = evaluate_answers(data, factory, modes, questions, progress, index=index)
+            rows = sweep(data, factory, questions, progress=progress, index=index) if sweep_min_score else []
+        answerable = sum(q.answerable for q in questions)
+        r = settings.retrieval
+        setup = (
+            f"{data.name}: {len(questions)} questions ({answerable} answerable), {len(data.documents)} articles; "
+            f"{settings.chunking.chunker} chunks, {r.mode} retrieval, top {r.top_k}, min_score {r.min_score}"
+        )
+        console.print(setup, highlight=False)
+        console.print(results_table(results, "answers per mode"))
+        if rows:
+            console.print(sweep_table(rows, "extractive answers per min_score (one retrieval pass)"))
+        command = "askdocs " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        for path in write_outputs(results, rows, out, data.name, command, setup):
             console.print(f"wrote {path}")
 
 
