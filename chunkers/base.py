@@ -175,3 +175,15 @@ def _tail(spans: list[Span], budget: int) -> tuple[list[Span], int]:
 
 def pieces_from_spans(text: str, starts: Sequence[int], spans: Sequence[Span]) -> list[Piece]:
     return [Piece(text[s.start : s.end], section_at(starts, s.start), s.start, s.end) for s in spans]
+
+
+def split_sections(
+    sections: Sequence[SectionLike], units: Callable[[str, int, int], list[Span]], size: int, overlap: int
+) -> list[Piece]:
+    """Each section on its own (a piece never mixes two headings or two pages): its ``units(text, start, end)``
+    packed up to ``size`` tokens with ``overlap``."""
+    text, starts = document_text(sections), section_starts(sections)
+    spans: list[Span] = []
+    for section, start in zip(sections, starts, strict=True):
+        spans.extend(pack(units(text, start, start + len(section.text)), size, overlap))
+    return pieces_from_spans(text, starts, spans)

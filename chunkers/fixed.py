@@ -12,10 +12,7 @@ from chunkers.base import (
     TokenCounter,
     check_size,
     count_spans,
-    document_text,
-    pack,
-    pieces_from_spans,
-    section_starts,
+    split_sections,
     word_spans,
 )
 
@@ -34,10 +31,7 @@ class FixedChunker:
         self.overlap = overlap
 
     def split(self, sections: Sequence[SectionLike], title: str = "") -> list[Piece]:
-        """Each section is split on its own, so a window never mixes two headings or two pages."""
-        text, starts = document_text(sections), section_starts(sections)
-        spans: list[Span] = []
-        for section, start in zip(sections, starts, strict=True):
-            words = count_spans(text, word_spans(text, start, start + len(section.text)), self._count)
-            spans.extend(pack(words, self.size, self.overlap))
-        return pieces_from_spans(text, starts, spans)
+        return split_sections(sections, self._words, self.size, self.overlap)
+
+    def _words(self, text: str, start: int, end: int) -> list[Span]:
+        return count_spans(text, word_spans(text, start, end), self._count)

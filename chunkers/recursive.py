@@ -12,12 +12,10 @@ from chunkers.base import (
     TokenCounter,
     check_size,
     count_spans,
-    document_text,
     pack,
     paragraph_spans,
-    pieces_from_spans,
-    section_starts,
     sentence_spans,
+    split_sections,
     word_spans,
 )
 
@@ -34,12 +32,7 @@ class RecursiveChunker:
         self.overlap = overlap
 
     def split(self, sections: Sequence[SectionLike], title: str = "") -> list[Piece]:
-        """Each section is split on its own, so a chunk never mixes two headings or two pages."""
-        text, starts = document_text(sections), section_starts(sections)
-        spans: list[Span] = []
-        for section, start in zip(sections, starts, strict=True):
-            spans.extend(pack(self.units(text, start, start + len(section.text)), self.size, self.overlap))
-        return pieces_from_spans(text, starts, spans)
+        return split_sections(sections, self.units, self.size, self.overlap)
 
     def split_text(self, text: str) -> list[str]:
         return [text[s.start : s.end] for s in pack(self.units(text, 0, len(text)), self.size, self.overlap)]
