@@ -74,6 +74,20 @@ def check_size(size: int, overlap: int) -> None:
         raise ValueError(f"chunk_overlap ({overlap}) must be smaller than chunk_size ({size})")
 
 
+class TokenBudget:
+    """What every strategy shares: the model's token counter and a size/overlap checked at construction.
+    ``embed`` is accepted by every strategy (the registry passes it) and kept for those that need it."""
+
+    def __init__(
+        self, count_tokens: TokenCounter, size: int = 200, overlap: int = 40, *, embed: Embed | None = None
+    ) -> None:
+        check_size(size, overlap)
+        self._count = count_tokens
+        self._embed = embed
+        self.size = size
+        self.overlap = overlap
+
+
 def document_text(sections: Sequence[SectionLike]) -> str:
     return SECTION_SEPARATOR.join(s.text for s in sections)
 

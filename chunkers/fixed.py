@@ -5,30 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from chunkers.base import (
-    Embed,
     Piece,
     SectionLike,
     Span,
-    TokenCounter,
-    check_size,
+    TokenBudget,
     count_spans,
     split_sections,
     word_spans,
 )
 
 
-class FixedChunker:
+class FixedChunker(TokenBudget):
     """The baseline: ignores paragraphs and sentences; a word longer than the window is a window of its own."""
 
     name = "fixed"
-
-    def __init__(
-        self, count_tokens: TokenCounter, size: int = 200, overlap: int = 40, *, embed: Embed | None = None
-    ) -> None:
-        check_size(size, overlap)
-        self._count = count_tokens
-        self.size = size
-        self.overlap = overlap
 
     def split(self, sections: Sequence[SectionLike], title: str = "") -> list[Piece]:
         return split_sections(sections, self._words, self.size, self.overlap)

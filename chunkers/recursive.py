@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from chunkers.base import (
-    Embed,
     Piece,
     SectionLike,
     Span,
-    TokenCounter,
-    check_size,
+    TokenBudget,
     count_spans,
     pack,
     paragraph_spans,
@@ -20,16 +18,8 @@ from chunkers.base import (
 )
 
 
-class RecursiveChunker:
+class RecursiveChunker(TokenBudget):
     name = "recursive"
-
-    def __init__(
-        self, count_tokens: TokenCounter, size: int = 200, overlap: int = 40, *, embed: Embed | None = None
-    ) -> None:
-        check_size(size, overlap)
-        self._count = count_tokens
-        self.size = size
-        self.overlap = overlap
 
     def split(self, sections: Sequence[SectionLike], title: str = "") -> list[Piece]:
         return split_sections(sections, self.units, self.size, self.overlap)

@@ -14,8 +14,8 @@ from chunkers.base import (
     Piece,
     SectionLike,
     Span,
+    TokenBudget,
     TokenCounter,
-    check_size,
     count_spans,
     document_text,
     pack,
@@ -27,7 +27,7 @@ from chunkers.base import (
 from chunkers.recursive import RecursiveChunker
 
 
-class SemanticChunker:
+class SemanticChunker(TokenBudget):
     name = "semantic"
 
     def __init__(
@@ -39,16 +39,13 @@ class SemanticChunker:
         embed: Embed | None = None,
         percentile: float = 90.0,
     ) -> None:
-        check_size(size, overlap)
+        super().__init__(count_tokens, size, overlap, embed=embed)
         if embed is None:
             raise ValueError("the semantic chunker needs an embedding function")
         if not 0 < percentile < 100:
             raise ValueError(f"percentile must be between 0 and 100 (exclusive), got {percentile}")
-        self._count = count_tokens
-        self._embed = embed
+        self._embed: Embed = embed
         self._recursive = RecursiveChunker(count_tokens, size, overlap)
-        self.size = size
-        self.overlap = overlap
         self.percentile = percentile
 
     def split(self, sections: Sequence[SectionLike], title: str = "") -> list[Piece]:

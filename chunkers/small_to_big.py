@@ -12,8 +12,8 @@ from chunkers.base import (
     Embed,
     Piece,
     SectionLike,
+    TokenBudget,
     TokenCounter,
-    check_size,
     document_text,
     pack,
     section_at,
@@ -22,7 +22,7 @@ from chunkers.base import (
 from chunkers.recursive import RecursiveChunker
 
 
-class SmallToBigChunker:
+class SmallToBigChunker(TokenBudget):
     name = "small-to-big"
 
     def __init__(
@@ -34,15 +34,13 @@ class SmallToBigChunker:
         embed: Embed | None = None,
         child_size: int = 64,
     ) -> None:
-        check_size(size, overlap)
+        super().__init__(count_tokens, size, overlap)
         if child_size < MIN_CHUNK_TOKENS:
             raise ValueError(f"child_size must be at least {MIN_CHUNK_TOKENS} tokens, got {child_size}")
         if child_size >= size:
             raise ValueError(f"child_size ({child_size}) must be smaller than chunk_size ({size})")
         self._parents = RecursiveChunker(count_tokens, size, overlap)
         self._children = RecursiveChunker(count_tokens, child_size, 0)
-        self.size = size
-        self.overlap = overlap
         self.child_size = child_size
 
     def split(self, sections: Sequence[SectionLike], title: str = "") -> list[Piece]:

@@ -16,8 +16,8 @@ from chunkers.base import (
     Piece,
     SectionLike,
     Span,
+    TokenBudget,
     TokenCounter,
-    check_size,
     document_text,
     pack,
     pieces_from_spans,
@@ -27,17 +27,14 @@ from chunkers.base import (
 from chunkers.recursive import RecursiveChunker
 
 
-class StructuralChunker:
+class StructuralChunker(TokenBudget):
     name = "structural"
 
     def __init__(
         self, count_tokens: TokenCounter, size: int = 200, overlap: int = 40, *, embed: Embed | None = None
     ) -> None:
-        check_size(size, overlap)
-        self._count = count_tokens
+        super().__init__(count_tokens, size, overlap)
         self._recursive = RecursiveChunker(count_tokens, size, overlap)
-        self.size = size
-        self.overlap = overlap
 
     def split(self, sections: Sequence[SectionLike], title: str = "") -> list[Piece]:
         text, starts = document_text(sections), section_starts(sections)
