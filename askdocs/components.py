@@ -15,7 +15,8 @@ from askdocs.settings import LLMSettings, Settings
 from askdocs.sparse import Bm25Encoder
 
 
-def make_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+def make_embedder(settings: Settings, *, warm: bool = True) -> SentenceTransformerEmbedder:
+    """The configured embedder; ``warm=False`` leaves the model to load on first use."""
     e = settings.embedding
     embedder = SentenceTransformerEmbedder(
         e.model_path,
@@ -24,7 +25,8 @@ def make_embedder(settings: Settings) -> SentenceTransformerEmbedder:
         passage_prefix=e.passage_prefix,
         max_seq_length=e.max_seq_length,
     )
-    embedder.warm_up()
+    if warm:
+        embedder.warm_up()
     return embedder
 
 
@@ -82,7 +84,12 @@ def make_llm_generators(llm: LLMSettings) -> dict[AnswerMode, Generator]:
 def open_checked_index(settings: Settings, embedder: SentenceTransformerEmbedder) -> VectorIndex:
     """Open the index and check its dimension against the model before anything is read or written."""
     index = open_index(settings)
-    stored = getattr(index, "stored_dimension", lambda: None)()
-    if stored is not None:
-        index.ensure_collection(embedder.dimension)
+    check_dimension(index, embedder)
     return index
+
+
+def check_dimension(index: VectorIndex, embedder: SentenceTransformerEmbedder) -> None:
+    """An existing collection must match the model (DimensionMismatchError names both); this also surfaces
+    a locked embedded index (IndexLockedError) before any work."""
+    if index.stored_dimension() is not None:
+        index.ensure_collection(embedder.dimension)

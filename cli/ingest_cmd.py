@@ -10,7 +10,7 @@ from rich.table import Table
 from askdocs.errors import IndexLockedError, LoadError
 from askdocs.settings import Settings
 from cli.common import ServiceClient, clean_errors, console, err_console, fail, settings_or_exit
-from ingest.pipeline import Ingestor, IngestReport, Outcome, Status, build_chunker
+from ingest.pipeline import Ingestor, IngestReport, Outcome, Status
 from ingest.sources import Reader, SourceRef, expand
 
 
@@ -23,32 +23,23 @@ def ingest(
     settings = settings_or_exit()
     name = chunker or settings.chunking.chunker
     with clean_errors():
-        from askdocs.components import make_embedder, open_checked_index
-        from askdocs.embedding import SentenceTransformerEmbedder
+        from askdocs.components import check_dimension, make_embedder
+        from askdocs.index.factory import open_index
 
-        # The chunker's name and parameters are checked before the model loads.
-        probe = build_chunker(
-            name, SentenceTransformerEmbedder(), settings.chunking.chunk_size, settings.chunking.chunk_overlap
-        )
         refs, missing = expand(paths)
+        embedder = make_embedder(settings, warm=False)
+        index = open_index(settings)
         try:
-            embedder = make_embedder(settings)
-            index = open_checked_index(settings, embedder)
-            if if_empty and index.count() > 0:
-                console.print(f"index already holds {index.count()} chunks; nothing to do (--if-empty)")
+            # Built before the model loads, so a bad chunker name or parameter fails at once.
+            ingestor = Ingestor(embedder, index, settings.chunking.model_copy(update={"chunker": name}))
+            check_dimension(index, embedder)
+            if if_empty and (points := index.count()) > 0:
+                console.print(f"index already holds {points} chunks; nothing to do (--if-empty)")
                 index.close()
                 return
-            index.count()  # surfaces a locked index before any work
         except IndexLockedError as exc:
             report = _send_to_service(settings, refs, missing, exc)
         else:
-            signature = f"{probe.name}:{settings.chunking.chunk_size}:{settings.chunking.chunk_overlap}"
-            ingestor = Ingestor(
-                embedder,
-                index,
-                build_chunker(name, embedder, settings.chunking.chunk_size, settings.chunking.chunk_overlap),
-                signature=signature,
-            )
             reader = Reader(
                 settings.ingest.max_file_mb * 2**20,
                 settings.ingest.http_timeout_s,

@@ -25,14 +25,14 @@ from askdocs.qa.extractive import ExtractiveGenerator
 from askdocs.qa.generate import Query
 from askdocs.qa.pipeline import Asker
 from askdocs.qa.sanitize import sanitize_question
-from askdocs.qa.select import ThresholdTopKSelector
+from askdocs.qa.select import default_selector
 from askdocs.settings import Settings
 from askdocs.sparse import Bm25Encoder
 from evals.metrics import percentile
 from evals.retrieval import Progress
 from evals.squad import Dataset, EvalQuestion
 from evals.squad_metrics import contains_gold, exact_match, f1, prediction_text
-from ingest.pipeline import Ingestor, build_chunker
+from ingest.pipeline import Ingestor
 
 MODES: tuple[AnswerMode, ...] = get_args(AnswerMode)
 SWEEP_THRESHOLDS = tuple(round(0.15 + 0.05 * i, 2) for i in range(8))  # 0.15 .. 0.5
@@ -140,12 +140,10 @@ class AskerFactory:
 def ingested(dataset: Dataset, factory: AskerFactory, progress: Progress = _no_progress) -> Iterator[EdgeIndex]:
     """The data set's articles in a throwaway embedded index, chunked as configured."""
     c = factory.settings.chunking
-    chunker = build_chunker(c.chunker, factory.embedder, c.chunk_size, c.chunk_overlap)
     with tempfile.TemporaryDirectory(prefix="askdocs-eval-answers-") as tmp:
         index = EdgeIndex(Path(tmp) / "shard")
         try:
-            signature = f"{c.chunker}:{c.chunk_size}:{c.chunk_overlap}"
-            ingestor = Ingestor(factory.embedder, index, chunker, signature=signature)
+            ingestor = Ingestor(factory.embedder, index, c)
             advance = progress(f"{c.chunker}: ingest", len(dataset.documents))
             for document in dataset.documents:
                 ingestor.ingest_document(document)
@@ -213,7 +211,7 @@ def sweep_min_score(
     re-selected per threshold, and the answer is generated once per distinct set of selected passages."""
     settings = mode_settings(asker_factory.settings, "extractive")
     embedder, r = asker_factory.embedder, settings.retrieval
-    selectors = [ThresholdTopKSelector(t, r.max_context_tokens, embedder.count_tokens) for t in thresholds]
+    selectors = [default_selector(t, r.max_context_tokens, embedder.count_tokens) for t in thresholds]
     generator = ExtractiveGenerator(embedder)
     columns: list[list[str]] = [[] for _ in thresholds]
     with ExitStack() as stack:

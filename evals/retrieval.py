@@ -16,6 +16,7 @@ from typing import Any
 
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.index.edge import EdgeIndex
+from askdocs.settings import ChunkingSettings
 from askdocs.sparse import Bm25Encoder, RetrievalMode
 from evals.bm25 import Bm25Index
 from evals.metrics import RankingMetrics, contains, percentile, ranking_metrics
@@ -66,10 +67,10 @@ def evaluate_dense(
     progress: Progress = _no_progress,
 ) -> list[StrategyResult]:
     """Ingest once with the strategy, then score each retrieval mode on the same index."""
-    chunker = build_chunker(name, embedder, size, overlap)
+    chunking = ChunkingSettings(chunker=name, chunk_size=size, chunk_overlap=overlap)
     with tempfile.TemporaryDirectory(prefix=f"askdocs-eval-{name}-") as tmp:
         index = EdgeIndex(Path(tmp) / "shard")
-        ingestor = Ingestor(embedder, index, chunker, signature=f"{name}:{size}:{overlap}")
+        ingestor = Ingestor(embedder, index, chunking)
         advance = progress(f"{name}: ingest", len(dataset.documents))
         started = time.perf_counter()
         for document in dataset.documents:

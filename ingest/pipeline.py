@@ -18,6 +18,7 @@ from askdocs.embedding import Embedder
 from askdocs.errors import InputError, LoadError
 from askdocs.index.protocol import VectorIndex, point_id_for
 from askdocs.models import Chunk, Document
+from askdocs.settings import ChunkingSettings
 from askdocs.sparse import Bm25Encoder, SparseEncoder
 from chunkers import Chunker, UnknownChunkerError, make_chunker
 from ingest.loaders import RawSource, load
@@ -73,20 +74,18 @@ def build_chunker(name: str, embedder: Embedder, size: int, overlap: int) -> Chu
 
 
 class Ingestor:
+    """Builds its chunker from ``chunking`` at construction, so a bad name or parameter fails before any work
+    (the embedder may still be unloaded then: chunkers count tokens only when they split)."""
+
     def __init__(
-        self,
-        embedder: Embedder,
-        index: VectorIndex,
-        chunker: Chunker,
-        *,
-        signature: str,
-        sparse: SparseEncoder | None = None,
+        self, embedder: Embedder, index: VectorIndex, chunking: ChunkingSettings, *, sparse: SparseEncoder | None = None
     ) -> None:
         self._embedder = embedder
         self._index = index
-        self._chunker = chunker
+        self._chunker = build_chunker(chunking.chunker, embedder, chunking.chunk_size, chunking.chunk_overlap)
         self._sparse = sparse or Bm25Encoder()  # lexical vectors too, so any retrieval mode works later
-        self._signature = signature  # chunker name and parameters: a change re-chunks every document
+        # The chunker's name and parameters are part of every document's version: a change re-chunks them all.
+        self._signature = f"{chunking.chunker}:{chunking.chunk_size}:{chunking.chunk_overlap}"
 
     def ingest_document(self, document: Document) -> Outcome:
         version = hashlib.sha256(f"{document.content_hash}|{self._signature}".encode()).hexdigest()

@@ -12,7 +12,7 @@ from askdocs.index.protocol import VectorIndex
 from askdocs.models import IngestResult
 from askdocs.settings import Settings
 from ingest.loaders import RawSource
-from ingest.pipeline import Ingestor, Outcome, Status, build_chunker
+from ingest.pipeline import Ingestor, Outcome, Status
 from ingest.sources import Reader, SourceRef
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -20,10 +20,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 
 class IngestSink:
     def __init__(self, settings: Settings, embedder: Embedder, index: VectorIndex) -> None:
-        c = settings.chunking
-        chunker = build_chunker(c.chunker, embedder, c.chunk_size, c.chunk_overlap)
-        signature = f"{c.chunker}:{c.chunk_size}:{c.chunk_overlap}"
-        self._ingestor = Ingestor(embedder, index, chunker, signature=signature)
+        self._ingestor = Ingestor(embedder, index, settings.chunking)
         self._reader = Reader(
             settings.ingest.max_file_mb * 2**20, settings.ingest.http_timeout_s, settings.ingest.user_agent
         )

@@ -19,8 +19,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.index.edge import EdgeIndex
-from askdocs.settings import Settings
-from ingest.pipeline import Ingestor, build_chunker
+from askdocs.settings import ChunkingSettings, Settings
+from ingest.pipeline import Ingestor
 from ingest.sources import Reader, expand
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,12 +69,7 @@ def make_ingestor(
     size: int = 200,
     overlap: int = 40,
 ) -> Ingestor:
-    return Ingestor(
-        embedder,
-        index,
-        build_chunker(chunker, embedder, size, overlap),
-        signature=f"{chunker}:{size}:{overlap}",
-    )
+    return Ingestor(embedder, index, ChunkingSettings(chunker=chunker, chunk_size=size, chunk_overlap=overlap))
 
 
 def ingest_paths(ingestor: Ingestor, *paths: Path) -> Any:

@@ -79,6 +79,10 @@ def document_info(payload: Mapping[str, Any]) -> DocumentInfo:
 class VectorIndex(Protocol):
     """Where chunks live. Adapters translate their library's errors into ``askdocs.errors``."""
 
+    def stored_dimension(self) -> int | None:
+        """The dimension of the stored vectors; None while no collection exists."""
+        ...
+
     def ensure_collection(self, dimension: int) -> None:
         """Create the collection on first use; fail with DimensionMismatchError if it disagrees."""
         ...

@@ -84,7 +84,7 @@ class SelectorChain:
         return chosen
 
 
-def ThresholdTopKSelector(min_score: float, max_tokens: int, count_tokens: TokenCounter) -> SelectorChain:  # noqa: N802
+def default_selector(min_score: float, max_tokens: int, count_tokens: TokenCounter) -> SelectorChain:
     """The default chain: threshold, top-k, budget."""
     params = SelectionParams(min_score=min_score, max_tokens=max_tokens)
     return SelectorChain(["threshold", "top-k", "budget"], params, count_tokens)
