@@ -56,6 +56,8 @@ class Chunk:
     context: str | None = None  # a larger enclosing text to answer from (small-to-big)
     context_start: int | None = None
     context_end: int | None = None
+    origin: str = ""  # the sources.yaml source that brought the document in ("" for direct ingests)
+    acl: tuple[str, ...] = ()  # groups allowed to see it (empty: everyone)
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -75,6 +77,8 @@ class Chunk:
             "context": self.context,
             "context_start": self.context_start,
             "context_end": self.context_end,
+            "origin": self.origin,
+            "acl": list(self.acl),
         }
 
 
@@ -116,6 +120,15 @@ class DocumentInfo:
     ingested_at: str
     content_hash: str
     chunker: str
+    origin: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a document came from: its sources.yaml source and who may see it. Part of its version."""
+
+    origin: str = ""
+    acl: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

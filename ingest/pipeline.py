@@ -17,7 +17,7 @@ from enum import StrEnum
 from askdocs.embedding import Embedder
 from askdocs.errors import InputError, LoadError
 from askdocs.index.protocol import VectorIndex, point_id_for
-from askdocs.models import Chunk, Document
+from askdocs.models import Chunk, Document, Provenance
 from askdocs.settings import ChunkingSettings
 from askdocs.sparse import Bm25Encoder, SparseEncoder
 from chunkers import Chunker, UnknownChunkerError, make_chunker
@@ -87,12 +87,13 @@ class Ingestor:
         # The chunker's name and parameters are part of every document's version: a change re-chunks them all.
         self._signature = f"{chunking.chunker}:{chunking.chunk_size}:{chunking.chunk_overlap}"
 
-    def ingest_document(self, document: Document) -> Outcome:
-        version = hashlib.sha256(f"{document.content_hash}|{self._signature}".encode()).hexdigest()
+    def ingest_document(self, document: Document, provenance: Provenance = Provenance()) -> Outcome:
+        tags = f"{provenance.origin}|{','.join(sorted(provenance.acl))}"
+        version = hashlib.sha256(f"{document.content_hash}|{self._signature}|{tags}".encode()).hexdigest()
         stored = self._index.stored_version(document.doc_id, version)
         if stored.complete:
             return self._outcome(document, Status.UNCHANGED, stored.expected)
-        chunks = self._chunks(document, version)
+        chunks = self._chunks(document, version, provenance)
         if not chunks:
             raise LoadError(document.source, "no text to index after chunking")
         self._index.ensure_collection(self._embedder.dimension)
@@ -102,9 +103,9 @@ class Ingestor:
         status = Status.NEW if stored.points == 0 else Status.UPDATED
         return self._outcome(document, status, len(chunks))
 
-    def ingest_raw(self, raw: RawSource) -> Outcome:
+    def ingest_raw(self, raw: RawSource, provenance: Provenance = Provenance()) -> Outcome:
         try:
-            return self.ingest_document(load(raw))
+            return self.ingest_document(load(raw), provenance)
         except LoadError as exc:
             return Outcome(raw.source, Status.FAILED, error=exc.reason)
 
@@ -126,7 +127,7 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _chunks(self, document: Document, version: str) -> list[Chunk]:
+    def _chunks(self, document: Document, version: str, provenance: Provenance) -> list[Chunk]:
         pieces = self._chunker.split(document.sections, document.title)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         chunks = []
@@ -152,6 +153,8 @@ class Ingestor:
                     context=piece.context,
                     context_start=piece.context_start,
                     context_end=piece.context_end,
+                    origin=provenance.origin,
+                    acl=provenance.acl,
                 )
             )
         return chunks

@@ -14,14 +14,14 @@ from askdocs.models import Chunk, DocumentInfo, Hit
 from askdocs.sparse import RetrievalMode, SparseVec
 
 # Fields callers may filter on (each has a keyword payload index).
-FILTERABLE_FIELDS = ("doc_id", "source", "chunker")
-KEYWORD_INDEXES = ("doc_id", "source", "content_hash", "chunker")
+FILTERABLE_FIELDS = ("doc_id", "source", "chunker", "origin", "acl")
+KEYWORD_INDEXES = ("doc_id", "source", "content_hash", "chunker", "origin", "acl")
 INTEGER_INDEXES = ("chunk_index",)
 DENSE = "dense"
 SPARSE = "sparse"
 RRF_K = 60  # the usual constant of reciprocal rank fusion
 POINT_NAMESPACE = uuid.UUID("0b6c4f3e-6a2d-4c41-9a0e-5d7f0e1a2b3c")
-DOC_FIELDS = ["doc_id", "source", "title", "chunk_count", "ingested_at", "content_hash", "chunker"]
+DOC_FIELDS = ["doc_id", "source", "title", "chunk_count", "ingested_at", "content_hash", "chunker", "origin"]
 
 Filters = Mapping[str, str | Sequence[str]]
 
@@ -73,6 +73,7 @@ def document_info(payload: Mapping[str, Any]) -> DocumentInfo:
         ingested_at=str(payload.get("ingested_at", "")),
         content_hash=str(payload.get("content_hash", "")),
         chunker=str(payload.get("chunker", "")),
+        origin=str(payload.get("origin") or ""),
     )
 
 
