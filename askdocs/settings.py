@@ -101,6 +101,9 @@ class IngestSettings(BaseModel):
     max_file_mb: int = Field(default=100, ge=1)
     http_timeout_s: float = Field(default=20.0, gt=0)
     user_agent: str = "askdocs-ingest/0.1"
+    allow_private_network: bool = Field(
+        default=False, description="let URL ingestion reach private, loopback and link-local addresses"
+    )
 
 
 class Settings(BaseSettings):

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import time
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -12,21 +16,67 @@ from askdocs.settings import Settings
 from cli.common import ServiceClient, clean_errors, console, err_console, fail, settings_or_exit
 from ingest.pipeline import Ingestor, IngestReport, Outcome, Status
 from ingest.sources import Reader, SourceRef, expand
+from ingest.web import CrawlRun, Fetched, NotModified, WebPolicy, WebResult, crawl, from_sitemap
+
+_WEB = "Web: --crawl and --sitemap"
 
 
 def ingest(
-    paths: Annotated[list[str], typer.Argument(help="Files, folders (recursive) and http(s) URLs.")],
+    paths: Annotated[list[str] | None, typer.Argument(help="Files, folders (recursive) and http(s) URLs.")] = None,
     chunker: Annotated[str | None, typer.Option("--chunker", help="Chunking strategy (default from settings).")] = None,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if the index holds documents.")] = False,
+    crawl_from: Annotated[
+        list[str] | None,
+        typer.Option("--crawl", help="Crawl from this URL, following links (repeatable).", rich_help_panel=_WEB),
+    ] = None,
+    sitemap: Annotated[
+        list[str] | None,
+        typer.Option("--sitemap", help="Ingest the pages a sitemap or sitemap index lists.", rich_help_panel=_WEB),
+    ] = None,
+    max_depth: Annotated[
+        int, typer.Option("--max-depth", min=0, help="Links followed from a start page.", rich_help_panel=_WEB)
+    ] = 3,
+    max_pages: Annotated[
+        int, typer.Option("--max-pages", min=1, help="Pages requested per crawl or sitemap.", rich_help_panel=_WEB)
+    ] = 500,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="A host the crawl may visit (repeatable; '*.example.com' for subdomains). Default: the start URLs'.",
+            rich_help_panel=_WEB,
+        ),
+    ] = None,
+    allow_prefix: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-prefix", help="A URL path to stay under, e.g. /handbook/ (repeatable).", rich_help_panel=_WEB
+        ),
+    ] = None,
+    allow_private_network: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private-network",
+            help="Let URLs, crawls and sitemaps reach private, loopback and link-local addresses (an intranet).",
+        ),
+    ] = False,
 ) -> None:
     """Load, chunk, embed and store documents. Unchanged documents are skipped; changed ones replaced."""
     settings = settings_or_exit()
     name = chunker or settings.chunking.chunker
+    if not (paths or crawl_from or sitemap):
+        fail("nothing to ingest: name files, folders or URLs, or use --crawl URL or --sitemap URL")
+    private = allow_private_network or settings.ingest.allow_private_network
+    try:
+        policy = _web_policy(settings, allow_host, allow_prefix, private, max_depth=max_depth, max_pages=max_pages)
+    except ValueError as exc:
+        fail(str(exc))
+    runs = ([crawl(crawl_from, policy)] if crawl_from else []) + [from_sitemap(url, policy) for url in sitemap or []]
     with clean_errors():
         from askdocs.components import check_dimension, make_embedder
         from askdocs.index.factory import open_index
 
-        refs, missing = expand(paths)
+        refs, missing = expand(paths or [])
         embedder = make_embedder(settings, warm=False)
         index = open_index(settings)
         try:
@@ -38,24 +88,59 @@ def ingest(
                 index.close()
                 return
         except IndexLockedError as exc:
+            if runs:
+                fail(f"{exc}. --crawl and --sitemap write to the index themselves: stop the service and run again.")
             report = _send_to_service(settings, refs, missing, exc)
+            web = _WebTally()
         else:
             reader = Reader(
                 settings.ingest.max_file_mb * 2**20,
                 settings.ingest.http_timeout_s,
                 settings.ingest.user_agent,
+                allow_private_network=private,
             )
             try:
-                report = _run_with_progress(ingestor, refs, reader)
+                report, web = _run_with_progress(ingestor, refs, reader, runs)
             finally:
                 index.close()
         report.outcomes[:0] = [Outcome(e.source, Status.FAILED, error=e.reason) for e in missing]
-    _summary(report)
+    _summary(report, web)
     if report.failed:
         raise typer.Exit(1)
 
 
-def _run_with_progress(ingestor: Ingestor, refs: list[SourceRef], reader: Reader) -> IngestReport:
+def _web_policy(
+    settings: Settings,
+    hosts: list[str] | None,
+    prefixes: list[str] | None,
+    private: bool,
+    *,
+    max_depth: int,
+    max_pages: int,
+) -> WebPolicy:
+    """The crawl's limits: these flags, and the size, timeout and user agent of the ingest settings."""
+    return WebPolicy(
+        allow_hosts=tuple(hosts or ()),
+        allow_prefixes=tuple(prefixes or ()),
+        allow_private_network=private,
+        max_depth=max_depth,
+        max_pages=max_pages,
+        max_bytes=settings.ingest.max_file_mb * 2**20,
+        timeout_s=settings.ingest.http_timeout_s,
+        user_agent=settings.ingest.user_agent,
+    )
+
+
+@dataclass
+class _WebTally:
+    runs: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)  # why: robots.txt, a sitemap entry out of scope
+    unvisited: int = 0  # links left when --max-pages was reached
+
+
+def _run_with_progress(
+    ingestor: Ingestor, refs: list[SourceRef], reader: Reader, runs: list[CrawlRun]
+) -> tuple[IngestReport, _WebTally]:
     columns = [
         TextColumn("{task.description}"),
         BarColumn(),
@@ -64,12 +149,33 @@ def _run_with_progress(ingestor: Ingestor, refs: list[SourceRef], reader: Reader
         TextColumn("{task.fields[current]}"),
     ]
     with Progress(*columns, console=err_console, transient=True) as progress:
-        task = progress.add_task("ingesting", total=len(refs), current="")
+        report = IngestReport()
+        if refs or not runs:
+            task = progress.add_task("ingesting", total=len(refs), current="")
 
-        def done(outcome: Outcome) -> None:
-            progress.update(task, advance=1, current=Path(outcome.source).name[:40])
+            def done(outcome: Outcome) -> None:
+                progress.update(task, advance=1, current=Path(outcome.source).name[:40])
 
-        return ingestor.run(refs, reader, done)
+            report = ingestor.run(refs, reader, done)
+        tally = _WebTally(runs=len(runs))
+        started = time.perf_counter()
+        for run in runs:
+            task = progress.add_task("crawling", total=None, current="")
+            for result in run:
+                report.outcomes.append(_web_outcome(ingestor, result))
+                progress.update(task, advance=1, current=urlsplit(result.url).path[-40:])
+            tally.skipped.update(s.reason.split(" (listed in ")[0] for s in run.skipped)
+            tally.unvisited += run.unvisited
+        report.seconds += time.perf_counter() - started
+    return report, tally
+
+
+def _web_outcome(ingestor: Ingestor, result: WebResult) -> Outcome:
+    if isinstance(result, Fetched):
+        return ingestor.ingest_raw(result.raw)
+    if isinstance(result, NotModified):
+        return Outcome(result.url, Status.UNCHANGED)
+    return Outcome(result.url, Status.FAILED, error=result.reason)
 
 
 def _send_to_service(
@@ -93,14 +199,19 @@ def _send_to_service(
     return report
 
 
-def _summary(report: IngestReport) -> None:
+def _summary(report: IngestReport, web: _WebTally) -> None:
     table = Table(title="ingest summary", show_header=False)
     table.add_row("documents ingested", str(report.documents))
     table.add_row("  new / updated", f"{report.count(Status.NEW)} / {report.count(Status.UPDATED)}")
     table.add_row("chunks written", str(report.chunks))
     table.add_row("skipped (unchanged)", str(report.count(Status.UNCHANGED)))
+    if web.runs:
+        table.add_row("skipped (robots.txt, scope)", str(web.skipped.total()))
+        table.add_row("not visited (--max-pages)", str(web.unvisited))
     table.add_row("failed", str(len(report.failed)))
     table.add_row("seconds", f"{report.seconds:.1f}")
     console.print(table)
+    for reason, count in sorted(web.skipped.items()):
+        console.print(f"skipped {count}: {reason}", highlight=False, soft_wrap=True)
     for outcome in report.failed:
         err_console.print(f"[red]failed[/] {outcome.source}: {outcome.error}", highlight=False, soft_wrap=True)

@@ -6,10 +6,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from askdocs.errors import LoadError
 from ingest.loaders import SUFFIXES, RawSource
+from ingest.web import Failed, Fetched, WebPolicy, fetch_page
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +50,25 @@ def _walk(folder: Path) -> Iterator[Path]:
 
 
 class Reader:
-    """Reads one source's bytes, from disk or over HTTP, within a size limit."""
+    """Reads one source's bytes, from disk or over HTTP, within a size limit.
 
-    def __init__(self, max_bytes: int, timeout_s: float, user_agent: str) -> None:
+    URLs go through the web guard (ingest.web): any host, but no private, loopback or link-local address unless
+    ``allow_private_network``; redirects are checked hop by hop. robots.txt is not consulted: a person named the
+    URL. A page's identity is its canonical URL when it declares one on its own host.
+    """
+
+    def __init__(
+        self, max_bytes: int, timeout_s: float, user_agent: str, *, allow_private_network: bool = False
+    ) -> None:
         self._max_bytes = max_bytes
-        self._timeout_s = timeout_s
-        self._user_agent = user_agent
+        self._policy = WebPolicy(
+            allow_hosts=("*",),
+            allow_private_network=allow_private_network,
+            max_bytes=max_bytes,
+            timeout_s=timeout_s,
+            user_agent=user_agent,
+            respect_robots=False,
+        )
 
     def read(self, ref: SourceRef) -> RawSource:
         return self._fetch(ref.location) if ref.is_url else self._file(Path(ref.location))
@@ -75,21 +87,7 @@ class Reader:
         return round(self._max_bytes / 2**20, 1)
 
     def _fetch(self, url: str) -> RawSource:
-        headers = {"User-Agent": self._user_agent}
-        try:
-            with (
-                httpx.Client(timeout=self._timeout_s, follow_redirects=True, max_redirects=5) as client,
-                client.stream("GET", url, headers=headers) as response,
-            ):
-                if response.status_code >= 400:
-                    raise LoadError(url, f"HTTP {response.status_code} {response.reason_phrase}")
-                body = bytearray()
-                for part in response.iter_bytes():
-                    body.extend(part)
-                    if len(body) > self._max_bytes:
-                        raise LoadError(url, f"response is over the {self._limit_mb} MiB limit")
-                return RawSource(str(response.url), bytes(body), response.headers.get("content-type"))
-        except httpx.TooManyRedirects as exc:
-            raise LoadError(url, "too many redirects") from exc
-        except httpx.HTTPError as exc:
-            raise LoadError(url, f"cannot fetch ({type(exc).__name__}: {exc})") from exc
+        result = fetch_page(url, self._policy)
+        if isinstance(result, Fetched):
+            return result.raw
+        raise LoadError(url, result.reason if isinstance(result, Failed) else "not modified")

@@ -27,7 +27,9 @@ _DROP = [
     "button",
     "dialog",
 ]
-_NOISE = re.compile(r"cookie|consent|banner|breadcrumb|sidebar|skip-link|menu", re.I)
+# Furniture known by its id or class; cookie and consent banners also by their aria-label.
+_NOISE = re.compile(r"cookie|consent|gdpr|banner|breadcrumb|sidebar|skip-link|menu", re.I)
+_CONSENT = re.compile(r"cookie|consent|gdpr", re.I)
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = {"p", "li", "pre", "blockquote", "dt", "dd", "figcaption", "caption", "address", "td", "th"}
 _SPACE = re.compile(r"\s+")
@@ -66,7 +68,7 @@ def _is_noise(tag: Tag) -> bool:
     if tag.name in ("html", "body", "main", "article"):
         return False
     names = " ".join([str(tag.get("id") or ""), *(tag.get("class") or [])])
-    return bool(names.strip()) and bool(_NOISE.search(names))
+    return bool(_NOISE.search(names)) or bool(_CONSENT.search(str(tag.get("aria-label") or "")))
 
 
 _BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
