@@ -8,17 +8,15 @@ from typing import Protocol
 
 from askdocs.embedding import Embedder
 from askdocs.index.protocol import VectorIndex
-from askdocs.models import IngestResult
+from askdocs.jobs import JobQueue
 from askdocs.qa.pipeline import Asker
 from askdocs.settings import Settings
 
 
-class DocumentSink(Protocol):
-    """Accepts documents sent to the service. Provided by the process that composes the app (the CLI)."""
+class Background(Protocol):
+    """Something running beside the service (the in-service ingest worker); stopped at shutdown."""
 
-    def ingest_bytes(self, name: str, data: bytes, content_type: str | None) -> IngestResult: ...
-
-    def ingest_url(self, url: str) -> IngestResult: ...
+    def close(self) -> None: ...
 
 
 @dataclass(slots=True)
@@ -27,20 +25,32 @@ class Container:
     embedder: Embedder
     index: VectorIndex
     asker: Asker
-    sink: DocumentSink | None = None
+    jobs: JobQueue | None = None  # POST /ingest queues jobs here; a worker runs them
+    background: Background | None = None
 
     def close(self) -> None:
+        if self.background is not None:
+            self.background.close()
+        if self.jobs is not None:
+            self.jobs.close()
         self.index.close()
 
 
-SinkFactory = Callable[[Settings, Embedder, VectorIndex], DocumentSink]
+# Given the built container, starts what runs beside the service. Provided by the process that composes the
+# app (the CLI starts an ingest worker thread: an embedded index allows one process, so the service runs it).
+BackgroundFactory = Callable[[Container], Background | None]
 
 
-def build_container(settings: Settings, sink_factory: SinkFactory | None = None) -> Container:
-    """The service's parts. The sink shares the service's index: an embedded index allows one process."""
+def build_container(settings: Settings, background: BackgroundFactory | None = None) -> Container:
     from askdocs.components import make_asker, make_embedder, open_checked_index
+    from askdocs.jobs import SqliteJobQueue
 
     embedder = make_embedder(settings)
     index = open_checked_index(settings, embedder)
-    sink = sink_factory(settings, embedder, index) if sink_factory else None
-    return Container(settings, embedder, index, make_asker(settings, embedder, index), sink)
+    jobs = SqliteJobQueue(
+        settings.queue_path, lease_s=settings.worker.lease_s, max_attempts=settings.worker.max_attempts
+    )
+    container = Container(settings, embedder, index, make_asker(settings, embedder, index), jobs)
+    if background is not None:
+        container.background = background(container)
+    return container

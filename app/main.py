@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from app.container import Container, SinkFactory, build_container
-from app.routes import ask, documents, health
+from app.container import BackgroundFactory, Container, build_container
+from app.routes import ask, documents, health, ingest
 from askdocs.errors import AskdocsError, GenerationError, IndexError_, InputError
 from askdocs.settings import Settings
 
@@ -21,12 +21,12 @@ def create_app(
     container: Container | None = None,
     *,
     settings: Settings | None = None,
-    sink_factory: SinkFactory | None = None,
+    background: BackgroundFactory | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = container is None
-        app.state.container = container or build_container(settings or Settings(), sink_factory)
+        app.state.container = container or build_container(settings or Settings(), background)
         try:
             yield
         finally:
@@ -41,6 +41,7 @@ def create_app(
     )
     app.include_router(ask.router)
     app.include_router(documents.router)
+    app.include_router(ingest.router)
     app.include_router(health.router)
     _error_handlers(app)
     return app

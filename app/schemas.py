@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -11,7 +11,13 @@ class AskRequest(BaseModel):
     question: str = Field(description="The question, in plain language.")
     top_k: int | None = Field(default=None, ge=1, le=50, description="How many passages to answer from.")
     filters: dict[str, str | list[str]] | None = Field(
-        default=None, description="Restrict the search: {'source': ..., 'doc_id': ..., 'chunker': ...}"
+        default=None,
+        description="Restrict the search: {'source': ..., 'doc_id': ..., 'chunker': ..., 'origin': ...}",
+    )
+    groups: list[str] = Field(
+        default_factory=list,
+        description="The asker's groups, as vouched for by the front end (Slack bot, SSO proxy): documents whose "
+        "source has an ACL are found only by its members. Without groups, only documents without an ACL.",
     )
     retrieval: Literal["dense", "sparse", "hybrid"] | None = Field(
         default=None, description="Override the retrieval mode (default ASKDOCS_RETRIEVAL__MODE)."
@@ -59,16 +65,33 @@ class DocumentOut(BaseModel):
     chunks: int
     ingested_at: str
     chunker: str
+    origin: str = Field(default="", description="The sources.yaml source it came from ('' for direct ingests).")
 
 
 class IngestResultOut(BaseModel):
     source: str
-    status: str
-    chunks: int
-    doc_id: str
-    error: str
+    status: Literal["new", "updated", "unchanged", "failed"]
+    chunks: int = 0
+    doc_id: str = ""
+    title: str = ""
+    error: str = ""
+
+
+class JobOut(BaseModel):
+    job_id: str
+    kind: Literal["upload", "url", "sync"]
+    status: Literal["queued", "running", "done", "failed"]
+    target: str = Field(description="The file name, URL or sources.yaml source the job is about.")
+    attempts: int
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    error: str | None = Field(description="Why the job failed as a whole (per-document errors are in results).")
+    results: list[IngestResultOut] = Field(description="One entry per document, once the job has run.")
+    sync: dict[str, Any] | None = Field(default=None, description="A source sync's summary (counts, removed).")
 
 
 class IngestResponse(BaseModel):
-    results: list[IngestResultOut]
-    failed: int
+    jobs: list[JobOut]
+    pending: int = Field(description="Jobs not finished yet: poll GET /ingest/{job_id}.")
+    failed: int = Field(description="Jobs or documents that failed.")

@@ -159,14 +159,3 @@ class Answer:
     sources: list[Source]
     mode: AnswerMode
     timings_ms: Timings = field(default_factory=Timings)
-
-
-@dataclass(frozen=True, slots=True)
-class IngestResult:
-    """What became of one document sent for ingestion."""
-
-    source: str
-    status: str  # new | updated | unchanged | failed
-    chunks: int
-    doc_id: str
-    error: str

@@ -106,6 +106,21 @@ class IngestSettings(BaseModel):
     )
 
 
+class WorkerSettings(BaseModel):
+    sources_file: Path | None = Field(default=None, description="sources.yaml to keep in sync (none: jobs only)")
+    in_service: bool = Field(default=True, description="askdocs serve runs a worker thread (embedded mode needs it)")
+    lease_s: float = Field(
+        default=60.0,
+        ge=1,
+        description="a claimed job returns to the queue this long after its worker stops renewing it (killed, lost)",
+    )
+    poll_s: float = Field(default=1.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1)
+    queue_path: Path | None = Field(default=None, description="the SQLite job queue (default <data_dir>/jobs.sqlite)")
+
+    _unset = field_validator("sources_file", "queue_path", mode="before")(_empty_is_unset)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ASKDOCS_",
@@ -124,6 +139,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     service: ServiceSettings = ServiceSettings()
     ingest: IngestSettings = IngestSettings()
+    worker: WorkerSettings = WorkerSettings()
 
     _unset = field_validator("admin_token", mode="before")(_empty_is_unset)
 
@@ -131,6 +147,14 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @property
+    def queue_path(self) -> Path:
+        return self.worker.queue_path or self.data_dir / "jobs.sqlite"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
 
     @model_validator(mode="after")
     def _check_llm(self) -> Settings:

@@ -14,31 +14,34 @@ def ask(
     question: Annotated[str, typer.Argument(help="The question, in quotes.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the /ask JSON.")] = False,
     top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=50)] = None,
+    groups: Annotated[
+        list[str] | None, typer.Option("--group", help="Ask as a member of this group (repeat for several).")
+    ] = None,
 ) -> None:
     """Answer a question from the index (the same answer and sources as POST /ask)."""
     settings = settings_or_exit()
     with clean_errors():
         try:
-            body = _ask_locally(settings, question, top_k)
+            body = _ask_locally(settings, question, top_k, groups or [])
         except IndexLockedError as exc:
             client = ServiceClient(settings)
             if not client.reachable():
                 fail(str(exc))
-            body = client.request("POST", "/ask", json={"question": question, "top_k": top_k})
+            body = client.request("POST", "/ask", json={"question": question, "top_k": top_k, "groups": groups or []})
     if as_json:
         console.print_json(json.dumps(body))
         return
     _print_answer(body)
 
 
-def _ask_locally(settings: Any, question: str, top_k: int | None) -> dict[str, Any]:
+def _ask_locally(settings: Any, question: str, top_k: int | None, groups: list[str]) -> dict[str, Any]:
     from askdocs.components import make_asker, make_embedder, open_checked_index
 
     embedder = make_embedder(settings)
     index = open_checked_index(settings, embedder)
     try:
         index.count()  # surfaces a locked index before any work
-        result = make_asker(settings, embedder, index).ask(question, top_k=top_k)
+        result = make_asker(settings, embedder, index).ask(question, top_k=top_k, groups=groups)
     finally:
         index.close()
     body: dict[str, Any] = response_of(result).model_dump(mode="json")

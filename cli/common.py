@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
@@ -66,6 +67,19 @@ class ServiceClient:
                 detail = response.text
             fail(f"the service at {self.base} answered HTTP {response.status_code}: {detail}")
         return response.json()
+
+    def ingest(self, **kwargs: Any) -> list[dict[str, Any]]:
+        """POST /ingest and wait until its jobs have run: the per-document results."""
+        body = self.request("POST", "/ingest", params={"wait": 600}, **kwargs)
+        results: list[dict[str, Any]] = []
+        for job in body["jobs"]:
+            while job["status"] in ("queued", "running"):
+                time.sleep(0.5)
+                job = self.request("GET", f"/ingest/{job['job_id']}")
+            results.extend(job["results"])
+            if job["status"] == "failed" and not job["results"]:
+                results.append({"source": job["target"], "status": "failed", "chunks": 0, "error": job["error"]})
+        return results
 
 
 def stdout_is_tty() -> bool:

@@ -189,12 +189,12 @@ def _send_to_service(
     report = IngestReport()
     for ref in refs:
         if ref.is_url:
-            body = client.request("POST", "/ingest", data={"urls": [ref.location]})
+            results = client.ingest(data={"urls": [ref.location]})
         else:
             with open(ref.location, "rb") as handle:
-                body = client.request("POST", "/ingest", files=[("files", (ref.location, handle))])
-        for r in body["results"]:
-            outcome = Outcome(r["source"], Status(r["status"]), r["chunks"], r["doc_id"], error=r["error"])
+                results = client.ingest(files=[("files", (ref.location, handle))])
+        for r in results:
+            outcome = Outcome(r["source"], Status(r["status"]), r["chunks"], r.get("doc_id", ""), error=r["error"])
             report.outcomes.append(outcome)
     return report
 

@@ -13,6 +13,7 @@ from cli.common import settings_or_exit
 from cli.docs_cmd import docs_app
 from cli.eval_cmd import eval_app
 from cli.ingest_cmd import ingest
+from cli.worker_cmd import load_configured_sources, sources_app, worker
 
 app = typer.Typer(
     name="askdocs",
@@ -24,6 +25,8 @@ app.command()(ingest)
 app.command()(ask)
 app.add_typer(docs_app, name="docs")
 app.add_typer(eval_app, name="eval")
+app.add_typer(sources_app, name="sources")
+app.command()(worker)
 
 
 @app.command()
@@ -34,11 +37,19 @@ def serve(
     """Serve the HTTP API (POST /ask, /docs for the OpenAPI page)."""
     import uvicorn
 
+    from app.container import Container
     from app.main import create_app
-    from ingest.sink import IngestSink
+    from ingest.worker import BackgroundWorker, start_background_worker
 
     settings = settings_or_exit()
-    application = create_app(settings=settings, sink_factory=IngestSink)
+    catalog = load_configured_sources(settings, None)  # a bad sources file fails now, not in the thread
+
+    def background(container: Container) -> BackgroundWorker | None:
+        if not settings.worker.in_service or container.jobs is None:
+            return None
+        return start_background_worker(settings, container.embedder, container.index, container.jobs, catalog)
+
+    application = create_app(settings=settings, background=background)
     uvicorn.run(application, host=host or settings.service.host, port=port or settings.service.port, log_level="info")
 
 

@@ -32,7 +32,12 @@ stream has started is an `error` event `{"detail": ...}`; a bad request is a nor
 def ask(body: AskRequest, container: ContainerDep) -> AskResponse:
     """Answer a question from the indexed documents, citing sources as [n]."""
     result = container.asker.ask(
-        body.question, top_k=body.top_k, filters=body.filters, retrieval=body.retrieval, mode=body.mode
+        body.question,
+        top_k=body.top_k,
+        filters=body.filters,
+        retrieval=body.retrieval,
+        mode=body.mode,
+        groups=body.groups,
     )
     return response_of(result)
 
@@ -46,7 +51,12 @@ def ask_stream(body: AskRequest, container: ContainerDep) -> StreamingResponse:
     """Answer as /ask does, streaming the answer as it is generated (Server-Sent Events)."""
     # Search before the response starts, so that a bad question or filter is still a plain 422.
     prepared = container.asker.prepare(
-        body.question, top_k=body.top_k, filters=body.filters, retrieval=body.retrieval, mode=body.mode
+        body.question,
+        top_k=body.top_k,
+        filters=body.filters,
+        retrieval=body.retrieval,
+        mode=body.mode,
+        groups=body.groups,
     )
     return StreamingResponse(
         _events(container.asker, prepared),

@@ -16,6 +16,7 @@ import qdrant_edge as qe
 
 from askdocs.errors import DimensionMismatchError, IndexError_, IndexLockedError
 from askdocs.index.protocol import (
+    ACL,
     DENSE,
     DOC_FIELDS,
     INTEGER_INDEXES,
@@ -138,8 +139,9 @@ class EdgeIndex:
         *,
         sparse: SparseVec | None = None,
         mode: RetrievalMode = "dense",
+        groups: Sequence[str] | None = None,
     ) -> list[Hit]:
-        flt = _filter(check_filters(filters))
+        flt = _filter(check_filters(filters), groups)
         check_mode(mode, sparse)
         shard = self._open()
         if shard is None:
@@ -231,11 +233,18 @@ def _match(field: str, value: str) -> Any:
     return qe.FieldCondition(field, match=qe.MatchValue(value))
 
 
-def _filter(filters: dict[str, list[str]]) -> Any:
-    if not filters:
+def _filter(filters: dict[str, list[str]], groups: Sequence[str] | None = None) -> Any:
+    if not filters and groups is None:
         return None
+    must: list[Any] = []
+    if groups is not None:  # public (no ACL) or shared with one of the caller's groups
+        visible: list[Any] = [qe.IsEmptyCondition(ACL)]
+        if groups:
+            visible.append(qe.FieldCondition(ACL, match=qe.MatchAny(list(groups))))
+        must.append(qe.Filter(should=visible))
     return qe.Filter(
-        must=[
+        must=must
+        + [
             qe.FieldCondition(key, match=qe.MatchValue(vals[0]) if len(vals) == 1 else qe.MatchAny(vals))
             for key, vals in filters.items()
         ]

@@ -14,11 +14,12 @@ from askdocs.models import Chunk, DocumentInfo, Hit
 from askdocs.sparse import RetrievalMode, SparseVec
 
 # Fields callers may filter on (each has a keyword payload index).
-FILTERABLE_FIELDS = ("doc_id", "source", "chunker", "origin", "acl")
+FILTERABLE_FIELDS = ("doc_id", "source", "chunker", "origin")
 KEYWORD_INDEXES = ("doc_id", "source", "content_hash", "chunker", "origin", "acl")
 INTEGER_INDEXES = ("chunk_index",)
 DENSE = "dense"
 SPARSE = "sparse"
+ACL = "acl"  # payload field: the groups allowed to see a chunk; empty = everyone
 RRF_K = 60  # the usual constant of reciprocal rank fusion
 POINT_NAMESPACE = uuid.UUID("0b6c4f3e-6a2d-4c41-9a0e-5d7f0e1a2b3c")
 DOC_FIELDS = ["doc_id", "source", "title", "chunk_count", "ingested_at", "content_hash", "chunker", "origin"]
@@ -100,8 +101,11 @@ class VectorIndex(Protocol):
         *,
         sparse: SparseVec | None = None,
         mode: RetrievalMode = "dense",
+        groups: Sequence[str] | None = None,
     ) -> list[Hit]:
-        """``dense``: cosine; ``sparse``: BM25 (needs ``sparse``); ``hybrid``: both fused with RRF."""
+        """``dense``: cosine; ``sparse``: BM25 (needs ``sparse``); ``hybrid``: both fused with RRF.
+        ``groups``: the caller's groups; only chunks without an ACL or sharing a group with it are found.
+        None: no access check (evaluation, admin tools)."""
         ...
 
     def neighbours(self, hit: Hit, window: int) -> list[Hit]:

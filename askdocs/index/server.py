@@ -17,6 +17,7 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 from askdocs.errors import DimensionMismatchError, IndexError_
 from askdocs.index.edge import to_hit
 from askdocs.index.protocol import (
+    ACL,
     DENSE,
     DOC_FIELDS,
     INTEGER_INDEXES,
@@ -126,8 +127,9 @@ class ServerIndex:
         *,
         sparse: SparseVec | None = None,
         mode: RetrievalMode = "dense",
+        groups: Sequence[str] | None = None,
     ) -> list[Hit]:
-        flt = _filter(check_filters(filters))
+        flt = _filter(check_filters(filters), groups)
         check_mode(mode, sparse)
         if not self._has_collection():
             return []
@@ -217,10 +219,16 @@ def _match(field: str, value: str) -> models.FieldCondition:
     return models.FieldCondition(key=field, match=models.MatchValue(value=value))
 
 
-def _filter(filters: dict[str, list[str]]) -> models.Filter | None:
-    if not filters:
+def _filter(filters: dict[str, list[str]], groups: Sequence[str] | None = None) -> models.Filter | None:
+    if not filters and groups is None:
         return None
-    conditions: list[models.Condition] = [
+    access: list[models.Condition] = []
+    if groups is not None:  # public (no ACL) or shared with one of the caller's groups
+        visible: list[models.Condition] = [models.IsEmptyCondition(is_empty=models.PayloadField(key=ACL))]
+        if groups:
+            visible.append(models.FieldCondition(key=ACL, match=models.MatchAny(any=list(groups))))
+        access.append(models.Filter(should=visible))
+    conditions: list[models.Condition] = access + [
         models.FieldCondition(
             key=key,
             match=models.MatchValue(value=vals[0]) if len(vals) == 1 else models.MatchAny(any=vals),

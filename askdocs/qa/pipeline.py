@@ -88,8 +88,9 @@ class Asker:
         filters: Filters | None = None,
         retrieval: RetrievalMode | None = None,
         mode: AnswerMode | None = None,
+        groups: Sequence[str] | None = None,
     ) -> AskResult:
-        prepared = self.prepare(question, top_k, filters, retrieval, mode)
+        prepared = self.prepare(question, top_k, filters, retrieval, mode, groups)
         mark = time.perf_counter()
         if not prepared.contexts:
             return self._finish(prepared, Generated(I_DO_NOT_KNOW, prepared.generator.mode), mark)
@@ -106,8 +107,10 @@ class Asker:
         filters: Filters | None = None,
         retrieval: RetrievalMode | None = None,
         mode: AnswerMode | None = None,
+        groups: Sequence[str] | None = None,
     ) -> Prepared:
-        """Everything before generation; raises InputError for a bad question, filter or mode."""
+        """Everything before generation; raises InputError for a bad question, filter or mode.
+        ``groups``: the asker's groups (documents with an ACL are found only by members); None: no check."""
         started = time.perf_counter()
         timings = Timings()
         generator = self._generator(mode or self._mode)
@@ -126,7 +129,9 @@ class Asker:
         mark = time.perf_counter()
         how = retrieval or self._retrieval
         sparse = self._sparse.encode_query(search_text) if self._sparse and how != "dense" else None
-        hits = self._index.search(query.vector, limit=max(k, 10), filters=filters, sparse=sparse, mode=how)
+        hits = self._index.search(
+            query.vector, limit=max(k, 10), filters=filters, sparse=sparse, mode=how, groups=groups
+        )
         timings.search = _ms(mark)
         return Prepared(text, query, self._selector.select(hits, k), generator, timings, started)
 

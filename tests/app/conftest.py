@@ -11,19 +11,18 @@ from app.main import create_app
 from askdocs.components import make_asker
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.index.factory import open_index
+from askdocs.jobs import SqliteJobQueue
 from askdocs.settings import Settings
-from ingest.sink import IngestSink
+from ingest.worker import start_background_worker
 
 
 def container_for(settings: Settings, embedder: SentenceTransformerEmbedder) -> Container:
+    """The service's parts as ``askdocs serve`` composes them: a job queue and the in-service worker thread."""
     index = open_index(settings)
-    return Container(
-        settings,
-        embedder,
-        index,
-        make_asker(settings, embedder, index),
-        IngestSink(settings, embedder, index),
-    )
+    jobs = SqliteJobQueue(settings.queue_path, lease_s=settings.worker.lease_s)
+    container = Container(settings, embedder, index, make_asker(settings, embedder, index), jobs)
+    container.background = start_background_worker(settings, embedder, index, jobs, None)
+    return container
 
 
 @pytest.fixture

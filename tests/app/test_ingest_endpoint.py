@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,6 +26,7 @@ def empty_client(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> Itera
         admin_token="s3cret",
         _env_file=None,  # type: ignore[call-arg]
         service={"max_upload_mb": 1},
+        ingest={"allow_private_network": True},  # the test site below is on 127.0.0.1
     )
     container = container_for(settings, embedder)
     with TestClient(create_app(container)) as client:
@@ -38,18 +41,59 @@ def test_ingest_needs_the_admin_token(empty_client: TestClient) -> None:
     assert empty_client.get("/documents").json() == []
 
 
-def test_uploads_are_ingested_and_bad_ones_reported(empty_client: TestClient) -> None:
+def ingest(client: TestClient, **kwargs: Any) -> dict[str, Any]:
+    response = client.post("/ingest", params={"wait": 120}, headers=ADMIN, **kwargs)
+    assert response.status_code == 202, response.text
+    body: dict[str, Any] = response.json()
+    assert body["pending"] == 0
+    return body
+
+
+def results(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for job in body["jobs"] for r in job["results"]]
+
+
+def test_uploads_are_queued_run_and_bad_ones_reported(empty_client: TestClient) -> None:
     files = [
         ("files", ("leave.html", (HANDBOOK / "leave.html").read_bytes(), "text/html")),
         ("files", ("corrupt.pdf", (BAD / "corrupt.pdf").read_bytes(), "application/pdf")),
     ]
-    body = empty_client.post("/ingest", files=files, headers=ADMIN).json()
-    statuses = {Path(r["source"]).name: r["status"] for r in body["results"]}
+    body = ingest(empty_client, files=files)
+    statuses = {Path(r["source"]).name: r["status"] for r in results(body)}
     assert statuses == {"leave.html": "new", "corrupt.pdf": "failed"} and body["failed"] == 1
+    leave, corrupt = body["jobs"]
+    assert leave["status"] == "done" and leave["kind"] == "upload" and leave["target"] == "leave.html"
+    assert corrupt["status"] == "failed" and "PDF" in corrupt["error"]
+    shown = empty_client.get(f"/ingest/{corrupt['job_id']}", headers=ADMIN).json()
+    assert shown == corrupt
     answer = empty_client.post("/ask", json={"question": "How many vacation days do I get?"}).json()
     assert answer["sources"][0]["url_or_path"] == "upload://leave.html"
-    again = empty_client.post("/ingest", files=files[:1], headers=ADMIN).json()
-    assert again["results"][0]["status"] == "unchanged"
+    again = ingest(empty_client, files=files[:1])
+    assert results(again)[0]["status"] == "unchanged"
+    recent = empty_client.get("/ingest", headers=ADMIN).json()
+    assert [j["job_id"] for j in recent] == [again["jobs"][0]["job_id"], corrupt["job_id"], leave["job_id"]]
+
+
+def test_a_job_can_be_followed_without_waiting(empty_client: TestClient) -> None:
+    files = {"files": ("oncall.html", (HANDBOOK / "oncall.html").read_bytes(), "text/html")}
+    response = empty_client.post("/ingest", files=files, headers=ADMIN)
+    assert response.status_code == 202
+    job = response.json()["jobs"][0]
+    assert job["status"] in ("queued", "running", "done")
+    deadline = time.monotonic() + 120
+    while job["status"] != "done":
+        assert time.monotonic() < deadline and job["status"] != "failed", job
+        time.sleep(0.1)
+        job = empty_client.get(f"/ingest/{job['job_id']}", headers=ADMIN).json()
+    assert job["results"][0]["status"] == "new" and job["finished_at"] >= job["started_at"]
+
+
+def test_unknown_jobs_and_bad_requests(empty_client: TestClient) -> None:
+    assert empty_client.get("/ingest/nope", headers=ADMIN).status_code == 404
+    assert empty_client.get("/ingest/nope").status_code == 401
+    assert empty_client.post("/ingest", headers=ADMIN).status_code == 422
+    refused = empty_client.post("/ingest", data={"urls": ["file:///etc/passwd"]}, headers=ADMIN)
+    assert refused.status_code == 422 and "only http:// and https://" in refused.json()["detail"]
 
 
 def test_an_oversized_upload_is_refused(empty_client: TestClient) -> None:
@@ -68,17 +112,16 @@ def test_urls_are_fetched_and_a_404_reported(empty_client: TestClient, tmp_path:
     web = FastAPI()
     web.mount("/", StaticFiles(directory=site))
     with serve(web) as url:
-        body = empty_client.post(
-            "/ingest", data={"urls": [f"{url}/oncall.html", f"{url}/missing.html"]}, headers=ADMIN
-        ).json()
-    results = {r["source"]: r for r in body["results"]}
-    assert results[f"{url}/oncall.html"]["status"] == "new"
-    assert results[f"{url}/missing.html"]["error"] == "HTTP 404 Not Found"
+        body = ingest(empty_client, data={"urls": [f"{url}/oncall.html", f"{url}/missing.html"]})
+    by_source = {r["source"]: r for r in results(body)}
+    assert by_source[f"{url}/oncall.html"]["status"] == "new"
+    assert "404" in by_source[f"{url}/missing.html"]["error"]
+    assert [j["status"] for j in body["jobs"]] == ["done", "failed"]
 
 
 def test_admin_delete_removes_a_document(empty_client: TestClient) -> None:
     files = {"files": ("security.html", (HANDBOOK / "security.html").read_bytes(), "text/html")}
-    doc_id = empty_client.post("/ingest", files=files, headers=ADMIN).json()["results"][0]["doc_id"]
+    doc_id = results(ingest(empty_client, files=files))[0]["doc_id"]
     assert empty_client.delete(f"/documents/{doc_id}").status_code == 401
     assert empty_client.delete(f"/documents/{doc_id}", headers=ADMIN).json() == {"deleted": doc_id}
     assert empty_client.get("/documents").json() == []

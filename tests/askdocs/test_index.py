@@ -91,6 +91,36 @@ def test_versions_documents_and_deletion(index: Any) -> None:
     assert index.count() == 0
 
 
+def test_groups_see_public_documents_and_those_shared_with_them(index: Any) -> None:
+    from dataclasses import replace
+
+    index.ensure_collection(DIM)
+    public = chunk("handbook", 0, 1)
+    hr = replace(chunk("salaries", 0, 1), acl=("hr",), origin="hr-share")
+    both = replace(chunk("reviews", 0, 1), acl=("hr", "leads"), origin="hr-share")
+    index.upsert([public, hr, both], np.stack([vec(1, 0), vec(1, 0.1), vec(1, 0.2)]))
+    sources = sorted(["handbook", "reviews", "salaries"])
+
+    def seen(groups: Any) -> list[str]:
+        return sorted(h.doc_id for h in index.search(vec(1, 0), 5, groups=groups))
+
+    assert seen(None) == sources  # no access check: evaluation and admin tools
+    assert seen([]) == ["handbook"]  # nobody in particular: public documents only
+    assert seen(["engineering"]) == ["handbook"]
+    assert seen(["leads"]) == ["handbook", "reviews"]
+    assert seen(["hr", "engineering"]) == sources
+    hybrid = index.search(vec(1, 0), 5, groups=["leads"], sparse=_empty_sparse(), mode="hybrid")
+    assert sorted(h.doc_id for h in hybrid) == ["handbook", "reviews"]
+    filtered = index.search(vec(1, 0), 5, filters={"origin": "hr-share"}, groups=["hr"])
+    assert sorted(h.doc_id for h in filtered) == ["reviews", "salaries"]
+
+
+def _empty_sparse() -> Any:
+    from askdocs.sparse import SparseVec
+
+    return SparseVec([1], [1.0])
+
+
 def test_a_different_dimension_is_refused_naming_both(index: Any) -> None:
     index.ensure_collection(DIM)
     index.ensure_collection(DIM)  # idempotent

@@ -64,6 +64,7 @@ def test_ingest_ask_list_delete(env: dict[str, str], tmp_path: Path) -> None:
         "chunks",
         "ingested_at",
         "chunker",
+        "origin",
     }
     leave = next(d for d in docs if d["source"].endswith("leave.html"))
     assert run(env, "docs", "delete", leave["doc_id"]).returncode == 0

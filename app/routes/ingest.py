@@ -1,0 +1,107 @@
+"""Ingest jobs over HTTP: POST /ingest queues uploads and URLs; GET /ingest/{job_id} shows how they went."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
+from fastapi.concurrency import run_in_threadpool
+
+from app.deps import AdminDep, ContainerDep
+from app.schemas import IngestResponse, IngestResultOut, JobOut
+from askdocs.jobs import Job, JobKind, JobQueue, store_upload
+
+router = APIRouter(tags=["ingest"], dependencies=[AdminDep])
+_POLL_S = 0.1
+
+
+def job_out(job: Job) -> JobOut:
+    spec = job.spec
+    target = str(spec.get("name") or spec.get("url") or spec.get("source") or "")
+    results = [
+        IngestResultOut.model_validate({**_DEFAULTS, **{k: v for k, v in r.items() if k in _DEFAULTS}})
+        for r in job.result.get("results", [])
+    ]
+    return JobOut(
+        job_id=job.job_id,
+        kind=job.kind.value,
+        status=job.status.value,
+        target=target,
+        attempts=job.attempts,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        error=job.error,
+        results=results,
+        sync=job.result.get("sync"),
+    )
+
+
+_DEFAULTS: dict[str, Any] = {"source": "", "status": "failed", "chunks": 0, "doc_id": "", "title": "", "error": ""}
+
+
+def _queue(container: ContainerDep) -> JobQueue:
+    if container.jobs is None:
+        raise HTTPException(503, "this service was started without an ingest job queue")
+    return container.jobs
+
+
+@router.post("/ingest", response_model=IngestResponse, status_code=202)
+async def ingest(
+    container: ContainerDep,
+    files: Annotated[list[UploadFile] | None, File(description="HTML, PDF, Markdown or text files")] = None,
+    urls: Annotated[list[str] | None, Form(description="http(s) URLs of pages or PDFs to fetch")] = None,
+    wait: Annotated[float, Query(ge=0, le=600, description="Seconds to wait for the jobs to finish.")] = 0,
+) -> IngestResponse:
+    """Queue uploaded files and/or URLs for ingestion (admin token). A worker runs them; see GET /ingest/{job_id}."""
+    queue = _queue(container)
+    if not files and not urls:
+        raise HTTPException(422, "send at least one file (field 'files') or URL (field 'urls')")
+    for url in urls or []:
+        if not url.startswith(("http://", "https://")):
+            raise HTTPException(422, f"{url!r}: only http:// and https:// URLs can be ingested")
+    limit = container.settings.service.max_upload_mb * 2**20
+    uploads = []
+    for upload in files or []:  # all read and checked before anything is queued
+        data = await upload.read(limit + 1)
+        if len(data) > limit:
+            raise HTTPException(413, f"{upload.filename}: over the {limit // 2**20} MiB upload limit")
+        uploads.append((upload.filename or "upload", data, upload.content_type))
+    jobs: list[Job] = []
+    for name, data, content_type in uploads:
+        path = await run_in_threadpool(store_upload, container.settings.uploads_dir, name, data)
+        spec = {"path": str(path), "name": name, "content_type": content_type}
+        jobs.append(_submitted(await run_in_threadpool(queue.submit, JobKind.UPLOAD, spec)))
+    for url in urls or []:
+        jobs.append(_submitted(await run_in_threadpool(queue.submit, JobKind.URL, {"url": url})))
+    deadline = time.monotonic() + wait
+    while wait and time.monotonic() < deadline and not all(j.finished for j in jobs):
+        await asyncio.sleep(_POLL_S)
+        jobs = [queue.get(j.job_id) or j for j in jobs]
+    out = [job_out(j) for j in jobs]
+    failed = sum(1 for j in out if j.status == "failed") + sum(
+        1 for j in out if j.status == "done" for r in j.results if r.status == "failed"
+    )
+    return IngestResponse(jobs=out, pending=sum(1 for j in jobs if not j.finished), failed=failed)
+
+
+def _submitted(job: Job | None) -> Job:
+    assert job is not None  # only keyed submissions are ever refused
+    return job
+
+
+@router.get("/ingest/{job_id}", response_model=JobOut)
+def job_status(job_id: str, container: ContainerDep) -> JobOut:
+    """One ingest job: queued, running, done or failed, with per-document results and errors (admin token)."""
+    job = _queue(container).get(job_id)
+    if job is None:
+        raise HTTPException(404, f"no ingest job {job_id!r}")
+    return job_out(job)
+
+
+@router.get("/ingest", response_model=list[JobOut])
+def recent_jobs(container: ContainerDep, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[JobOut]:
+    """The most recent ingest jobs, newest first (admin token)."""
+    return [job_out(j) for j in _queue(container).recent(limit)]

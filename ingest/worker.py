@@ -1,0 +1,311 @@
+"""``askdocs worker``: runs ingest jobs from the durable queue and syncs each sources.yaml source on its schedule.
+
+Several workers may share one queue and one Qdrant server: claims are atomic (see askdocs.jobs), and
+``--shard I/N`` gives each worker the sources whose name hashes to its shard, so no source is synced by two
+workers at once. Uploads and URL jobs go to whichever worker is free.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+import zlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePath
+from typing import Any
+
+from askdocs.embedding import Embedder
+from askdocs.errors import InputError, LoadError
+from askdocs.index.protocol import VectorIndex
+from askdocs.jobs import Job, JobKind, JobQueue
+from askdocs.settings import ChunkingSettings, Settings
+from ingest.loaders import RawSource
+from ingest.pipeline import Ingestor, Outcome, Status
+from ingest.sourcefile import SourcesFile, SourceSpec
+from ingest.sources import Reader, SourceRef
+from ingest.sync import sync_source
+from ingest.web import Validators
+
+log = logging.getLogger("askdocs.worker")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+        if not match or not 0 <= int(match[1]) < int(match[2]):
+            raise InputError(f"shard {text!r} must be I/N with 0 <= I < N, e.g. 0/2 and 1/2 for two workers")
+        return cls(int(match[1]), int(match[2]))
+
+    def owns(self, name: str) -> bool:
+        return zlib.crc32(name.encode()) % self.count == self.index
+
+
+def upload_source(name: str) -> str:
+    """An upload's identity. ``askdocs ingest`` sends absolute paths as names, so a file keeps one identity
+    whether it was ingested directly or through the service; other uploads are known by their base name."""
+    if PurePath(name).is_absolute():
+        return name
+    return f"upload://{_UNSAFE.sub('_', PurePath(name).name) or 'upload'}"
+
+
+class SqliteValidators:
+    """What each page's last 200 said (ETag, Last-Modified, canonical URL, links), kept beside the job queue."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._local = threading.local()
+        self._db().execute("CREATE TABLE IF NOT EXISTS validators (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self._path, timeout=30.0, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            self._local.db = db
+        return db
+
+    def get(self, url: str) -> Validators | None:
+        row = self._db().execute("SELECT value FROM validators WHERE key = ?", (url,)).fetchone()
+        if row is None:
+            return None
+        value = json.loads(row[0])
+        return Validators(**{**value, "links": tuple(value.get("links", ()))})
+
+    def put(self, url: str, validators: Validators) -> None:
+        value = json.dumps({**asdict(validators), "links": list(validators.links)})
+        self._db().execute("INSERT OR REPLACE INTO validators (key, value) VALUES (?, ?)", (url, value))
+
+
+class JobRunner:
+    """Runs one job of any kind against this process's embedder and index."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        index: VectorIndex,
+        sources: SourcesFile | None = None,
+        validators: SqliteValidators | None = None,
+    ) -> None:
+        self._settings = settings
+        self._embedder = embedder
+        self._index = index
+        self.sources = sources
+        self._validators = validators
+        self._ingestors: dict[str, Ingestor] = {}
+        self._reader = Reader(
+            settings.ingest.max_file_mb * 2**20,
+            settings.ingest.http_timeout_s,
+            settings.ingest.user_agent,
+            allow_private_network=settings.ingest.allow_private_network,
+        )
+
+    def ingestor(self, chunking: ChunkingSettings) -> Ingestor:
+        """One Ingestor per chunking configuration: sources may choose their own."""
+        key = chunking.model_dump_json()
+        if key not in self._ingestors:
+            self._ingestors[key] = Ingestor(self._embedder, self._index, chunking)
+        return self._ingestors[key]
+
+    def run(self, job: Job) -> tuple[dict[str, Any], str | None]:
+        """The job's result and, if it failed as a whole, why."""
+        if job.kind is JobKind.UPLOAD:
+            return self._upload(job.spec)
+        if job.kind is JobKind.URL:
+            return self._url(str(job.spec["url"]))
+        return self._sync(str(job.spec["source"]))
+
+    def _upload(self, spec: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        source = upload_source(str(spec["name"]))
+        try:
+            data = Path(spec["path"]).read_bytes()
+        except OSError as exc:
+            return _single(Outcome(source, Status.FAILED, error=f"the uploaded file is gone ({exc.strerror})"))
+        raw = RawSource(source, data, spec.get("content_type"))
+        return _single(self.ingestor(self._settings.chunking).ingest_raw(raw))
+
+    def _url(self, url: str) -> tuple[dict[str, Any], str | None]:
+        """A URL someone named: any host, no robots.txt, but the same guard (schemes, private addresses, size)."""
+        try:
+            raw = self._reader.read(SourceRef(url))
+        except LoadError as exc:
+            return _single(Outcome(url, Status.FAILED, error=exc.reason))
+        return _single(self.ingestor(self._settings.chunking).ingest_raw(raw))
+
+    def _sync(self, name: str) -> tuple[dict[str, Any], str | None]:
+        spec = self.sources.get(name) if self.sources else None
+        if spec is None:
+            return {"results": []}, f"no source named {name!r} in this worker's sources file"
+        chunking = spec.chunking(self._settings.chunking)
+        report = sync_source(
+            spec,
+            self.ingestor(chunking),
+            self._index,
+            self._reader,
+            self._settings.ingest,
+            self._validators,
+            namespace=f"{spec.name}|{chunking.model_dump_json()}|{','.join(spec.provenance.acl)}",
+        )
+        result = {"sync": report.summary(), "results": [_outcome_dict(o) for o in report.outcomes]}
+        return result, report.error or None
+
+
+def _outcome_dict(outcome: Outcome) -> dict[str, Any]:
+    return {**asdict(outcome), "status": outcome.status.value}
+
+
+def _single(outcome: Outcome) -> tuple[dict[str, Any], str | None]:
+    error = outcome.error if outcome.status is Status.FAILED else None
+    return {"results": [_outcome_dict(outcome)]}, error
+
+
+class Worker:
+    def __init__(
+        self,
+        queue: JobQueue,
+        runner: JobRunner,
+        *,
+        worker_id: str | None = None,
+        shard: Shard | None = None,
+        poll_s: float = 1.0,
+        lease_s: float = 60.0,
+        on_job: Callable[[Job], None] = lambda _: None,
+    ) -> None:
+        self._queue = queue
+        self._runner = runner
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._shard = shard
+        self._poll_s = poll_s
+        self._lease_s = lease_s
+        self._on_job = on_job
+
+    @property
+    def owned(self) -> list[SourceSpec]:
+        sources = self._runner.sources.sources if self._runner.sources else []
+        return [s for s in sources if self._shard is None or self._shard.owns(s.name)]
+
+    def schedule(self, *, force: bool = False) -> list[Job]:
+        """Queue a sync for each of this worker's sources that is due (all of them with ``force``)."""
+        queued = []
+        now = time.time()
+        for spec in self.owned:
+            interval = spec.interval_s
+            if not force:
+                if interval is None:
+                    continue
+                last = self._queue.last_finished(JobKind.SYNC, f"sync:{spec.name}")
+                if last is not None and now - last < interval:
+                    continue
+            job = self._queue.submit(JobKind.SYNC, {"source": spec.name}, key=f"sync:{spec.name}")
+            if job is not None:
+                queued.append(job)
+        return queued
+
+    def step(self) -> Job | None:
+        """Claim and run one job; None when there was nothing to do."""
+        job = self._queue.claim(self.worker_id, sources=[s.name for s in self.owned])
+        if job is None:
+            return None
+        log.info("job %s (%s) claimed by %s, attempt %d", job.job_id, job.kind.value, self.worker_id, job.attempts)
+        stop = threading.Event()
+        heartbeat = threading.Thread(target=self._renew, args=(job.job_id, stop), daemon=True)
+        heartbeat.start()
+        try:
+            result, error = self._runner.run(job)
+        except (LoadError, InputError) as exc:
+            result, error = {"results": []}, str(exc)
+        except Exception as exc:  # one job's failure must not stop the worker
+            log.exception("job %s failed", job.job_id)
+            result, error = {"results": []}, f"{type(exc).__name__}: {exc}"
+        finally:
+            stop.set()
+            heartbeat.join()
+        self._queue.finish(job.job_id, self.worker_id, result, error)
+        if job.kind is JobKind.UPLOAD:
+            shutil.rmtree(Path(job.spec["path"]).parent, ignore_errors=True)
+        done = self._queue.get(job.job_id) or job
+        self._on_job(done)
+        return done
+
+    def _renew(self, job_id: str, stop: threading.Event) -> None:
+        while not stop.wait(self._lease_s / 3):
+            if not self._queue.renew(job_id, self.worker_id):
+                log.warning("job %s: lease lost (another worker took it over)", job_id)
+                return
+
+    def drain(self) -> list[Job]:
+        """Sync every owned source now and run every queued job, then return (``askdocs worker --once``).
+        Jobs another worker is running are waited for; a stopped worker's job is taken over once its lease
+        runs out, so ``--once`` right after a crash still finishes the interrupted work."""
+        self.schedule(force=True)
+        done = []
+        names = [s.name for s in self.owned]
+        while True:
+            job = self.step()
+            if job is not None:
+                done.append(job)
+            elif self._queue.active(sources=names) == 0:
+                return done
+            else:
+                time.sleep(self._poll_s)
+
+    def run(self, stop: threading.Event) -> None:
+        """Until ``stop``: queue due syncs, run jobs, sleep ``poll_s`` when idle."""
+        next_schedule = 0.0
+        while not stop.is_set():
+            if time.monotonic() >= next_schedule:
+                try:
+                    self.schedule()
+                except Exception:
+                    log.exception("scheduling failed")
+                next_schedule = time.monotonic() + max(self._poll_s, 5.0)
+            try:
+                job = self.step()
+            except Exception:  # the queue itself failed (disk full, locked too long): wait and retry
+                log.exception("worker step failed")
+                job = None
+            if job is None:
+                stop.wait(self._poll_s)
+
+
+class BackgroundWorker:
+    """A Worker on a daemon thread: how ``askdocs serve`` runs jobs in embedded mode."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=worker.run, args=(self._stop,), name="askdocs-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def start_background_worker(
+    settings: Settings, embedder: Embedder, index: VectorIndex, queue: JobQueue, sources: SourcesFile | None
+) -> BackgroundWorker:
+    """The worker thread ``askdocs serve`` runs beside the API, sharing its model and index."""
+    validators = SqliteValidators(settings.data_dir / "web_cache.sqlite")
+    runner = JobRunner(settings, embedder, index, sources, validators)
+    background = BackgroundWorker(Worker(queue, runner, poll_s=settings.worker.poll_s, lease_s=settings.worker.lease_s))
+    background.start()
+    return background
