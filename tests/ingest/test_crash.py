@@ -87,15 +87,17 @@ def running_since(queue_path: Path) -> float | None:
 def kill_mid_run(env: dict[str, str], sources: Path, queue_path: Path, after_s: float) -> str:
     """Start a worker, wait until it has run its job for ``after_s``, kill -9 it. Returns its stderr."""
     proc = subprocess.Popen([ASKDOCS, "worker", "--sources", str(sources)], env=env, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    started_before = running_since(queue_path)
-    while (started := running_since(queue_path)) is None or started == started_before:
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        assert time.monotonic() < deadline, "the worker never claimed its job"
-        time.sleep(0.05)
-    time.sleep(after_s)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+    try:
+        deadline = time.monotonic() + 120
+        started_before = running_since(queue_path)
+        while (started := running_since(queue_path)) is None or started == started_before:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "the worker never claimed its job"
+            time.sleep(0.05)
+        time.sleep(after_s)
+    finally:  # killed whatever happened, so that a failed test leaves no worker behind
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
     return proc.stderr.read() if proc.stderr else ""
 
 
