@@ -87,7 +87,7 @@ class Hit:
     """A search result: the stored chunk's payload and its score."""
 
     point_id: str
-    score: float  # the ranking score: cosine (dense), BM25 (sparse) or RRF (hybrid)
+    score: float  # the ranking score: cosine (dense), BM25 (sparse) or the fused score (hybrid: DBSF or RRF)
     payload: dict[str, Any]
     dense_score: float | None = None  # cosine to the question, whatever ranked the hit
     vector: Any = None  # the stored dense vector (numpy), when the search returned it (MMR needs it)

@@ -74,7 +74,10 @@ class ChunkingSettings(BaseModel):
 
 class RetrievalSettings(BaseModel):
     mode: Literal["dense", "sparse", "hybrid"] = Field(
-        default="hybrid", description="dense (cosine), sparse (BM25) or hybrid (both, fused with RRF)"
+        default="hybrid", description="dense (cosine), sparse (BM25) or hybrid (both, fused)"
+    )
+    fusion: Literal["dbsf", "rrf"] = Field(
+        default="dbsf", description="hybrid fusion: dbsf (normalised scores summed) or rrf (reciprocal rank)"
     )
     top_k: int = Field(default=5, ge=1, le=50)
     min_score: float = Field(default=0.24, ge=-1, le=1, description="cosine below which a hit is dropped")

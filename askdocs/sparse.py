@@ -12,6 +12,10 @@ from typing import Any, Literal, Protocol
 
 RetrievalMode = Literal["dense", "sparse", "hybrid"]
 RETRIEVAL_MODES: tuple[RetrievalMode, ...] = ("dense", "sparse", "hybrid")
+# How hybrid search fuses its two lists: "dbsf" (each list's scores normalised by mean +- 3 sd, then summed) or
+# "rrf" (reciprocal rank fusion, k=60). docs/EVAL.md compares them.
+Fusion = Literal["dbsf", "rrf"]
+FUSIONS: tuple[Fusion, ...] = ("dbsf", "rrf")
 
 
 @dataclass(frozen=True, slots=True)

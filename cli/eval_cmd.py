@@ -4,12 +4,12 @@ import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from askdocs.sparse import RETRIEVAL_MODES
+from askdocs.sparse import FUSIONS, RETRIEVAL_MODES, Fusion
 from chunkers import available
 from cli.common import clean_errors, console, err_console, fail, settings_or_exit
 
@@ -34,6 +34,9 @@ def retrieval(
             "do not name their document)."
         ),
     ] = False,
+    fusion: Annotated[
+        str, typer.Option(help="Hybrid fusion: dbsf, rrf, or both separated by commas (one hybrid row each).")
+    ] = "dbsf",
 ) -> None:
     """Ingest the articles with each strategy into a throwaway index and score retrieval of the gold answers."""
     settings = settings_or_exit()
@@ -45,6 +48,9 @@ def retrieval(
     if bad := [m for m in asked if m not in RETRIEVAL_MODES]:
         fail(f"unknown retrieval mode {bad[0]!r}; available: {', '.join(RETRIEVAL_MODES)}")
     modes = [m for m in RETRIEVAL_MODES if m in asked]
+    fusions = [f.strip() for f in fusion.split(",") if f.strip()]
+    if not fusions or any(f not in FUSIONS for f in fusions):
+        fail(f"unknown fusion in {fusion!r}; available: {', '.join(FUSIONS)}")
     size = chunk_size or settings.chunking.chunk_size
     overlap = chunk_overlap if chunk_overlap is not None else settings.chunking.chunk_overlap
     with clean_errors():
@@ -70,6 +76,7 @@ def retrieval(
                     questions=questions,
                     modes=modes,
                     per_article=per_article,
+                    fusions=[cast(Fusion, f) for f in fusions],
                     progress=progress,
                 )
             ]

@@ -17,7 +17,7 @@ from typing import Any
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.index.edge import EdgeIndex
 from askdocs.settings import ChunkingSettings
-from askdocs.sparse import Bm25Encoder, RetrievalMode
+from askdocs.sparse import Bm25Encoder, Fusion, RetrievalMode
 from evals.bm25 import Bm25Index
 from evals.metrics import RankingMetrics, contains, percentile, ranking_metrics
 from evals.squad import Dataset, EvalQuestion
@@ -64,6 +64,7 @@ def evaluate_dense(
     questions: Sequence[EvalQuestion],
     modes: Sequence[RetrievalMode] = ("dense",),
     per_article: bool = False,
+    fusions: Sequence[Fusion] = ("dbsf",),
     progress: Progress = _no_progress,
 ) -> list[StrategyResult]:
     """Ingest once with the strategy, then score each retrieval mode on the same index."""
@@ -80,8 +81,12 @@ def evaluate_dense(
         chunks = index.count()
         vectors = embedder.embed_queries([q.question for q in questions])
         results = []
-        for mode in modes:
+        runs = [(m, f) for m in modes for f in (fusions if m == "hybrid" else fusions[:1])]
+        for mode, fusion in runs:
+            index.fusion = fusion
             label = name if mode == "dense" else f"{name} + {mode}"
+            if mode == "hybrid" and len(fusions) > 1:
+                label += f" ({fusion})"
             advance = progress(f"{label}: questions", len(questions))
             ranks = _ranks(index, questions, vectors, mode, top_k, per_article, advance)
             latency = _latency(index, embedder, questions[:LATENCY_SAMPLE], mode, top_k)

@@ -30,14 +30,15 @@ from askdocs.index.protocol import (
     document_info,
 )
 from askdocs.models import Chunk, DocumentInfo, Hit
-from askdocs.sparse import RetrievalMode, SparseVec
+from askdocs.sparse import Fusion, RetrievalMode, SparseVec
 
 _CONFIG_FILE = "edge_config.json"
 
 
 class EdgeIndex:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, fusion: Fusion = "dbsf") -> None:
         self._path = path
+        self.fusion = fusion  # how hybrid search fuses; may be changed between searches (evaluation does)
         self._shard: Any = None
         self._lock = threading.RLock()
 
@@ -156,7 +157,7 @@ class EdgeIndex:
                     qe.Prefetch(candidates, dense_q, filter=flt),
                     qe.Prefetch(candidates, sparse_q, filter=flt),
                 ],
-                query=qe.Fusion.Rrf(k=RRF_K),  # type: ignore[arg-type]  # the stub omits the nested class
+                query=_fusion(self.fusion),
                 with_payload=True,
                 with_vector=[DENSE],
             )
@@ -227,6 +228,10 @@ def to_hit(query: np.ndarray, point_id: Any, score: float, payload: Any, stored:
         return Hit(str(point_id), float(score), dict(payload or {}))
     vector = np.asarray(stored[DENSE], dtype=np.float32)
     return Hit(str(point_id), float(score), dict(payload or {}), float(np.dot(query, vector)), vector)
+
+
+def _fusion(fusion: Fusion) -> Any:
+    return qe.Fusion.Dbsf() if fusion == "dbsf" else qe.Fusion.Rrf(k=RRF_K)
 
 
 def _match(field: str, value: str) -> Any:

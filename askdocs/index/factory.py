@@ -11,10 +11,16 @@ def open_index(settings: Settings) -> VectorIndex:
         from askdocs.index.server import ServerIndex
 
         key = settings.qdrant.api_key.get_secret_value() if settings.qdrant.api_key else None
-        return ServerIndex.connect(settings.qdrant.url, key, settings.qdrant.collection, settings.qdrant.timeout_s)
+        return ServerIndex.connect(
+            settings.qdrant.url,
+            key,
+            settings.qdrant.collection,
+            settings.qdrant.timeout_s,
+            fusion=settings.retrieval.fusion,
+        )
     from askdocs.index.edge import EdgeIndex
 
-    return EdgeIndex(settings.data_dir / "qdrant" / settings.qdrant.collection)
+    return EdgeIndex(settings.data_dir / "qdrant" / settings.qdrant.collection, fusion=settings.retrieval.fusion)
 
 
 def describe_index(settings: Settings) -> str:

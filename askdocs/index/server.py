@@ -31,23 +31,28 @@ from askdocs.index.protocol import (
     document_info,
 )
 from askdocs.models import Chunk, DocumentInfo, Hit
-from askdocs.sparse import RetrievalMode, SparseVec
+from askdocs.sparse import Fusion, RetrievalMode, SparseVec
 
 T = TypeVar("T")
 
 
 class ServerIndex:
-    def __init__(self, client: QdrantClient, collection: str, *, where: str = "Qdrant server") -> None:
+    def __init__(
+        self, client: QdrantClient, collection: str, *, where: str = "Qdrant server", fusion: Fusion = "dbsf"
+    ) -> None:
         self._client = client
+        self.fusion = fusion  # how hybrid search fuses; may be changed between searches (evaluation does)
         self._collection = collection
         self._where = where
         self._lock = threading.RLock()
         self._exists: bool | None = None
 
     @classmethod
-    def connect(cls, url: str, api_key: str | None, collection: str, timeout_s: float) -> ServerIndex:
+    def connect(
+        cls, url: str, api_key: str | None, collection: str, timeout_s: float, *, fusion: Fusion = "dbsf"
+    ) -> ServerIndex:
         client = QdrantClient(url=url, api_key=api_key, timeout=int(timeout_s))
-        return cls(client, collection, where=f"Qdrant server {url}")
+        return cls(client, collection, where=f"Qdrant server {url}", fusion=fusion)
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         with self._lock:
@@ -141,7 +146,12 @@ class ServerIndex:
                 models.Prefetch(query=vector.tolist(), using=DENSE, limit=candidates, filter=flt),
                 models.Prefetch(query=sparse_q, using=SPARSE, limit=candidates, filter=flt),
             ]
-            args |= {"query": models.RrfQuery(rrf=models.Rrf(k=RRF_K)), "with_vectors": [DENSE]}
+            fused: models.Query = (
+                models.FusionQuery(fusion=models.Fusion.DBSF)
+                if self.fusion == "dbsf"
+                else models.RrfQuery(rrf=models.Rrf(k=RRF_K))
+            )
+            args |= {"query": fused, "with_vectors": [DENSE]}
         elif mode == "sparse":
             args |= {"query": sparse_q, "using": SPARSE, "with_vectors": [DENSE]}
         else:

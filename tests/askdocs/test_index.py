@@ -156,13 +156,18 @@ def test_sparse_and_hybrid_search(index: Any) -> None:
     # Dense vectors point the "wrong" way for the first text, so only the lexical side can find it.
     index.upsert(chunks, np.stack([vec(0, 0, 1), vec(1, 0), vec(0, 1)]), encoder.encode_documents(texts))
     query = encoder.encode_query("how many vacation days")
+    scores: dict[str, list[float]] = {}
     sparse_hits = index.search(vec(1, 0), 3, sparse=query, mode="sparse")
     assert [h.doc_id for h in sparse_hits] == ["d0"]  # BM25 only matches documents sharing a term
     assert sparse_hits[0].dense_score == pytest.approx(0.0, abs=1e-5)  # cosine of the dense side, for thresholds
-    hybrid = index.search(vec(1, 0), 3, sparse=query, mode="hybrid")
-    assert {h.doc_id for h in hybrid[:2]} == {"d0", "d1"}  # top of each list, fused
-    assert all(h.score < 0.1 for h in hybrid)  # RRF scores, not cosines
-    assert next(h for h in hybrid if h.doc_id == "d1").relevance == pytest.approx(1.0, abs=1e-4)
+    for fusion in ("dbsf", "rrf"):
+        index.fusion = fusion
+        hybrid = index.search(vec(1, 0), 3, sparse=query, mode="hybrid")
+        assert {h.doc_id for h in hybrid[:2]} == {"d0", "d1"}, fusion  # top of each list, fused
+        assert next(h for h in hybrid if h.doc_id == "d1").relevance == pytest.approx(1.0, abs=1e-4)
+        scores[fusion] = [round(h.score, 4) for h in hybrid]
+    assert all(s < 0.04 for s in scores["rrf"])  # 1 / (60 + rank): not cosines
+    assert max(scores["dbsf"]) > 0.1  # normalised scores summed
     with pytest.raises(InputError, match="needs the query's sparse vector"):
         index.search(vec(1, 0), 3, mode="hybrid")
 
