@@ -31,15 +31,7 @@ stream has started is an `error` event `{"detail": ...}`; a bad request is a nor
 @router.post("/ask", response_model=AskResponse)
 def ask(body: AskRequest, container: ContainerDep) -> AskResponse:
     """Answer a question from the indexed documents, citing sources as [n]."""
-    result = container.asker.ask(
-        body.question,
-        top_k=body.top_k,
-        filters=body.filters,
-        retrieval=body.retrieval,
-        mode=body.mode,
-        groups=body.groups,
-    )
-    return response_of(result)
+    return response_of(container.asker.ask(body.question, **_options(body)))
 
 
 @router.post(
@@ -50,19 +42,23 @@ def ask(body: AskRequest, container: ContainerDep) -> AskResponse:
 def ask_stream(body: AskRequest, container: ContainerDep) -> StreamingResponse:
     """Answer as /ask does, streaming the answer as it is generated (Server-Sent Events)."""
     # Search before the response starts, so that a bad question or filter is still a plain 422.
-    prepared = container.asker.prepare(
-        body.question,
-        top_k=body.top_k,
-        filters=body.filters,
-        retrieval=body.retrieval,
-        mode=body.mode,
-        groups=body.groups,
-    )
+    prepared = container.asker.prepare(body.question, **_options(body))
     return StreamingResponse(
         _events(container.asker, prepared),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+def _options(body: AskRequest) -> dict[str, Any]:
+    """The request's optional fields, as Asker.ask and Asker.prepare take them."""
+    return {
+        "top_k": body.top_k,
+        "filters": body.filters,
+        "retrieval": body.retrieval,
+        "mode": body.mode,
+        "groups": body.groups,
+    }
 
 
 def response_of(result: AskResult) -> AskResponse:
