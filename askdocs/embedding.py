@@ -69,6 +69,7 @@ class SentenceTransformerEmbedder:
         self._passage_prefix = passage_prefix
         self._max_seq_length = max_seq_length
         self._model: Any = None
+        self._counter: Any = None
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
@@ -142,5 +143,24 @@ class SentenceTransformerEmbedder:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        encoded = self.model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
-        return [len(ids) for ids in encoded]
+        counter = self._counter or self._make_counter()
+        if counter is None:
+            return [len(ids) for ids in self.model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
+        return [len(e.ids) for e in counter.encode_batch_fast(list(texts), add_special_tokens=False)]
+
+    def _make_counter(self) -> Any:
+        """A private copy of the model's fast tokenizer, never truncating or padding. The model's own tokenizer
+        keeps truncation as state that each call sets, so counting with it while another thread embeds could
+        count truncated texts (or embed untruncated ones); the copy also skips transformers' per-call overhead."""
+        backend = getattr(self.model.tokenizer, "backend_tokenizer", None)
+        if backend is None or not hasattr(backend, "encode_batch_fast"):
+            return None  # a slow tokenizer: count with the model's own
+        from tokenizers import Tokenizer
+
+        with self._lock:
+            if self._counter is None:
+                counter = Tokenizer.from_str(backend.to_str())
+                counter.no_truncation()
+                counter.no_padding()
+                self._counter = counter
+        return self._counter
