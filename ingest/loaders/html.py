@@ -28,7 +28,9 @@ _DROP = [
     "dialog",
 ]
 # Furniture known by its id or class; cookie and consent banners also by their aria-label.
-_NOISE = re.compile(r"cookie|consent|gdpr|banner|breadcrumb|sidebar|skip-link|menu", re.I)
+# A word of an id or class ("cookie-banner", "site_menu"), not any substring: "module-http.cookiejar" is content.
+_NOISE = re.compile(r"(?:^|[\s_-])(?:cookie|consent|gdpr|banner|breadcrumb|sidebar|skip-link|menu)", re.I)
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _CONSENT = re.compile(r"cookie|consent|gdpr", re.I)
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = {"p", "li", "pre", "blockquote", "dt", "dd", "figcaption", "caption", "address", "td", "th"}
@@ -67,8 +69,11 @@ def _is_main_role(tag: Tag) -> bool:
 def _is_noise(tag: Tag) -> bool:
     if tag.name in ("html", "body", "main", "article"):
         return False
+    if _CONSENT.search(str(tag.get("aria-label") or "")):
+        return True
     names = " ".join([str(tag.get("id") or ""), *(tag.get("class") or [])])
-    return bool(_NOISE.search(names)) or bool(_CONSENT.search(str(tag.get("aria-label") or "")))
+    # A block that carries a heading is content, whatever its id says (a privacy policy's <section id="cookies">).
+    return bool(_NOISE.search(names)) and tag.find(_HEADINGS) is None
 
 
 _BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")

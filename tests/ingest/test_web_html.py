@@ -48,6 +48,19 @@ def test_banners_asides_forms_and_landmark_roles_are_not_content(name: str, kept
     assert not [d for d in dropped if d in text]
 
 
+def test_pages_about_cookies_are_content_and_only_the_banner_goes() -> None:
+    # Python's http.cookiejar manual page was dropped whole when any id containing "cookie" counted as a banner.
+    html = (
+        b'<html><head><title>http.cookiejar</title></head><body><div class="cookie-banner">We use cookies.</div>'
+        b'<section id="module-http.cookiejar"><h1>http.cookiejar</h1><p>Automatic handling of HTTP cookies.</p>'
+        b'<section id="cookies"><h2>Cookies</h2><p>We store a session cookie for 30 days.</p></section>'
+        b"</section></body></html>"
+    )
+    document = load(RawSource("https://docs.example/http.cookiejar.html", html))
+    assert [s.heading_path for s in document.sections] == [("http.cookiejar",), ("http.cookiejar", "Cookies")]
+    assert "We use cookies" not in document.text and "session cookie for 30 days" in document.text
+
+
 def test_links_are_absolute_normalised_page_like_and_followable() -> None:
     found = read_links((SITE / "handbook" / "index.html").read_bytes(), BASE)
     assert found.canonical == "http://docs.example/handbook/index.html"
