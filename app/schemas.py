@@ -83,6 +83,7 @@ class JobOut(BaseModel):
     status: Literal["queued", "running", "done", "failed"]
     target: str = Field(description="The file name, URL or sources.yaml source the job is about.")
     attempts: int
+    progress: int = Field(description="Documents handled so far (a source sync reports as it goes).")
     created_at: float
     started_at: float | None
     finished_at: float | None

@@ -52,6 +52,7 @@ class Job:
     finished_at: float | None = None
     result: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    progress: int = 0  # documents handled so far by the current attempt
 
     @property
     def finished(self) -> bool:
@@ -73,6 +74,10 @@ class JobQueue(Protocol):
         ...
 
     def finish(self, job_id: str, worker: str, result: dict[str, Any], error: str | None = None) -> None: ...
+
+    def progress(self, job_id: str, worker: str, done: int) -> None:
+        """Record how many documents the running job has handled (shown by GET /ingest/{job_id})."""
+        ...
 
     def get(self, job_id: str) -> Job | None: ...
 
@@ -105,7 +110,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     started_at  REAL,
     finished_at REAL,
     result      TEXT NOT NULL DEFAULT '{}',
-    error       TEXT
+    error       TEXT,
+    progress    INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_runnable ON jobs (status, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_active_key ON jobs (key) WHERE status IN ('queued', 'running');
@@ -188,7 +194,7 @@ class SqliteJobQueue:
                 )
             db.execute(
                 """UPDATE jobs SET status = 'running', worker = ?, lease_until = ?, attempts = attempts + 1,
-                   started_at = ? WHERE job_id = ?""",
+                   started_at = ?, progress = 0 WHERE job_id = ?""",
                 (worker, now + self.lease_s, now, row["job_id"]),
             )
         return self.get(row["job_id"])
@@ -208,6 +214,13 @@ class SqliteJobQueue:
                 """UPDATE jobs SET status = ?, finished_at = ?, lease_until = NULL, result = ?, error = ?
                    WHERE job_id = ? AND worker = ? AND status = 'running'""",
                 (status.value, time.time(), json.dumps(result), error, job_id, worker),
+            )
+
+    def progress(self, job_id: str, worker: str, done: int) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE jobs SET progress = ? WHERE job_id = ? AND worker = ? AND status = 'running'",
+                (done, job_id, worker),
             )
 
     def get(self, job_id: str) -> Job | None:
@@ -264,6 +277,7 @@ def _job(row: sqlite3.Row) -> Job:
         finished_at=row["finished_at"],
         result=json.loads(row["result"] or "{}"),
         error=row["error"],
+        progress=row["progress"],
     )
 
 

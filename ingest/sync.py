@@ -8,7 +8,7 @@ gone; one that times out or fails to parse keeps its last good version.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,6 +111,7 @@ def sync_source(
     settings: IngestSettings,
     validators: ValidatorStore | None = None,
     namespace: str = "",
+    on_outcome: Callable[[Outcome], None] = lambda _: None,
 ) -> SyncReport:
     """``namespace`` keys the stored validators: pass what, when it changes, must refetch every page
     (the source's chunking and ACL)."""
@@ -143,6 +144,7 @@ def sync_source(
             else:
                 seen.add(doc_id_for(item.source))  # failing for now: keep its last good version
         report.outcomes.append(outcome)
+        on_outcome(outcome)
     if report.reached:
         for doc_id in sorted(held - seen):
             index.delete_document(doc_id)

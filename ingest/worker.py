@@ -7,6 +7,7 @@ workers at once. Uploads and URL jobs go to whichever worker is free.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -123,13 +124,13 @@ class JobRunner:
             self._ingestors[key] = Ingestor(self._embedder, self._index, chunking)
         return self._ingestors[key]
 
-    def run(self, job: Job) -> tuple[dict[str, Any], str | None]:
-        """The job's result and, if it failed as a whole, why."""
+    def run(self, job: Job, on_progress: Callable[[int], None] = lambda _: None) -> tuple[dict[str, Any], str | None]:
+        """The job's result and, if it failed as a whole, why. ``on_progress``: documents handled so far."""
         if job.kind is JobKind.UPLOAD:
             return self._upload(job.spec)
         if job.kind is JobKind.URL:
             return self._url(str(job.spec["url"]))
-        return self._sync(str(job.spec["source"]))
+        return self._sync(str(job.spec["source"]), on_progress)
 
     def _upload(self, spec: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         source = upload_source(str(spec["name"]))
@@ -148,11 +149,12 @@ class JobRunner:
             return _single(Outcome(url, Status.FAILED, error=exc.reason))
         return _single(self.ingestor(self._settings.chunking).ingest_raw(raw))
 
-    def _sync(self, name: str) -> tuple[dict[str, Any], str | None]:
+    def _sync(self, name: str, on_progress: Callable[[int], None]) -> tuple[dict[str, Any], str | None]:
         spec = self.sources.get(name) if self.sources else None
         if spec is None:
             return {"results": []}, f"no source named {name!r} in this worker's sources file"
         chunking = spec.chunking(self._settings.chunking)
+        handled = itertools.count(1)
         report = sync_source(
             spec,
             self.ingestor(chunking),
@@ -161,6 +163,7 @@ class JobRunner:
             self._settings.ingest,
             self._validators,
             namespace=f"{spec.name}|{chunking.model_dump_json()}|{','.join(spec.provenance.acl)}",
+            on_outcome=lambda _: on_progress(next(handled)),
         )
         result = {"sync": report.summary(), "results": [_outcome_dict(o) for o in report.outcomes]}
         return result, report.error or None
@@ -227,7 +230,7 @@ class Worker:
         heartbeat = threading.Thread(target=self._renew, args=(job.job_id, stop), daemon=True)
         heartbeat.start()
         try:
-            result, error = self._runner.run(job)
+            result, error = self._runner.run(job, lambda n: self._queue.progress(job.job_id, self.worker_id, n))
         except (LoadError, InputError) as exc:
             result, error = {"results": []}, str(exc)
         except Exception as exc:  # one job's failure must not stop the worker

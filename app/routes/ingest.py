@@ -30,6 +30,7 @@ def job_out(job: Job) -> JobOut:
         status=job.status.value,
         target=target,
         attempts=job.attempts,
+        progress=job.progress,
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,

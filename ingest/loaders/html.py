@@ -30,7 +30,6 @@ _DROP = [
 # Furniture known by its id or class; cookie and consent banners also by their aria-label.
 # A word of an id or class ("cookie-banner", "site_menu"), not any substring: "module-http.cookiejar" is content.
 _NOISE = re.compile(r"(?:^|[\s_-])(?:cookie|consent|gdpr|banner|breadcrumb|sidebar|skip-link|menu)", re.I)
-_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _CONSENT = re.compile(r"cookie|consent|gdpr", re.I)
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = {"p", "li", "pre", "blockquote", "dt", "dd", "figcaption", "caption", "address", "td", "th"}
@@ -73,7 +72,7 @@ def _is_noise(tag: Tag) -> bool:
         return True
     names = " ".join([str(tag.get("id") or ""), *(tag.get("class") or [])])
     # A block that carries a heading is content, whatever its id says (a privacy policy's <section id="cookies">).
-    return bool(_NOISE.search(names)) and tag.find(_HEADINGS) is None
+    return bool(_NOISE.search(names)) and tag.find(list(_HEADINGS)) is None
 
 
 _BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")

@@ -85,6 +85,7 @@ def test_the_queue_survives_a_restart(tmp_path: Path) -> None:
 def _claim_all(path: str, name: str, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     queue = SqliteJobQueue(Path(path))
     while (job := queue.claim(name)) is not None:
+        time.sleep(0.01)  # a job takes a moment, so the workers overlap (spawned processes start ~1 s apart)
         queue.finish(job.job_id, name, {"by": name})
         out.put(job.job_id)
     out.put(None)

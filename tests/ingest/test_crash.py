@@ -73,28 +73,32 @@ def reference(tmp_path: Path, embedder: SentenceTransformerEmbedder, folder: Pat
     return snapshot(settings.data_dir)
 
 
-def running_since(queue_path: Path) -> float | None:
+def running(queue_path: Path) -> tuple[float, int] | None:
+    """The running job's start time and progress (documents handled), from the queue file."""
     if not queue_path.exists():
         return None
     try:
         with sqlite3.connect(queue_path, timeout=10) as db:
-            row = db.execute("SELECT started_at FROM jobs WHERE status = 'running' ORDER BY seq DESC").fetchone()
+            row = db.execute(
+                "SELECT started_at, progress FROM jobs WHERE status = 'running' ORDER BY seq DESC"
+            ).fetchone()
     except sqlite3.OperationalError:  # the worker has created the file but not yet its tables
         return None
-    return float(row[0]) if row else None
+    return (float(row[0]), int(row[1])) if row else None
 
 
-def kill_mid_run(env: dict[str, str], sources: Path, queue_path: Path, after_s: float) -> str:
-    """Start a worker, wait until it has run its job for ``after_s``, kill -9 it. Returns its stderr."""
+def kill_mid_run(env: dict[str, str], sources: Path, queue_path: Path, after_docs: int) -> str:
+    """Start a worker, wait until its job has handled ``after_docs`` documents, kill -9 it. Returns its stderr.
+    Waiting on progress, not on a clock, lands the kill mid-run however loaded the machine is."""
     proc = subprocess.Popen([ASKDOCS, "worker", "--sources", str(sources)], env=env, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
-        started_before = running_since(queue_path)
-        while (started := running_since(queue_path)) is None or started == started_before:
+        deadline = time.monotonic() + 300
+        before = running(queue_path)
+        previous = before[0] if before else None  # a killed job still shows as running until it is taken over
+        while (now := running(queue_path)) is None or now[0] == previous or now[1] < after_docs:
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline, "the worker never claimed its job"
-            time.sleep(0.05)
-        time.sleep(after_s)
+            assert time.monotonic() < deadline, f"the worker never got {after_docs} documents into its job"
+            time.sleep(0.02)
     finally:  # killed whatever happened, so that a failed test leaves no worker behind
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
@@ -118,10 +122,10 @@ def test_kill_9_at_any_point_converges_to_a_clean_run(tmp_path: Path, embedder: 
     # First ingestion, killed three times at different depths, then finished by a fourth worker.
     write_corpus(folder, edition=1)
     partial = []
-    for after_s in (0.0, 1.0, 2.5):
-        kill_mid_run(env, sources, queue_path, after_s)
+    for after_docs in (0, 4, 11):
+        kill_mid_run(env, sources, queue_path, after_docs)
         partial.append(len({doc for doc, _, _ in snapshot(data_dir).values()}))
-    assert any(0 < n < DOCS for n in partial), f"no kill landed mid-run: documents after each kill {partial}"
+    assert partial[0] < DOCS and 4 <= partial[1] < DOCS and 11 <= partial[2] < DOCS, partial  # all mid-run
     done = subprocess.run(
         [ASKDOCS, "worker", "--once", "--sources", str(sources)], env=env, capture_output=True, text=True, timeout=300
     )
@@ -132,7 +136,7 @@ def test_kill_9_at_any_point_converges_to_a_clean_run(tmp_path: Path, embedder: 
     write_corpus(folder, edition=2)
     (folder / "doc-00.html").unlink()
     sources.write_text(sources.read_text().replace("schedule: 1h", "schedule: 1s"))  # due again at once
-    kill_mid_run(env, sources, queue_path, 1.5)
+    kill_mid_run(env, sources, queue_path, 6)
     during = snapshot(data_dir)
     versions = {(doc, version) for doc, version, _ in during.values()}
     assert len(versions) >= DOCS - 1  # old versions still there for what was not yet replaced
