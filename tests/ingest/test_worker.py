@@ -74,6 +74,7 @@ def test_a_folder_source_follows_additions_changes_and_deletions(
     [first] = worker.drain()
     assert first.kind is JobKind.SYNC and first.status is JobStatus.DONE
     assert sorted(r["status"] for r in first.result["results"]) == ["new", "new", "new"]
+    assert first.progress == 3  # reported document by document while it ran
     assert {d.origin for d in index.documents()} == {"hb"}
     assert all(p["acl"] == ["staff"] and p["origin"] == "hb" for p in payloads(index))
 
