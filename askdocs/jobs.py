@@ -119,18 +119,15 @@ CREATE INDEX IF NOT EXISTS jobs_key_finished ON jobs (key, finished_at);
 """
 
 
-class SqliteJobQueue:
-    """The JobQueue in one SQLite file. Thread-safe (one connection per thread); process-safe via SQLite locks."""
+class SqliteConnections:
+    """One connection per thread to one SQLite file in WAL mode, waiting up to 30 s for another writer's lock."""
 
-    def __init__(self, path: Path, *, lease_s: float = 60.0, max_attempts: int = 3) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.lease_s = lease_s
-        self.max_attempts = max_attempts
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._db().executescript(_SCHEMA)
 
-    def _db(self) -> sqlite3.Connection:
+    def get(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
@@ -140,6 +137,25 @@ class SqliteJobQueue:
             db.row_factory = sqlite3.Row
             self._local.db = db
         return db
+
+    def close(self) -> None:
+        """Closes this thread's connection."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+
+class SqliteJobQueue:
+    """The JobQueue in one SQLite file. Thread-safe (one connection per thread); process-safe via SQLite locks."""
+
+    def __init__(self, path: Path, *, lease_s: float = 60.0, max_attempts: int = 3) -> None:
+        self.path = path
+        self.lease_s = lease_s
+        self.max_attempts = max_attempts
+        self._connections = SqliteConnections(path)
+        self._db = self._connections.get
+        self._db().executescript(_SCHEMA)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -252,10 +268,7 @@ class SqliteJobQueue:
         return float(row[0]) if row and row[0] is not None else None
 
     def close(self) -> None:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
+        self._connections.close()
 
 
 def _shard_clause(sources: Sequence[str] | None) -> tuple[str, list[Any]]:

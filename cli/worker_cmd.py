@@ -85,17 +85,22 @@ def worker(
             raise typer.Exit(1)
 
 
+def _counts(job: Job) -> dict[str, int]:
+    """Documents per status: new, updated, unchanged, failed."""
+    counts = dict.fromkeys(("new", "updated", "unchanged", "failed"), 0)
+    for r in job.result.get("results", []):
+        counts[r["status"]] += 1
+    return counts
+
+
 def _failures(job: Job) -> int:
-    return sum(1 for r in job.result.get("results", []) if r.get("status") == "failed")
+    return _counts(job)["failed"]
 
 
 def _print_job(job: Job) -> None:
     target = job.spec.get("source") or job.spec.get("url") or job.spec.get("name")
-    counts: dict[str, int] = {}
-    for r in job.result.get("results", []):
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
     removed = (job.result.get("sync") or {}).get("removed", 0)
-    detail = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no documents"
+    detail = ", ".join(f"{n} {s}" for s, n in _counts(job).items() if n) or "no documents"
     colour = "red" if job.status is JobStatus.FAILED else "green"
     err_console.print(
         f"[{colour}]{job.status.value}[/] {job.kind.value} {target}: {detail}"
@@ -114,9 +119,7 @@ def _summary(done: list[Job]) -> None:
     for column in ("job", "target", "status", "new", "updated", "unchanged", "failed", "removed"):
         table.add_column(column)
     for job in done:
-        counts = {s: 0 for s in ("new", "updated", "unchanged", "failed")}
-        for r in job.result.get("results", []):
-            counts[r["status"]] = counts.get(r["status"], 0) + 1
+        counts = _counts(job)
         removed = (job.result.get("sync") or {}).get("removed", 0)
         target = str(job.spec.get("source") or job.spec.get("url") or job.spec.get("name"))
         table.add_row(job.kind.value, target, job.status.value, *(str(counts[s]) for s in counts), str(removed))

@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import socket
-import sqlite3
 import threading
 import time
 import uuid
@@ -27,7 +26,7 @@ from typing import Any
 from askdocs.embedding import Embedder
 from askdocs.errors import InputError, LoadError
 from askdocs.index.protocol import VectorIndex
-from askdocs.jobs import Job, JobKind, JobQueue
+from askdocs.jobs import Job, JobKind, JobQueue, SqliteConnections
 from askdocs.settings import ChunkingSettings, Settings
 from ingest.loaders import RawSource
 from ingest.pipeline import Ingestor, Outcome, Status
@@ -68,18 +67,8 @@ class SqliteValidators:
     """What each page's last 200 said (ETag, Last-Modified, canonical URL, links), kept beside the job queue."""
 
     def __init__(self, path: Path) -> None:
-        self._path = path
-        self._local = threading.local()
+        self._db = SqliteConnections(path).get
         self._db().execute("CREATE TABLE IF NOT EXISTS validators (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-
-    def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self._path, timeout=30.0, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            self._local.db = db
-        return db
 
     def get(self, url: str) -> Validators | None:
         row = self._db().execute("SELECT value FROM validators WHERE key = ?", (url,)).fetchone()
@@ -193,7 +182,7 @@ class Worker:
         self._queue = queue
         self._runner = runner
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self._shard = shard
+        self.shard = shard
         self._poll_s = poll_s
         self._lease_s = lease_s
         self._on_job = on_job
@@ -201,7 +190,7 @@ class Worker:
     @property
     def owned(self) -> list[SourceSpec]:
         sources = self._runner.sources.sources if self._runner.sources else []
-        return [s for s in sources if self._shard is None or self._shard.owns(s.name)]
+        return [s for s in sources if self.shard is None or self.shard.owns(s.name)]
 
     def schedule(self, *, force: bool = False) -> list[Job]:
         """Queue a sync for each of this worker's sources that is due (all of them with ``force``)."""

@@ -259,7 +259,7 @@ def test_two_workers_share_one_server_index_without_doing_anything_twice(
         for job in (queue.get(j) for j in done[worker.worker_id]):
             assert job is not None and job.status is JobStatus.DONE and job.worker == worker.worker_id
             if job.kind is JobKind.SYNC:
-                assert worker._shard is not None and worker._shard.owns(job.spec["source"])
+                assert worker.shard is not None and worker.shard.owns(job.spec["source"])
     docs = index.documents()
     assert len(docs) == 11 and len({d.doc_id for d in docs}) == 11
     assert index.count() == sum(d.chunks for d in docs)
