@@ -7,6 +7,7 @@ from askdocs.errors import ConfigError, UnknownNameError
 from askdocs.index.factory import open_index
 from askdocs.index.protocol import VectorIndex
 from askdocs.models import AnswerMode
+from askdocs.qa.abstain import LogisticCheck
 from askdocs.qa.extractive import ExtractiveGenerator
 from askdocs.qa.generate import Generator
 from askdocs.qa.pipeline import Asker
@@ -31,7 +32,7 @@ def make_embedder(settings: Settings, *, warm: bool = True) -> SentenceTransform
 
 
 def make_asker(settings: Settings, embedder: SentenceTransformerEmbedder, index: VectorIndex) -> Asker:
-    generators: dict[AnswerMode, Generator] = {"extractive": ExtractiveGenerator(embedder)}
+    generators: dict[AnswerMode, Generator] = {"extractive": ExtractiveGenerator(embedder, check=make_check(settings))}
     rewriter = None
     if settings.llm.enabled:
         generators.update(make_llm_generators(settings.llm))
@@ -52,6 +53,15 @@ def make_asker(settings: Settings, embedder: SentenceTransformerEmbedder, index:
         top_k=settings.retrieval.top_k,
         max_question_chars=settings.service.max_question_chars,
     )
+
+
+def make_check(settings: Settings) -> LogisticCheck | None:
+    """The extractive answer check (ASKDOCS_EXTRACTIVE__*), or None when it is turned off."""
+    x = settings.extractive
+    if not x.check:
+        return None
+    check = LogisticCheck.load(x.check_file)
+    return check if x.check_threshold is None else check.with_threshold(x.check_threshold)
 
 
 def make_selector(settings: Settings, embedder: SentenceTransformerEmbedder, index: VectorIndex) -> SelectorChain:

@@ -92,6 +92,22 @@ class RetrievalSettings(BaseModel):
     rewrite: bool = Field(default=False, description="let the LLM rewrite questions for search")
 
 
+class ExtractiveSettings(BaseModel):
+    check: bool = Field(
+        default=False,
+        description="say 'I do not know' when the answer check does not trust the best sentence (fitted on SQuAD "
+        "2.0; it refuses most paraphrased real questions, so it is off unless a corpus is like SQuAD)",
+    )
+    check_threshold: float | None = Field(
+        default=None, ge=0, le=1, description="p(right answer) below which it abstains (default: the fitted check's)"
+    )
+    check_file: Path | None = Field(
+        default=None, description="a check fitted by askdocs eval abstain (default: shipped)"
+    )
+
+    _unset = field_validator("check_threshold", "check_file", mode="before")(_empty_is_unset)
+
+
 class ServiceSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -140,6 +156,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = LLMSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    extractive: ExtractiveSettings = ExtractiveSettings()
     service: ServiceSettings = ServiceSettings()
     ingest: IngestSettings = IngestSettings()
     worker: WorkerSettings = WorkerSettings()

@@ -8,6 +8,7 @@ from typing import Annotated, cast
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from askdocs.sparse import FUSIONS, RETRIEVAL_MODES, Fusion
 from chunkers import available
@@ -119,10 +120,19 @@ def answers(
     sweep_min_score: Annotated[
         bool, typer.Option(help="Also score extractive answers under min_score 0.15 .. 0.5, from one retrieval.")
     ] = False,
+    articles: Annotated[
+        str,
+        typer.Option(
+            help="all, or held-out: only questions of the articles `askdocs eval abstain` did not fit the answer "
+            "check on (the odd positions in the file)."
+        ),
+    ] = "all",
     out: Annotated[Path, typer.Option(help="Folder for the JSON, Markdown table and predictions.")] = Path("out/eval"),
 ) -> None:
     """Ingest the articles into a throwaway index, answer every selected question in each mode, and score the
     answers with the SQuAD 2.0 metrics (EM, F1, HasAns and NoAns halves)."""
+    if articles not in ("all", "held-out"):
+        fail(f"unknown --articles {articles!r}; available: all, held-out")
     settings = settings_or_exit()
     modes = [m.strip() for m in (compare or mode).split(",") if m.strip()]
     if min_score is not None:
@@ -131,6 +141,7 @@ def answers(
         )
     with clean_errors():
         from askdocs.components import make_embedder
+        from evals.abstain import split_articles
         from evals.answers import AskerFactory, evaluate_answers, ingested, mode_settings, select_questions
         from evals.answers import sweep_min_score as sweep
         from evals.answers_report import results_table, sweep_table, write_outputs
@@ -139,24 +150,100 @@ def answers(
         for name in modes:
             mode_settings(settings, name)  # unknown mode or missing LLM: say so before loading anything
         data = load_dataset(dataset)
-        questions = select_questions(data.questions, limit=limit, sample=sample, seed=seed)
+        pool = data.questions
+        if articles == "held-out":
+            held_out = split_articles(data)[1]
+            pool = [q for q in pool if q.doc_id in held_out]
+        questions = select_questions(pool, limit=limit, sample=sample, seed=seed)
         factory = AskerFactory(settings, make_embedder(settings))
         with _Progress() as progress, ingested(data, factory, progress) as index:
             results = evaluate_answers(data, factory, modes, questions, progress, index=index)
             rows = sweep(data, factory, questions, progress=progress, index=index) if sweep_min_score else []
         answerable = sum(q.answerable for q in questions)
         r = settings.retrieval
+        x = settings.extractive
+        check = f"answer check {'threshold ' + str(x.check_threshold) if x.check_threshold else 'as shipped'}"
         setup = (
-            f"{data.name}: {len(questions)} questions ({answerable} answerable), {len(data.documents)} articles; "
-            f"{settings.chunking.chunker} chunks, {r.mode} retrieval, top {r.top_k}, min_score {r.min_score}"
+            f"{data.name}: {len(questions)} questions ({answerable} answerable) of {articles} articles "
+            f"({len(data.documents)} ingested); {settings.chunking.chunker} chunks, {r.mode} retrieval, "
+            f"top {r.top_k}, min_score {r.min_score}, {check if x.check else 'no answer check'}"
         )
         console.print(setup, highlight=False)
         console.print(results_table(results, "answers per mode"))
         if rows:
-            console.print(sweep_table(rows, "extractive answers per min_score (one retrieval pass)"))
+            console.print(sweep_table(rows, "extractive answers per min_score, no answer check (one retrieval pass)"))
         command = "askdocs " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         for path in write_outputs(results, rows, out, data.name, command, setup):
             console.print(f"wrote {path}")
+
+
+@eval_app.command("abstain")
+def abstain(
+    dataset: Annotated[Path, typer.Option(help="SQuAD 2.0-format JSON with unanswerable questions.")],
+    sample: Annotated[int | None, typer.Option(min=10, help="A seeded random sample of N questions.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of --sample.")] = 0,
+    target_noans: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of the fitting half's unanswerable questions to refuse.")
+    ] = 0.62,
+    save: Annotated[
+        Path | None, typer.Option(help="Write the fitted check here (askdocs/qa/abstain.json ships).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the JSON and Markdown report.")] = Path("out/eval"),
+) -> None:
+    """Fit the extractive answer check on the even-numbered articles, choose its threshold there, and report it
+    on the odd-numbered (held-out) ones against plain relevance thresholds."""
+    settings = settings_or_exit()
+    with clean_errors():
+        import dataclasses
+        import json
+
+        from askdocs.components import make_embedder
+        from evals.abstain import choose_threshold, fit, markdown, observe, report_rows, split_articles
+        from evals.answers import AskerFactory, ingested, select_questions
+        from evals.squad import load_dataset
+
+        data = load_dataset(dataset)
+        fitting_ids, held_out_ids = split_articles(data)
+        questions = select_questions(data.questions, sample=sample, seed=seed)
+        factory = AskerFactory(settings, make_embedder(settings))
+        with _Progress() as progress, ingested(data, factory, progress) as index:
+            observed = observe(settings, factory.embedder, index, questions, progress("questions", len(questions)))
+        fitting = [o for o in observed if o.question.doc_id in fitting_ids]
+        held_out = [o for o in observed if o.question.doc_id in held_out_ids]
+        command = "askdocs " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        check = choose_threshold(fit(fitting), fitting, target_noans)
+        check = dataclasses.replace(
+            check,
+            fitted_on=f"{command}: {len(fitting)} questions of the {len(fitting_ids)} even-numbered articles of "
+            f"{data.name}; threshold: the lowest refusing {target_noans} of their unanswerable questions",
+        )
+        rows = report_rows(check, held_out)
+        setup = (
+            f"{data.name}: fitted on {len(fitting)} questions ({len(fitting_ids)} articles), "
+            f"scored on {len(held_out)} held-out questions ({len(held_out_ids)} articles); "
+            f"{settings.chunking.chunker} chunks, {settings.retrieval.mode} retrieval, "
+            f"min_score {settings.retrieval.min_score}"
+        )
+        console.print(setup, highlight=False)
+        console.print(_table(rows, "held-out articles"))
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"abstain-{data.name}.md").write_text(f"`{command}`\n\n{setup}\n\n{markdown(rows)}\n")
+        (out / f"abstain-{data.name}.json").write_text(
+            json.dumps({"command": command, "setup": setup, "check": dataclasses.asdict(check), "rows": rows}, indent=1)
+        )
+        console.print(f"wrote {out / f'abstain-{data.name}.md'} and .json")
+        if save:
+            check.save(save)
+            console.print(f"wrote {save}")
+
+
+def _table(rows: list[list[str]], title: str) -> Table:
+    from evals.abstain import HEADER
+
+    table = Table(*HEADER, title=title)
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 class _Progress:

@@ -219,7 +219,7 @@ def sweep_min_score(
             index = stack.enter_context(ingested(dataset, asker_factory, progress))
         advance = progress("min-score sweep: questions", len(questions))
         for question in questions:
-            query, hits = _retrieve(settings, embedder, index, question.question)
+            query, hits = retrieve(settings, embedder, index, question.question)
             answers: dict[tuple[str, ...], str] = {}  # selected passages -> answer
             for column, selector in zip(columns, selectors, strict=True):
                 contexts = selector.select(hits, r.top_k)
@@ -231,7 +231,7 @@ def sweep_min_score(
     return [SweepRow(t, score_answers(questions, column)) for t, column in zip(thresholds, columns, strict=True)]
 
 
-def _retrieve(
+def retrieve(
     settings: Settings, embedder: SentenceTransformerEmbedder, index: VectorIndex, question: str
 ) -> tuple[Query, list[Hit]]:
     """The hits ``Asker.ask`` retrieves for a question, before any context selection."""

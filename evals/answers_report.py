@@ -50,15 +50,17 @@ def sweep_table(rows: Sequence[SweepRow], title: str) -> Table:
     return table
 
 
-def _markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return "\n".join([*lines, *("| " + " | ".join(row) + " |" for row in rows)])
 
 
 def markdown_tables(results: Sequence[ModeResult], sweep: Sequence[SweepRow]) -> str:
-    text = _markdown(["", *(r.mode for r in results)], [[label, *(cell(r) for r in results)] for label, cell in _ROWS])
+    text = markdown_table(
+        ["", *(r.mode for r in results)], [[label, *(cell(r) for r in results)] for label, cell in _ROWS]
+    )
     if sweep:
-        text += "\n\nExtractive answers per `min_score`:\n\n" + _markdown(
+        text += "\n\nExtractive answers per `min_score` (no answer check):\n\n" + markdown_table(
             _SWEEP_HEADER, [_sweep_cells(r) for r in sweep]
         )
     return text

@@ -178,7 +178,8 @@ def test_prompted_answers_are_scored_with_the_servers_token_usage(
 def test_min_score_sweep_matches_the_asker_and_abstains_more_as_it_rises(
     tmp_path: Path, dataset: Dataset, embedder: SentenceTransformerEmbedder
 ) -> None:
-    factory = AskerFactory(make_settings(tmp_path), embedder)
+    # The sweep is of min_score alone: the Asker it is compared with has no answer check.
+    factory = AskerFactory(make_settings(tmp_path, extractive={"check": False}), embedder)
     thresholds = (-1.0, 0.15, 0.22, 0.3, 0.4, 0.5, 0.95)
     with ingested(dataset, factory) as index:
         [asked] = evaluate_answers(dataset, factory, ["extractive"], dataset.questions, index=index)
