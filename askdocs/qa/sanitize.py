@@ -42,7 +42,12 @@ _INJECTION_PATTERNS: dict[str, re.Pattern[str]] = {
     "prompt-leak": re.compile(
         r"\b(reveal|show|print|repeat|output)\b.{0,30}\b(system\s+prompt|instructions|prompt)\b", re.I
     ),
-    "persona": re.compile(r"\b(you are now|act as|pretend (to be|you are)|from now on you)\b", re.I),
+    # "act as" only as an order ("Act as...", "you must act as"): "what does the foreman act as" is a question.
+    "persona": re.compile(
+        r"\b(you are now|pretend (to be|you are)|from now on you)\b"
+        r"|(^|[.!?:]\s*|\b(you|please|now)\s+((should|must|will|shall|to)\s+)?)act as\b",
+        re.I,
+    ),
 }
 _MARKERS = re.compile(r"<\|?[a-z_]+\|?>|\[/?INST\]|<</?SYS>>|```", re.I)
 
