@@ -162,11 +162,11 @@ def answers(
         answerable = sum(q.answerable for q in questions)
         r = settings.retrieval
         x = settings.extractive
-        check = f"answer check {'threshold ' + str(x.check_threshold) if x.check_threshold else 'as shipped'}"
+        threshold = "as shipped" if x.check_threshold is None else f"threshold {x.check_threshold}"
         setup = (
             f"{data.name}: {len(questions)} questions ({answerable} answerable) of {articles} articles "
             f"({len(data.documents)} ingested); {settings.chunking.chunker} chunks, {r.mode} retrieval, "
-            f"top {r.top_k}, min_score {r.min_score}, {check if x.check else 'no answer check'}"
+            f"top {r.top_k}, min_score {r.min_score}, {f'answer check {threshold}' if x.check else 'no answer check'}"
         )
         console.print(setup, highlight=False)
         console.print(results_table(results, "answers per mode"))
@@ -195,10 +195,9 @@ def abstain(
     settings = settings_or_exit()
     with clean_errors():
         import dataclasses
-        import json
 
         from askdocs.components import make_embedder
-        from evals.abstain import choose_threshold, fit, markdown, observe, report_rows, split_articles
+        from evals.abstain import choose_threshold, fit, observe, report_rows, split_articles, write_report
         from evals.answers import AskerFactory, ingested, select_questions
         from evals.squad import load_dataset
 
@@ -226,12 +225,8 @@ def abstain(
         )
         console.print(setup, highlight=False)
         console.print(_table(rows, "held-out articles"))
-        out.mkdir(parents=True, exist_ok=True)
-        (out / f"abstain-{data.name}.md").write_text(f"`{command}`\n\n{setup}\n\n{markdown(rows)}\n")
-        (out / f"abstain-{data.name}.json").write_text(
-            json.dumps({"command": command, "setup": setup, "check": dataclasses.asdict(check), "rows": rows}, indent=1)
-        )
-        console.print(f"wrote {out / f'abstain-{data.name}.md'} and .json")
+        for path in write_report(out, data.name, command, setup, check, rows):
+            console.print(f"wrote {path}")
         if save:
             check.save(save)
             console.print(f"wrote {save}")

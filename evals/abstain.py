@@ -10,13 +10,16 @@ questions. ``askdocs eval answers --articles held-out`` then measures the shippe
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
 from askdocs.components import make_selector
 from askdocs.embedding import SentenceTransformerEmbedder
+from askdocs.errors import InputError
 from askdocs.index.protocol import VectorIndex
 from askdocs.qa.abstain import FEATURES, LogisticCheck, features
 from askdocs.qa.extractive import ExtractiveGenerator
@@ -79,7 +82,10 @@ def fit(observed: Sequence[Observed], *, iterations: int = 4000, l2: float = 1e-
     rows = [o for o in observed if o.features is not None]
     y = np.array([o.question.answerable and contains_gold(o.prediction, o.question.answers) for o in rows], float)
     if len(set(y.tolist())) < 2:
-        raise ValueError("fitting the check needs right and wrong (or unanswerable) drafts with retrieved passages")
+        raise InputError(
+            "fitting the answer check needs both right drafts and wrong or unanswerable ones among the questions "
+            "that retrieved passages; use a SQuAD 2.0-format set with unanswerable questions (or a larger --sample)"
+        )
     x = np.stack([o.features for o in rows if o.features is not None])
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
     z = (x - mean) / scale
@@ -158,3 +164,14 @@ def report_rows(
 
 def markdown(rows: Sequence[Sequence[str]]) -> str:
     return markdown_table(HEADER, rows)
+
+
+def write_report(
+    out: Path, dataset: str, command: str, setup: str, check: LogisticCheck, rows: Sequence[Sequence[str]]
+) -> list[Path]:
+    """The held-out table as Markdown, and as JSON with the fitted check."""
+    out.mkdir(parents=True, exist_ok=True)
+    md, data = out / f"abstain-{dataset}.md", out / f"abstain-{dataset}.json"
+    md.write_text(f"`{command}`\n\n{setup}\n\n{markdown(rows)}\n")
+    data.write_text(json.dumps({"command": command, "setup": setup, "check": asdict(check), "rows": rows}, indent=1))
+    return [md, data]

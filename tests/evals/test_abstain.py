@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from askdocs.embedding import SentenceTransformerEmbedder
+from askdocs.errors import InputError
 from askdocs.qa.abstain import LogisticCheck
 from askdocs.settings import Settings
 from evals.abstain import choose_threshold, fit, observe, predictions, report_rows, split_articles, sweep
@@ -57,7 +58,7 @@ def test_fitting_needs_both_kinds_of_questions(tmp_path: Path, embedder: Sentenc
     settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
     with ingested(dataset, AskerFactory(settings, embedder)) as index:
         observed = observe(settings, embedder, index, dataset.answerable)
-    with pytest.raises(ValueError, match="needs right and wrong"):
+    with pytest.raises(InputError, match="needs both right drafts and wrong or unanswerable ones"):
         fit(observed)
 
 
