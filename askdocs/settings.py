@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from askdocs.errors import ConfigError
+from askdocs.sparse import Fusion, RetrievalMode
 
 
 def _empty_is_unset(value: object) -> object:
@@ -73,10 +74,8 @@ class ChunkingSettings(BaseModel):
 
 
 class RetrievalSettings(BaseModel):
-    mode: Literal["dense", "sparse", "hybrid"] = Field(
-        default="hybrid", description="dense (cosine), sparse (BM25) or hybrid (both, fused)"
-    )
-    fusion: Literal["dbsf", "rrf"] = Field(
+    mode: RetrievalMode = Field(default="hybrid", description="dense (cosine), sparse (BM25) or hybrid (both, fused)")
+    fusion: Fusion = Field(
         default="dbsf", description="hybrid fusion: dbsf (normalised scores summed) or rrf (reciprocal rank)"
     )
     top_k: int = Field(default=5, ge=1, le=50)

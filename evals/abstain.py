@@ -125,16 +125,12 @@ def choose_threshold(check: LogisticCheck, observed: Sequence[Observed], target_
 
 def relevance_sweep(observed: Sequence[Observed], thresholds: Sequence[float]) -> list[CheckRow]:
     """The baseline: abstain when the best passage's cosine is below the threshold (a stricter min_score)."""
-    questions = [o.question for o in observed]
-    return [
-        CheckRow(
-            t,
-            score_answers(
-                questions, [o.prediction if o.features is not None and o.features[0] >= t else "" for o in observed]
-            ),
-        )
-        for t in thresholds
-    ]
+    questions, top = [o.question for o in observed], FEATURES.index("top_relevance")
+    rows = []
+    for t in thresholds:
+        answers = [o.prediction if o.features is not None and o.features[top] >= t else "" for o in observed]
+        rows.append(CheckRow(t, score_answers(questions, answers)))
+    return rows
 
 
 # -- report ----------------------------------------------------------------------------------------------------
