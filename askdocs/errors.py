@@ -37,6 +37,9 @@ class LoadError(AskdocsError):
         self.source, self.reason = source, reason
         super().__init__(f"{source}: {reason}")
 
+    def __reduce__(self) -> tuple[type[LoadError], tuple[str, str]]:  # crosses to and from parser processes
+        return LoadError, (self.source, self.reason)
+
 
 class IndexError_(AskdocsError):  # noqa: N801 - trailing underscore avoids shadowing the builtin
     pass

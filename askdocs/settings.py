@@ -13,7 +13,11 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from askdocs.errors import ConfigError
+from askdocs.qa.select import DEFAULT_MIN_SCORE
 from askdocs.sparse import Fusion, RetrievalMode
+
+MIN_CHUNK_TOKENS = 16  # the chunkers' own lower bound
+MAX_CHUNK_TOKENS = 4096
 
 
 def _empty_is_unset(value: object) -> object:
@@ -43,7 +47,10 @@ class QdrantSettings(BaseModel):
 
 
 class LLMSettings(BaseModel):
-    base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint; unset = extractive")
+    base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible endpoint; unset with an api_key = OpenAI's API; neither = extractive answers",
+    )
     api_key: SecretStr | None = None
     model: str = "gpt-4o-mini"
     timeout_s: float = Field(default=30.0, gt=0)
@@ -69,8 +76,18 @@ class LLMSettings(BaseModel):
 
 class ChunkingSettings(BaseModel):
     chunker: str = "structural"
-    chunk_size: int = Field(default=200, description="in embedding-model tokens")
-    chunk_overlap: int = Field(default=40, description="in embedding-model tokens")
+    chunk_size: int = Field(
+        default=200, ge=MIN_CHUNK_TOKENS, le=MAX_CHUNK_TOKENS, description="in embedding-model tokens"
+    )
+    chunk_overlap: int = Field(default=40, ge=0, description="in embedding-model tokens")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> ChunkingSettings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})"
+            )
+        return self
 
 
 class RetrievalSettings(BaseModel):
@@ -79,7 +96,7 @@ class RetrievalSettings(BaseModel):
         default="dbsf", description="hybrid fusion: dbsf (normalised scores summed) or rrf (reciprocal rank)"
     )
     top_k: int = Field(default=5, ge=1, le=50)
-    min_score: float = Field(default=0.24, ge=-1, le=1, description="cosine below which a hit is dropped")
+    min_score: float = Field(default=DEFAULT_MIN_SCORE, ge=-1, le=1, description="cosine below which a hit is dropped")
     max_context_tokens: int = Field(default=1500, ge=64)
     selectors: str = Field(
         default="threshold,top-k,budget",
@@ -121,6 +138,12 @@ class IngestSettings(BaseModel):
     user_agent: str = "askdocs-ingest/0.1"
     allow_private_network: bool = Field(
         default=False, description="let URL ingestion reach private, loopback and link-local addresses"
+    )
+    parse_timeout_s: float = Field(
+        default=120.0, gt=0, description="a document that takes longer to parse is stopped and reported"
+    )
+    parse_memory_mb: int = Field(
+        default=2048, ge=256, description="address space of the parser process; a document needing more is reported"
     )
 
 

@@ -109,10 +109,11 @@ class ChatGenerator(ABC):
     def messages(self, question: str, contexts: Sequence[Hit]) -> Messages: ...
 
     def generate(self, query: Query, contexts: Sequence[Hit]) -> Generated:
+        messages = self.messages(query.text, contexts)
         try:
             response = self._client.chat.completions.create(
                 model=self._model,
-                messages=self.messages(query.text, contexts),
+                messages=messages,
                 temperature=self._temperature,
                 max_tokens=self._max_tokens,
             )
@@ -125,13 +126,17 @@ class ChatGenerator(ABC):
             self.mode,
             usage.prompt_tokens if usage else 0,
             usage.completion_tokens if usage else 0,
+            self._model,
+            rendered(messages),
         )
 
     def stream(self, query: Query, contexts: Sequence[Hit]) -> Iterator[Generated]:
+        messages = self.messages(query.text, contexts)
+        yield Generated("", self.mode, model=self._model, prompt=rendered(messages))
         try:
             chunks = self._client.chat.completions.create(
                 model=self._model,
-                messages=self.messages(query.text, contexts),
+                messages=messages,
                 temperature=self._temperature,
                 max_tokens=self._max_tokens,
                 stream=True,
@@ -175,6 +180,11 @@ class FinetunedGenerator(ChatGenerator):
 
     def messages(self, question: str, contexts: Sequence[Hit]) -> Messages:
         return finetuned_messages(question, contexts)
+
+
+def rendered(messages: Messages) -> str:
+    """Messages as one text, as logged: ``role: content`` blocks."""
+    return "\n\n".join(f"{m['role']}: {m.get('content') or ''}" for m in messages)
 
 
 def _translated(exc: openai.APIError, when: str = "") -> GenerationError:
