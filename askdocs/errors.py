@@ -8,7 +8,8 @@ AskdocsError
 ├── IndexError_            the vector index failed
 │   ├── IndexLockedError   the embedded index directory is held by another process
 │   └── DimensionMismatchError  stored vectors and the model disagree on dimension
-└── GenerationError        the LLM endpoint failed after retries
+├── GenerationError        the LLM endpoint failed after retries
+└── FineTuneError          the fine-tuning endpoint refused or failed a request
 """
 
 from __future__ import annotations
@@ -54,4 +55,8 @@ class DimensionMismatchError(IndexError_):
 
 
 class GenerationError(AskdocsError):
+    pass
+
+
+class FineTuneError(AskdocsError):
     pass

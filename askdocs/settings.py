@@ -74,6 +74,17 @@ class LLMSettings(BaseModel):
         return bool(self.base_url or self.api_key)
 
 
+class FinetuneSettings(BaseModel):
+    base_url: str | None = Field(default=None, description="OpenAI-compatible fine-tuning API; unset = the LLM's")
+    api_key: SecretStr | None = Field(default=None, description="its key; unset = the LLM's")
+    base_model: str = Field(default="gpt-4o-mini-2024-07-18", description="the model to fine-tune")
+    suffix: str = Field(default="askdocs", max_length=40, description="part of the fine-tuned model's name")
+    price_per_mtok: float = Field(default=3.0, ge=0, description="training price per million tokens, for estimates")
+    max_example_tokens: int = Field(default=16_384, ge=256, description="per-example limit checked on export")
+
+    _unset = field_validator("base_url", "api_key", mode="before")(_empty_is_unset)
+
+
 class ChunkingSettings(BaseModel):
     chunker: str = "structural"
     chunk_size: int = Field(
@@ -176,6 +187,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = EmbeddingSettings()
     qdrant: QdrantSettings = QdrantSettings()
     llm: LLMSettings = LLMSettings()
+    finetune: FinetuneSettings = FinetuneSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     extractive: ExtractiveSettings = ExtractiveSettings()

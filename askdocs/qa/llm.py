@@ -79,17 +79,20 @@ def prompted_user_message(question: str, context: str) -> str:
     return f"Context:\n\n{context}\n\nQuestion: {question}"
 
 
-def prompted_messages(question: str, contexts: Sequence[Hit], few_shot: Sequence[FewShot] = ()) -> Messages:
+def prompted_messages(question: str, context: str, few_shot: Sequence[FewShot] = ()) -> Messages:
+    """The prompted mode's messages; ``context``: the numbered passages (``numbered_blocks``). The fine-tuning
+    export builds its ``instructions`` examples with this same function."""
     messages: Messages = [{"role": "system", "content": SYSTEM_PROMPT}]
     for example in few_shot:
         messages.append({"role": "user", "content": prompted_user_message(example.question, example.context)})
         messages.append({"role": "assistant", "content": example.answer})
-    messages.append({"role": "user", "content": prompted_user_message(question, numbered_blocks(contexts))})
+    messages.append({"role": "user", "content": prompted_user_message(question, context)})
     return messages
 
 
-def finetuned_messages(question: str, contexts: Sequence[Hit]) -> Messages:
-    return [{"role": "user", "content": f"Question: {question}\n\nContext: {numbered_blocks(contexts)}"}]
+def finetuned_messages(question: str, context: str) -> Messages:
+    """The finetuned mode's one short message; the export's ``template`` examples are built with it too."""
+    return [{"role": "user", "content": f"Question: {question}\n\nContext: {context}"}]
 
 
 class ChatGenerator(ABC):
@@ -172,14 +175,14 @@ class PromptedGenerator(ChatGenerator):
         self._few_shot = tuple(few_shot)
 
     def messages(self, question: str, contexts: Sequence[Hit]) -> Messages:
-        return prompted_messages(question, contexts, self._few_shot)
+        return prompted_messages(question, numbered_blocks(contexts), self._few_shot)
 
 
 class FinetunedGenerator(ChatGenerator):
     mode: AnswerMode = "finetuned"
 
     def messages(self, question: str, contexts: Sequence[Hit]) -> Messages:
-        return finetuned_messages(question, contexts)
+        return finetuned_messages(question, numbered_blocks(contexts))
 
 
 def rendered(messages: Messages) -> str:
