@@ -58,7 +58,8 @@ def loader_text(name: str, html: bytes) -> str:
         document = load(RawSource(f"https://readability.test/{name}/", html, "text/html"))
     except LoadError:
         return ""
-    parts, last_path = [], ()
+    parts: list[str] = []
+    last_path: tuple[str, ...] = ()
     for section in document.sections:
         if section.heading_path and section.heading_path != last_path:
             parts.append(section.heading_path[-1])

@@ -1,12 +1,13 @@
 """Robustness on thousands of real files: every PDF and HTML page of Debian documentation packages, through the
-real loaders and the default chunker, each document in the real child-process parser with its time and memory
-limit (ingest/parsing.py), so a hang or a crash is counted for that document, never fatal to the run.
+real loaders and the configured chunker (the model's tokenizer counting tokens), each document parsed in the real
+child process with its time and memory limit (ingest/parsing.py), so a hang or a crash is counted for that
+document, never fatal to the run.
 
     .venv/bin/python -m bench.robustness [--packages P ...] [--cache ~/.cache/askdocs-bench] [--sample N]
                                          [--timeout 120] [--embed] [--out docs/bench/robustness.json]
 
 Packages are fetched once with ``apt-get download`` + ``dpkg -x`` into the cache (never committed). ``--sample N``
-takes every k-th file of each package so that at most N are read from it. ``--embed`` also embeds the chunks.
+reads at most N PDFs of each package, evenly spread (HTML pages are all read). ``--embed`` also embeds the chunks.
 Prints documents OK / failed by reason, the slowest documents and the peak memory of the parser processes.
 """
 
@@ -18,6 +19,7 @@ import re
 import resource
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from askdocs.errors import LoadError
@@ -38,10 +40,13 @@ _DIGITS = re.compile(r"\d+(\.\d+)?")
 
 
 def files_of(root: Path, sample: int | None) -> list[Path]:
+    """Every HTML page and PDF under ``root``; with ``sample``, at most that many PDFs, evenly spread."""
     found = sorted(p for p in root.rglob("*") if p.suffix.lower() in _SUFFIXES and p.is_file() and not p.is_symlink())
-    if sample and len(found) > sample:
-        step = len(found) / sample
-        found = [found[int(i * step)] for i in range(sample)]
+    pdfs = [p for p in found if p.suffix.lower() == ".pdf"]
+    if sample is not None and len(pdfs) > sample:
+        step = len(pdfs) / sample
+        keep = {pdfs[int(i * step)] for i in range(sample)}
+        found = [p for p in found if p.suffix.lower() != ".pdf" or p in keep]
     return found
 
 
@@ -51,75 +56,82 @@ def reason(error: LoadError) -> str:
     return _DIGITS.sub("N", text)[:90]
 
 
-def chunk_count(document: object, embed: bool) -> int:
-    from chunkers import make_chunker
+@dataclass
+class Tally:
+    ok: Counter[str] = field(default_factory=Counter)
+    failed: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, str] = field(default_factory=dict)
+    seconds: list[tuple[float, str]] = field(default_factory=list)
+    chunks: int = 0
 
-    # Words stand in for model tokens: the chunker's code paths are the same, without loading the model.
-    chunker = make_chunker("structural", lambda texts: [len(t.split()) for t in texts], size=256, overlap=32)
-    pieces = chunker.split(document.sections, document.title)  # type: ignore[attr-defined]
-    return len(pieces)
+    def fail(self, kind: str, source: str, message: str) -> None:
+        self.failed[kind] += 1
+        self.examples.setdefault(kind, f"{source}: {message[:240]}")
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
-    paths: list[tuple[str, Path]] = []
-    for package in args.packages:
-        root = fetch(package, args.cache)
-        paths += [(package, p) for p in files_of(root, args.sample)]
+    from askdocs.components import make_embedder
+    from askdocs.settings import load_settings
+    from ingest.chunking import build_chunker
+
+    settings = load_settings(_env_file=None)
+    embedder = make_embedder(settings)  # its tokenizer counts tokens for the chunker, as in askdocs ingest
+    c = settings.chunking
+    chunker = build_chunker(c.chunker, embedder, c.chunk_size, c.chunk_overlap)
+    paths = [(package, p) for package in args.packages for p in files_of(fetch(package, args.cache), args.sample)]
     parser = ChildParser(ParseLimits(timeout_s=args.timeout, memory_mb=args.memory_mb, ahead=1))
-    ok, failed, crashed = Counter[str](), Counter[str](), 0
-    examples: dict[str, str] = {}
-    times: list[tuple[float, str]] = []
-    started = time.perf_counter()
+    tally, started = Tally(), time.perf_counter()
     last = started
-
-    def items():  # type: ignore[no-untyped-def]
-        for package, path in paths:
-            yield (package, str(path)), RawSource(str(path), path.read_bytes())
-
-    for (package, source), result in parser.map(items()):
+    raws = (((package, str(path)), _raw(path)) for package, path in paths)
+    for (package, source), result in parser.map(raws):
         now = time.perf_counter()
-        times.append((now - last, source))
-        last = now
-        try:
-            if isinstance(result, LoadError):
-                failed[reason(result)] += 1
-                examples.setdefault(reason(result), f"{source}: {result.reason[:200]}")
-            else:
-                chunk_count(result, args.embed)
-                ok[package] += 1
-        except Exception as exc:  # a chunker crash: counted, the run goes on
-            crashed += 1
-            failed[f"chunker {type(exc).__name__}"] += 1
-            examples.setdefault(f"chunker {type(exc).__name__}", f"{source}: {exc}")
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+        tally.seconds.append((now - last, source))  # parse (in the child) and chunk of this document
+        if isinstance(result, LoadError):
+            tally.fail(reason(result), source, result.reason)
+        elif result is not None:
+            try:  # a chunker or embedder crash is counted for its document, the run goes on
+                pieces = chunker.split(result.sections, result.title)
+                if args.embed and pieces:
+                    embedder.embed_documents([p.embed_text or p.text for p in pieces])
+                tally.ok[package] += 1
+                tally.chunks += len(pieces)
+            except Exception as exc:
+                tally.fail(f"chunking: {type(exc).__name__}", source, str(exc))
+        last = time.perf_counter()
     return {
         "documents": len(paths),
-        "ok": sum(ok.values()),
-        "ok_by_package": dict(ok),
-        "failed_by_reason": dict(failed.most_common()),
-        "examples": examples,
-        "chunker_crashes": crashed,
-        "slowest": [(round(t, 2), s) for t, s in sorted(times, reverse=True)[:10]],
+        "ok": sum(tally.ok.values()),
+        "failed": sum(tally.failed.values()),
+        "ok_by_package": dict(tally.ok),
+        "failed_by_reason": dict(tally.failed.most_common()),
+        "examples": tally.examples,
+        "chunks": tally.chunks,
+        "embedded": bool(args.embed),
+        "slowest": [(round(t, 2), s) for t, s in sorted(tally.seconds, reverse=True)[:10]],
         "seconds": round(time.perf_counter() - started, 1),
-        "peak_parser_rss_mb": children,
-        "peak_bench_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        "peak_rss_mb_parser": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024,
+        "peak_rss_mb_bench": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
     }
+
+
+def _raw(path: Path) -> RawSource:
+    return RawSource(str(path), path.read_bytes())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--packages", nargs="+", default=list(PACKAGES))
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "askdocs-bench")
-    parser.add_argument("--sample", type=int, help="at most this many files per package")
+    parser.add_argument("--sample", type=int, help="at most this many PDFs per package")
     parser.add_argument("--timeout", type=float, default=120.0, help="parse time limit per document, seconds")
     parser.add_argument("--memory-mb", type=int, default=2048, help="parse memory limit per document")
-    parser.add_argument("--embed", action="store_true", help="(not implemented yet) also embed the chunks")
-    parser.add_argument("--out", type=Path)
-    report = run(parser.parse_args())
+    parser.add_argument("--embed", action="store_true", help="also embed every document's chunks")
+    parser.add_argument("--out", type=Path, help="write the report here as JSON too")
+    args = parser.parse_args()
+    report = run(args)
     print(json.dumps(report, indent=1))
-    out = parser.parse_args().out
-    if out:
-        out.write_text(json.dumps(report, indent=1))
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=1) + "\n")
 
 
 if __name__ == "__main__":
