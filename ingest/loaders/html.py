@@ -41,6 +41,10 @@ _CONSENT = re.compile(r"cookie|consent|gdpr", re.I)
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = {"p", "li", "pre", "blockquote", "dt", "dd", "figcaption", "caption", "address", "td", "th"}
 _SPACE = re.compile(r"\s+")
+# trafilatura picks the main content out of what the rules keep, except: on a short page there is little to pick
+# (and its fixed cost is most of the parse), and on a huge one its work grows faster than the page (minutes).
+_FEW_WORDS = 150
+_MANY_ELEMENTS = 100_000
 
 
 class HtmlLoader:
@@ -53,10 +57,11 @@ class HtmlLoader:
         h1 = soup.find("h1")
         title = title or (_text(h1) if h1 else "") or raw.stem
         _drop_furniture(soup)
+        by_rules = _by_rules(soup)
+        if sum(len(s.text.split()) for s in by_rules) < _FEW_WORDS or len(soup.find_all(True)) > _MANY_ELEMENTS:
+            return build(raw, self.kind, title, by_rules)
         found = extract_sections(str(soup))
-        if found is None or _flattened(found):
-            found = _by_rules(soup)
-        return build(raw, self.kind, title, found)
+        return build(raw, self.kind, title, by_rules if found is None or _flattened(found) else found)
 
 
 def _flattened(sections: list[Section]) -> bool:
