@@ -289,7 +289,8 @@ def test_api_queues_jobs_and_the_workers_run_them(monkeypatch: pytest.MonkeyPatc
         assert settings.worker.in_service is (name != "api"), name
         if name in workers:
             sources = settings.worker.sources_file
-            mounts = dict(reversed(str(volume).split(":")[:2]) for volume in services[name]["volumes"])
+            pairs = [str(volume).split(":")[:2] for volume in services[name]["volumes"]]
+            mounts = {target: source for source, target in pairs}
             assert sources is not None and str(sources) in mounts, f"{name}: {sources} is not mounted"
             assert Path(mounts[str(sources)]).is_file(), mounts[str(sources)]
 
