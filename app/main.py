@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,11 +9,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app.container import BackgroundFactory, Container, build_container
+from app.errors import error_status
 from app.routes import ask, documents, health, ingest
-from askdocs.errors import AskdocsError, GenerationError, IndexError_, InputError
-from askdocs.settings import Settings
-
-log = logging.getLogger("askdocs.app")
+from askdocs.errors import AskdocsError
+from askdocs.settings import Settings, load_settings
 
 
 def create_app(
@@ -26,7 +24,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = container is None
-        app.state.container = container or build_container(settings or Settings(), background)
+        app.state.container = container or build_container(settings or load_settings(), background)
         try:
             yield
         finally:
@@ -48,27 +46,13 @@ def create_app(
 
 
 def _error_handlers(app: FastAPI) -> None:
-    """The only place errors become HTTP responses; never a stack trace to the caller."""
+    """The only place errors become HTTP responses (through ``app.errors``); never a stack trace to the caller."""
 
-    @app.exception_handler(InputError)
-    async def _input(_: Request, exc: InputError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+    async def _respond(_: Request, exc: Exception) -> JSONResponse:
+        status, detail = error_status(exc)
+        return JSONResponse({"detail": detail}, status_code=status)
 
-    @app.exception_handler(IndexError_)
-    async def _index(_: Request, exc: IndexError_) -> JSONResponse:
-        log.error("index error: %s", exc)
-        return JSONResponse({"detail": f"the index is unavailable: {exc}"}, status_code=503)
-
-    @app.exception_handler(GenerationError)
-    async def _generation(_: Request, exc: GenerationError) -> JSONResponse:
-        return JSONResponse({"detail": f"the language model failed: {exc}"}, status_code=502)
-
-    @app.exception_handler(AskdocsError)
-    async def _askdocs(_: Request, exc: AskdocsError) -> JSONResponse:
-        log.error("error: %s", exc)
-        return JSONResponse({"detail": str(exc)}, status_code=500)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error")
-        return JSONResponse({"detail": "internal error; see the service log"}, status_code=500)
+    # Registered twice on purpose: AskdocsError is answered by the exception middleware; the catch-all only by
+    # the outermost server-error middleware, which also re-raises (so test clients see the bug).
+    app.add_exception_handler(AskdocsError, _respond)
+    app.add_exception_handler(Exception, _respond)

@@ -16,7 +16,7 @@ class AskRequest(BaseModel):
     )
     groups: list[str] = Field(
         default_factory=list,
-        description="The asker's groups, as vouched for by the front end (Slack bot, SSO proxy): documents whose "
+        description="The asker's groups, as vouched for by the front end (e.g. an SSO proxy): documents whose "
         "source has an ACL are found only by its members. Without groups, only documents without an ACL.",
     )
     retrieval: Literal["dense", "sparse", "hybrid"] | None = Field(

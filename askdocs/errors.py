@@ -8,7 +8,8 @@ AskdocsError
 ├── IndexError_            the vector index failed
 │   ├── IndexLockedError   the embedded index directory is held by another process
 │   └── DimensionMismatchError  stored vectors and the model disagree on dimension
-└── GenerationError        the LLM endpoint failed after retries
+├── GenerationError        the LLM endpoint failed after retries
+└── FineTuneError          the fine-tuning endpoint refused or failed a request
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ class LoadError(AskdocsError):
         self.source, self.reason = source, reason
         super().__init__(f"{source}: {reason}")
 
+    def __reduce__(self) -> tuple[type[LoadError], tuple[str, str]]:  # crosses to and from parser processes
+        return LoadError, (self.source, self.reason)
+
 
 class IndexError_(AskdocsError):  # noqa: N801 - trailing underscore avoids shadowing the builtin
     pass
@@ -51,4 +55,8 @@ class DimensionMismatchError(IndexError_):
 
 
 class GenerationError(AskdocsError):
+    pass
+
+
+class FineTuneError(AskdocsError):
     pass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 AnswerMode = Literal["extractive", "prompted", "finetuned"]
@@ -26,7 +26,7 @@ class Document:
     source: str
     title: str
     sections: tuple[Section, ...]
-    content_hash: str
+    content_hash: str  # hash of the loaded text: unchanged text, unchanged hash
     kind: str = "text"  # html | pdf | markdown | text
 
     @property
@@ -47,7 +47,7 @@ class Chunk:
     chunk_index: int
     chunk_count: int
     chunker: str
-    content_hash: str
+    version: str  # the document version: hash of its text, the chunking settings and its provenance
     ingested_at: str
     heading_path: tuple[str, ...] = ()
     page: int | None = None
@@ -59,38 +59,35 @@ class Chunk:
     origin: str = ""  # the sources.yaml source that brought the document in ("" for direct ingests)
     acl: tuple[str, ...] = ()  # groups allowed to see it (empty: everyone)
 
-    def payload(self) -> dict[str, Any]:
-        return {
-            "text": self.text,
-            "doc_id": self.doc_id,
-            "source": self.source,
-            "title": self.title,
-            "heading_path": list(self.heading_path),
-            "page": self.page,
-            "chunk_index": self.chunk_index,
-            "chunk_count": self.chunk_count,
-            "chunker": self.chunker,
-            "content_hash": self.content_hash,
-            "ingested_at": self.ingested_at,
-            "start": self.start,
-            "end": self.end,
-            "context": self.context,
-            "context_start": self.context_start,
-            "context_end": self.context_end,
-            "origin": self.origin,
-            "acl": list(self.acl),
-        }
+    def with_context(self, context: str) -> Chunk:
+        """The same chunk answering from ``context`` (neighbours joined around it)."""
+        return replace(self, context=context)
+
+    @property
+    def answer_text(self) -> str:
+        """The text to answer from: the enclosing context when the chunker stored one."""
+        return self.context or self.text
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """Character offsets of the answer text in the document text."""
+        if self.context_start is not None and self.context_end is not None:
+            return self.context_start, self.context_end
+        return self.start, self.end
 
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """A search result: the stored chunk's payload and its score."""
+    """A search result: the stored chunk and its score."""
 
-    point_id: str
+    chunk: Chunk
     score: float  # the ranking score: cosine (dense), BM25 (sparse) or the fused score (hybrid: DBSF or RRF)
-    payload: dict[str, Any]
     dense_score: float | None = None  # cosine to the question, whatever ranked the hit
     vector: Any = None  # the stored dense vector (numpy), when the search returned it (MMR needs it)
+
+    @property
+    def point_id(self) -> str:
+        return self.chunk.point_id
 
     @property
     def relevance(self) -> float:
@@ -99,16 +96,18 @@ class Hit:
 
     @property
     def text(self) -> str:
-        return str(self.payload.get("text", ""))
+        return self.chunk.text
 
     @property
     def answer_text(self) -> str:
-        """The text to answer from: the enclosing context when the chunker stored one."""
-        return str(self.payload.get("context") or self.payload.get("text", ""))
+        return self.chunk.answer_text
 
     @property
     def doc_id(self) -> str:
-        return str(self.payload.get("doc_id", ""))
+        return self.chunk.doc_id
+
+    def with_context(self, context: str) -> Hit:
+        return replace(self, chunk=self.chunk.with_context(context))
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +117,7 @@ class DocumentInfo:
     title: str
     chunks: int
     ingested_at: str
-    content_hash: str
+    version: str
     chunker: str
     origin: str = ""
 

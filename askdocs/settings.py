@@ -13,7 +13,11 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from askdocs.errors import ConfigError
+from askdocs.qa.select import DEFAULT_MIN_SCORE
 from askdocs.sparse import Fusion, RetrievalMode
+
+MIN_CHUNK_TOKENS = 16  # the chunkers' own lower bound
+MAX_CHUNK_TOKENS = 4096
 
 
 def _empty_is_unset(value: object) -> object:
@@ -43,7 +47,10 @@ class QdrantSettings(BaseModel):
 
 
 class LLMSettings(BaseModel):
-    base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint; unset = extractive")
+    base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible endpoint; unset with an api_key = OpenAI's API; neither = extractive answers",
+    )
     api_key: SecretStr | None = None
     model: str = "gpt-4o-mini"
     timeout_s: float = Field(default=30.0, gt=0)
@@ -67,10 +74,31 @@ class LLMSettings(BaseModel):
         return bool(self.base_url or self.api_key)
 
 
+class FinetuneSettings(BaseModel):
+    base_url: str | None = Field(default=None, description="OpenAI-compatible fine-tuning API; unset = the LLM's")
+    api_key: SecretStr | None = Field(default=None, description="its key; unset = the LLM's")
+    base_model: str = Field(default="gpt-4o-mini-2024-07-18", description="the model to fine-tune")
+    suffix: str = Field(default="askdocs", max_length=40, description="part of the fine-tuned model's name")
+    price_per_mtok: float = Field(default=3.0, ge=0, description="training price per million tokens, for estimates")
+    max_example_tokens: int = Field(default=16_384, ge=256, description="per-example limit checked on export")
+
+    _unset = field_validator("base_url", "api_key", mode="before")(_empty_is_unset)
+
+
 class ChunkingSettings(BaseModel):
     chunker: str = "structural"
-    chunk_size: int = Field(default=200, description="in embedding-model tokens")
-    chunk_overlap: int = Field(default=40, description="in embedding-model tokens")
+    chunk_size: int = Field(
+        default=200, ge=MIN_CHUNK_TOKENS, le=MAX_CHUNK_TOKENS, description="in embedding-model tokens"
+    )
+    chunk_overlap: int = Field(default=40, ge=0, description="in embedding-model tokens")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> ChunkingSettings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})"
+            )
+        return self
 
 
 class RetrievalSettings(BaseModel):
@@ -79,7 +107,7 @@ class RetrievalSettings(BaseModel):
         default="dbsf", description="hybrid fusion: dbsf (normalised scores summed) or rrf (reciprocal rank)"
     )
     top_k: int = Field(default=5, ge=1, le=50)
-    min_score: float = Field(default=0.24, ge=-1, le=1, description="cosine below which a hit is dropped")
+    min_score: float = Field(default=DEFAULT_MIN_SCORE, ge=-1, le=1, description="cosine below which a hit is dropped")
     max_context_tokens: int = Field(default=1500, ge=64)
     selectors: str = Field(
         default="threshold,top-k,budget",
@@ -122,6 +150,12 @@ class IngestSettings(BaseModel):
     allow_private_network: bool = Field(
         default=False, description="let URL ingestion reach private, loopback and link-local addresses"
     )
+    parse_timeout_s: float = Field(
+        default=120.0, gt=0, description="a document that takes longer to parse is stopped and reported"
+    )
+    parse_memory_mb: int = Field(
+        default=2048, ge=256, description="address space of the parser process; a document needing more is reported"
+    )
 
 
 class WorkerSettings(BaseModel):
@@ -153,6 +187,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = EmbeddingSettings()
     qdrant: QdrantSettings = QdrantSettings()
     llm: LLMSettings = LLMSettings()
+    finetune: FinetuneSettings = FinetuneSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     extractive: ExtractiveSettings = ExtractiveSettings()

@@ -20,14 +20,11 @@ from pathlib import Path
 
 import httpx
 
+from evals.metrics import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 ASKDOCS = str(Path(sys.executable).parent / "askdocs")
 OFF_TOPIC = ["What year did the Roman empire fall?", "How many legs does a spider have?"]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:

@@ -192,7 +192,7 @@ def measure(corpus: Corpus, embedder: Any, settings: Any, options: dict[str, int
     sparse = Timed(Bm25Encoder(), clock, {"encode_documents": "sparse"})
     index_ = cast(VectorIndex, timed_index)
     ingestor = Ingestor(cast(Any, timed_embedder), index_, settings.chunking, sparse=sparse, **cast(Any, options))
-    reader = Timed(Reader(settings.ingest.max_file_mb * 2**20, 20.0, "askdocs-bench"), clock, {"read": "read"})
+    reader = Timed(Reader.from_settings(settings.ingest), clock, {"read": "read"})
     try:
         with phase(result.pipeline):
             report = ingestor.run(refs, cast(Reader, reader))
@@ -202,7 +202,8 @@ def measure(corpus: Corpus, embedder: Any, settings: Any, options: dict[str, int
     result.chunks = report.chunks
     result.stages_in_pipeline = {k: round(v, 2) for k, v in sorted(clock.seconds.items())}
     texts = timed_embedder.embedded
-    assert len(texts) == report.chunks, (len(texts), report.chunks)
+    if len(texts) != report.chunks:  # the bare pass must encode exactly what the pipeline stored
+        raise RuntimeError(f"the pipeline embedded {len(texts)} texts but stored {report.chunks} chunks")
     with phase(result.bare):
         embedder.model.encode(
             texts, batch_size=settings.embedding.batch_size, normalize_embeddings=True, show_progress_bar=False
@@ -216,15 +217,15 @@ def measure(corpus: Corpus, embedder: Any, settings: Any, options: dict[str, int
 def serial_stages(refs: list[Any], embedder: Any, settings: Any) -> dict[str, float]:
     """Parsing and chunking alone, one document after another (inside the pipeline they overlap embedding)."""
     from askdocs.errors import LoadError
+    from ingest.chunking import build_chunker
     from ingest.loaders import load
-    from ingest.pipeline import build_chunker
     from ingest.sources import Reader
 
     clock = Clock()
     counter = Timed(embedder, clock, {"count_tokens": "chunk: count_tokens"})
     c = settings.chunking
     chunker = build_chunker(c.chunker, counter, c.chunk_size, c.chunk_overlap)
-    reader = Reader(settings.ingest.max_file_mb * 2**20, 20.0, "askdocs-bench")
+    reader = Reader.from_settings(settings.ingest)
     for ref in refs:
         try:
             document = clock.timed("parse", load)(clock.timed("read", reader.read)(ref))
@@ -257,7 +258,6 @@ def main() -> None:
     parser.add_argument("--only", choices=["html", "pdf"], help="one corpus only")
     parser.add_argument("--out", type=Path, default=ROOT / "docs/bench/ingest.json")
     parser.add_argument("--window", type=int, help="the Ingestor's window (chunks per embedding call)")
-    parser.add_argument("--prefetch", type=int, help="the Ingestor's prefetch (documents prepared ahead)")
     args = parser.parse_args()
     corpora = [make(args) for name, make in (("html", html_corpus), ("pdf", pdf_corpus)) if args.only in (None, name)]
     for name in [k for k in os.environ if k.startswith("ASKDOCS_")]:
@@ -265,7 +265,7 @@ def main() -> None:
     from askdocs.components import make_embedder
     from askdocs.settings import load_settings
 
-    options = {k: v for k, v in (("window", args.window), ("prefetch", args.prefetch)) if v is not None}
+    options = {"window": args.window} if args.window is not None else {}
     info = machine() | {"ingestor_options": options}  # before the runs: the commit measured is the one imported now
     embedder = make_embedder(load_settings(_env_file=None))
     embedder.model.encode(["warm-up"] * 64, batch_size=64)  # first-call costs out of the figures

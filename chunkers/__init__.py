@@ -34,10 +34,6 @@ def available() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def register(name: str, factory: ChunkerFactory) -> None:
-    _REGISTRY[name] = factory
-
-
 def make_chunker(name: str, count_tokens: TokenCounter, *, embed: Embed | None = None, **params: Any) -> Chunker:
     """Build a strategy by name; bad parameters raise ValueError with the reason. ``embed`` (unit-length row
     vectors per text) is handed to every strategy; only those that need it (semantic) use it."""

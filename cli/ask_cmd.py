@@ -5,7 +5,6 @@ from typing import Annotated, Any
 
 import typer
 
-from app.routes.ask import response_of  # the same JSON as POST /ask
 from askdocs.errors import IndexLockedError
 from cli.common import ServiceClient, clean_errors, console, fail, settings_or_exit
 
@@ -36,16 +35,17 @@ def ask(
 
 def _ask_locally(settings: Any, question: str, top_k: int | None, groups: list[str]) -> dict[str, Any]:
     from askdocs.components import make_asker, make_embedder, open_checked_index
+    from askdocs.qa.pipeline import AskOptions
+    from askdocs.qa.response import answer_body  # the same JSON as POST /ask
 
     embedder = make_embedder(settings)
     index = open_checked_index(settings, embedder)
     try:
         index.count()  # surfaces a locked index before any work
-        result = make_asker(settings, embedder, index).ask(question, top_k=top_k, groups=groups)
+        result = make_asker(settings, embedder, index).ask(question, AskOptions(top_k=top_k, groups=groups))
     finally:
         index.close()
-    body: dict[str, Any] = response_of(result).model_dump(mode="json")
-    return body
+    return answer_body(result)
 
 
 def _print_answer(body: dict[str, Any]) -> None:

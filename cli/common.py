@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -80,7 +79,3 @@ class ServiceClient:
             if job["status"] == "failed" and not job["results"]:
                 results.append({"source": job["target"], "status": "failed", "chunks": 0, "error": job["error"]})
         return results
-
-
-def stdout_is_tty() -> bool:
-    return sys.stdout.isatty()

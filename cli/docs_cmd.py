@@ -34,7 +34,7 @@ def list_documents(as_json: Annotated[bool, typer.Option("--json", help="Print J
         finally:
             index.close()
     for row in rows:
-        row.pop("content_hash", None)
+        row.pop("version", None)
     if as_json:
         console.print_json(json.dumps(rows))
         return

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, cast
 
@@ -40,66 +40,48 @@ def retrieval(
     ] = "dbsf",
 ) -> None:
     """Ingest the articles with each strategy into a throwaway index and score retrieval of the gold answers."""
+    from evals.retrieval import RetrievalPlan
+
     settings = settings_or_exit()
-    names = [n.strip() for n in chunker.split(",") if n.strip()]
-    unknown = [n for n in names if n not in available()]
-    if unknown:
-        fail(f"unknown chunker {unknown[0]!r}; available: {', '.join(available())}")
-    asked = [m.strip() for m in retrieval.split(",") if m.strip()]
-    if bad := [m for m in asked if m not in RETRIEVAL_MODES]:
-        fail(f"unknown retrieval mode {bad[0]!r}; available: {', '.join(RETRIEVAL_MODES)}")
-    modes = [m for m in RETRIEVAL_MODES if m in asked]
-    fusions = [f.strip() for f in fusion.split(",") if f.strip()]
-    if not fusions or any(f not in FUSIONS for f in fusions):
-        fail(f"unknown fusion in {fusion!r}; available: {', '.join(FUSIONS)}")
-    size = chunk_size or settings.chunking.chunk_size
-    overlap = chunk_overlap if chunk_overlap is not None else settings.chunking.chunk_overlap
+    plan = RetrievalPlan(
+        chunkers=_listed(chunker, available(), "chunker"),
+        size=chunk_size or settings.chunking.chunk_size,
+        overlap=chunk_overlap if chunk_overlap is not None else settings.chunking.chunk_overlap,
+        top_k=top_k,
+        modes=[m for m in RETRIEVAL_MODES if m in _listed(retrieval, RETRIEVAL_MODES, "retrieval mode")],
+        fusions=cast(list[Fusion], _listed(fusion, FUSIONS, "fusion")),
+        per_article=per_article,
+        bm25=bm25,
+    )
     with clean_errors():
         from askdocs.components import make_embedder
         from evals.report import results_table, write_outputs
-        from evals.retrieval import evaluate_bm25, evaluate_dense
+        from evals.retrieval import evaluate
         from evals.squad import load_dataset
 
         data = load_dataset(dataset)
         questions = data.answerable[:limit] if limit else data.answerable
         embedder = make_embedder(settings)
         with _Progress() as progress:
-            results = [
-                row
-                for name in names
-                for row in evaluate_dense(
-                    data,
-                    name,
-                    embedder,
-                    size=size,
-                    overlap=overlap,
-                    top_k=top_k,
-                    questions=questions,
-                    modes=modes,
-                    per_article=per_article,
-                    fusions=[cast(Fusion, f) for f in fusions],
-                    progress=progress,
-                )
-            ]
-            if bm25:
-                results.append(
-                    evaluate_bm25(
-                        data,
-                        embedder,
-                        chunker_name=names[0],
-                        size=size,
-                        overlap=overlap,
-                        top_k=top_k,
-                        questions=questions,
-                        per_article=per_article,
-                        progress=progress,
-                    )
-                )
+            results = evaluate(data, plan, settings, embedder, questions, progress)
         title = f"{data.name}: {len(questions)} answerable questions, {len(data.documents)} articles, top {top_k}"
         console.print(results_table(results, title), width=max(console.width, 150))
-        command = "askdocs " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        for path in write_outputs(results, out, data.name, command):
+        for path in write_outputs(results, out, data.name, _command()):
             console.print(f"wrote {path}")
+
+
+def _listed(value: str, allowed: Sequence[str], what: str) -> list[str]:
+    """A comma-separated option's names; an unknown one exits with the list of known ones."""
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    if not names:
+        fail(f"no {what} given; available: {', '.join(allowed)}")
+    if bad := [n for n in names if n not in allowed]:
+        fail(f"unknown {what} {bad[0]!r}; available: {', '.join(allowed)}")
+    return names
+
+
+def _command() -> str:
+    return "askdocs " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
 @eval_app.command("answers")
@@ -172,7 +154,7 @@ def answers(
         console.print(results_table(results, "answers per mode"))
         if rows:
             console.print(sweep_table(rows, "extractive answers per min_score, no answer check (one retrieval pass)"))
-        command = "askdocs " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        command = _command()
         for path in write_outputs(results, rows, out, data.name, command, setup):
             console.print(f"wrote {path}")
 
@@ -209,7 +191,7 @@ def abstain(
             observed = observe(settings, factory.embedder, index, questions, progress("questions", len(questions)))
         fitting = [o for o in observed if o.question.doc_id in fitting_ids]
         held_out = [o for o in observed if o.question.doc_id in held_out_ids]
-        command = "askdocs " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        command = _command()
         check = choose_threshold(fit(fitting), fitting, target_noans)
         check = dataclasses.replace(
             check,

@@ -12,8 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from askdocs.errors import IndexLockedError, LoadError
-from askdocs.settings import Settings
+from askdocs.settings import ChunkingSettings, Settings
 from cli.common import ServiceClient, clean_errors, console, err_console, fail, settings_or_exit
+from ingest.parsing import ChildParser
 from ingest.pipeline import Ingestor, IngestReport, Outcome, Status
 from ingest.sources import Reader, SourceRef, expand
 from ingest.web import CrawlRun, Fetched, NotModified, WebPolicy, WebResult, crawl, from_sitemap
@@ -63,7 +64,7 @@ def ingest(
 ) -> None:
     """Load, chunk, embed and store documents. Unchanged documents are skipped; changed ones replaced."""
     settings = settings_or_exit()
-    name = chunker or settings.chunking.chunker
+    chunking = settings.chunking.model_copy(update={"chunker": chunker or settings.chunking.chunker})
     if not (paths or crawl_from or sitemap):
         fail("nothing to ingest: name files, folders or URLs, or use --crawl URL or --sitemap URL")
     private = allow_private_network or settings.ingest.allow_private_network
@@ -73,40 +74,51 @@ def ingest(
         fail(str(exc))
     runs = ([crawl(crawl_from, policy)] if crawl_from else []) + [from_sitemap(url, policy) for url in sitemap or []]
     with clean_errors():
-        from askdocs.components import check_dimension, make_embedder
-        from askdocs.index.factory import open_index
-
         refs, missing = expand(paths or [])
-        embedder = make_embedder(settings, warm=False)
-        index = open_index(settings)
-        try:
-            # Built before the model loads, so a bad chunker name or parameter fails at once.
-            ingestor = Ingestor(embedder, index, settings.chunking.model_copy(update={"chunker": name}))
-            check_dimension(index, embedder)
-            if if_empty and (points := index.count()) > 0:
-                console.print(f"index already holds {points} chunks; nothing to do (--if-empty)")
-                index.close()
-                return
-        except IndexLockedError as exc:
-            if runs:
-                fail(f"{exc}. --crawl and --sitemap write to the index themselves: stop the service and run again.")
-            report = _send_to_service(settings, refs, missing, exc)
-            web = _WebTally()
-        else:
-            reader = Reader(
-                settings.ingest.max_file_mb * 2**20,
-                settings.ingest.http_timeout_s,
-                settings.ingest.user_agent,
-                allow_private_network=private,
-            )
-            try:
-                report, web = _run_with_progress(ingestor, refs, reader, runs)
-            finally:
-                index.close()
+        done = _ingest_here(settings, chunking, refs, runs, private=private, if_empty=if_empty)
+        if done is None:
+            return
+        report, web = (
+            done if isinstance(done, tuple) else (_send_to_service(settings, refs, missing, done), _WebTally())
+        )
         report.outcomes[:0] = [Outcome(e.source, Status.FAILED, error=e.reason) for e in missing]
     _summary(report, web)
     if report.failed:
         raise typer.Exit(1)
+
+
+def _ingest_here(
+    settings: Settings,
+    chunking: ChunkingSettings,
+    refs: list[SourceRef],
+    runs: list[CrawlRun],
+    *,
+    private: bool,
+    if_empty: bool,
+) -> tuple[IngestReport, _WebTally] | IndexLockedError | None:
+    """Ingest into the index in this process. None: ``if_empty`` and the index holds data. The embedded index
+    held by a running service: that error, so the caller can hand the documents to the service."""
+    from askdocs.components import check_dimension, make_embedder
+    from askdocs.index.factory import open_index
+
+    embedder = make_embedder(settings, warm=False)
+    index = open_index(settings)
+    try:
+        # Built before the model loads, so a bad chunker name or parameter fails at once.
+        ingestor = Ingestor(embedder, index, chunking, parser=ChildParser.from_settings(settings.ingest))
+        check_dimension(index, embedder)
+        if if_empty and (points := index.count()) > 0:
+            console.print(f"index already holds {points} chunks; nothing to do (--if-empty)")
+            return None
+        return _run_with_progress(
+            ingestor, refs, Reader.from_settings(settings.ingest, allow_private_network=private), runs
+        )
+    except IndexLockedError as exc:
+        if runs:
+            fail(f"{exc}. --crawl and --sitemap write to the index themselves: stop the service and run again.")
+        return exc
+    finally:
+        index.close()
 
 
 def _web_policy(
@@ -119,15 +131,13 @@ def _web_policy(
     max_pages: int,
 ) -> WebPolicy:
     """The crawl's limits: these flags, and the size, timeout and user agent of the ingest settings."""
-    return WebPolicy(
+    return WebPolicy.from_settings(
+        settings.ingest,
         allow_hosts=tuple(hosts or ()),
         allow_prefixes=tuple(prefixes or ()),
         allow_private_network=private,
         max_depth=max_depth,
         max_pages=max_pages,
-        max_bytes=settings.ingest.max_file_mb * 2**20,
-        timeout_s=settings.ingest.http_timeout_s,
-        user_agent=settings.ingest.user_agent,
     )
 
 

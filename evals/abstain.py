@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from askdocs.components import make_selector
+from askdocs.components import make_asker
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.errors import InputError
 from askdocs.index.protocol import VectorIndex
 from askdocs.qa.abstain import FEATURES, LogisticCheck, features
 from askdocs.qa.extractive import ExtractiveGenerator
 from askdocs.settings import Settings
-from evals.answers import AnswerMetrics, mode_settings, retrieve, score_answers
+from evals.answers import AnswerMetrics, mode_settings, score_answers
 from evals.answers_report import markdown_table
 from evals.squad import Dataset, EvalQuestion
 from evals.squad_metrics import contains_gold, prediction_text
@@ -59,17 +59,15 @@ def observe(
     advance: Callable[[int], None] = lambda n: None,
 ) -> list[Observed]:
     """Each question retrieved, selected and answered as the extractive Asker does, before any check."""
-    settings = mode_settings(settings, "extractive")
-    selector = make_selector(settings, embedder, index)
+    asker = make_asker(mode_settings(settings, "extractive"), embedder, index)
     generator = ExtractiveGenerator(embedder)
     observed = []
     for question in questions:
-        query, hits = retrieve(settings, embedder, index, question.question)
-        contexts = selector.select(hits, settings.retrieval.top_k)
-        if not contexts:
+        retrieved = asker.retrieve(question.question)
+        if not retrieved.contexts:
             observed.append(Observed(question, "", None))
         else:
-            draft, evidence = generator.draft(query, contexts)
+            draft, evidence = generator.draft(retrieved.query, retrieved.contexts)
             observed.append(Observed(question, prediction_text(draft.text), features(evidence)))
         advance(1)
     return observed

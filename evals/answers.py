@@ -20,14 +20,11 @@ from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.errors import ConfigError, UnknownNameError
 from askdocs.index.edge import EdgeIndex
 from askdocs.index.protocol import VectorIndex
-from askdocs.models import AnswerMode, Hit
+from askdocs.models import AnswerMode
 from askdocs.qa.extractive import ExtractiveGenerator
-from askdocs.qa.generate import Query
 from askdocs.qa.pipeline import Asker
-from askdocs.qa.sanitize import sanitize_question
 from askdocs.qa.select import default_selector
 from askdocs.settings import Settings
-from askdocs.sparse import Bm25Encoder
 from evals.metrics import percentile
 from evals.retrieval import Progress
 from evals.squad import Dataset, EvalQuestion
@@ -217,9 +214,11 @@ def sweep_min_score(
     with ExitStack() as stack:
         if index is None:
             index = stack.enter_context(ingested(dataset, asker_factory, progress))
+        asker = asker_factory("extractive", index)
         advance = progress("min-score sweep: questions", len(questions))
         for question in questions:
-            query, hits = retrieve(settings, embedder, index, question.question)
+            retrieved = asker.retrieve(question.question)
+            query, hits = retrieved.query, retrieved.hits
             answers: dict[tuple[str, ...], str] = {}  # selected passages -> answer
             for column, selector in zip(columns, selectors, strict=True):
                 contexts = selector.select(hits, r.top_k)
@@ -229,17 +228,6 @@ def sweep_min_score(
                 column.append(prediction_text(answers[key]))
             advance(1)
     return [SweepRow(t, score_answers(questions, column)) for t, column in zip(thresholds, columns, strict=True)]
-
-
-def retrieve(
-    settings: Settings, embedder: SentenceTransformerEmbedder, index: VectorIndex, question: str
-) -> tuple[Query, list[Hit]]:
-    """The hits ``Asker.ask`` retrieves for a question, before any context selection."""
-    text = sanitize_question(question, settings.service.max_question_chars)
-    query = Query(text, embedder.embed_query(text))
-    mode = settings.retrieval.mode
-    sparse = Bm25Encoder().encode_query(text) if mode != "dense" else None
-    return query, index.search(query.vector, limit=max(settings.retrieval.top_k, 10), sparse=sparse, mode=mode)
 
 
 # -- report: modes side by side, the sweep one threshold a row --------------------------------------------------

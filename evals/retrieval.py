@@ -12,19 +12,21 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from askdocs.components import make_asker
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.index.edge import EdgeIndex
-from askdocs.settings import ChunkingSettings
-from askdocs.sparse import Bm25Encoder, Fusion, RetrievalMode
+from askdocs.models import Hit
+from askdocs.qa.pipeline import Asker, AskOptions
+from askdocs.settings import ChunkingSettings, LLMSettings, Settings
+from askdocs.sparse import Fusion, RetrievalMode
 from evals.bm25 import Bm25Index
 from evals.metrics import RankingMetrics, contains, percentile, ranking_metrics
 from evals.squad import Dataset, EvalQuestion
-from ingest.pipeline import Ingestor, build_chunker
+from ingest.chunking import build_chunker
+from ingest.pipeline import Ingestor
 
 Progress = Callable[[str, int], Callable[[int], None]]  # (label, total) -> advance(n)
-LATENCY_SAMPLE = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,35 +42,75 @@ def _no_progress(label: str, total: int) -> Callable[[int], None]:
     return lambda n: None
 
 
-def span_of(payload: dict[str, Any]) -> tuple[int, int]:
-    if payload.get("context_start") is not None:
-        return int(payload["context_start"]), int(payload["context_end"])
-    return int(payload["start"]), int(payload["end"])
+Found = tuple[str, tuple[int, int]]  # a retrieved chunk as the metric sees it: its doc_id and answer span
 
 
-def first_hit(question: EvalQuestion, payloads: Sequence[dict[str, Any]]) -> int | None:
-    for rank, payload in enumerate(payloads, start=1):
-        if payload.get("doc_id") == question.doc_id and contains(span_of(payload), question.spans):
+def first_hit(question: EvalQuestion, found: Sequence[Found]) -> int | None:
+    """The rank of the first retrieved chunk of the question's document whose span holds a gold answer."""
+    for rank, (doc_id, span) in enumerate(found, start=1):
+        if doc_id == question.doc_id and contains(span, question.spans):
             return rank
     return None
+
+
+def found_in(hits: Sequence[Hit]) -> list[Found]:
+    return [(h.doc_id, h.chunk.span) for h in hits]
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalPlan:
+    """What one ``askdocs eval retrieval`` run compares: chunkers x retrieval modes (x fusions for hybrid)."""
+
+    chunkers: Sequence[str]
+    size: int
+    overlap: int
+    top_k: int = 10
+    modes: Sequence[RetrievalMode] = ("dense",)
+    fusions: Sequence[Fusion] = ("dbsf",)
+    per_article: bool = False
+    bm25: bool = False
+
+    def runs(self) -> list[tuple[RetrievalMode, Fusion]]:
+        return [(m, f) for m in self.modes for f in (self.fusions if m == "hybrid" else self.fusions[:1])]
+
+    def label(self, name: str, mode: RetrievalMode, fusion: Fusion) -> str:
+        label = name if mode == "dense" else f"{name} + {mode}"
+        return label + (f" ({fusion})" if mode == "hybrid" and len(self.fusions) > 1 else "")
+
+
+def evaluate(
+    dataset: Dataset,
+    plan: RetrievalPlan,
+    settings: Settings,
+    embedder: SentenceTransformerEmbedder,
+    questions: Sequence[EvalQuestion],
+    progress: Progress = _no_progress,
+) -> list[StrategyResult]:
+    """Every strategy's rows, then the BM25 floor over the first strategy's chunks (when asked for)."""
+    rows = [
+        row
+        for name in plan.chunkers
+        for row in evaluate_dense(dataset, name, embedder, plan, questions, settings=settings, progress=progress)
+    ]
+    if plan.bm25:
+        rows.append(evaluate_bm25(dataset, embedder, plan, questions, progress))
+    return rows
 
 
 def evaluate_dense(
     dataset: Dataset,
     name: str,
     embedder: SentenceTransformerEmbedder,
-    *,
-    size: int,
-    overlap: int,
-    top_k: int,
+    plan: RetrievalPlan,
     questions: Sequence[EvalQuestion],
-    modes: Sequence[RetrievalMode] = ("dense",),
-    per_article: bool = False,
-    fusions: Sequence[Fusion] = ("dbsf",),
+    *,
+    settings: Settings | None = None,
     progress: Progress = _no_progress,
 ) -> list[StrategyResult]:
-    """Ingest once with the strategy, then score each retrieval mode on the same index."""
-    chunking = ChunkingSettings(chunker=name, chunk_size=size, chunk_overlap=overlap)
+    """Ingest once with the strategy, then score each retrieval mode on the same index, through the service's
+    own retrieval (``Asker.retrieve``) with ``settings`` (the LLM off: no query rewriting)."""
+    chunking = ChunkingSettings(chunker=name, chunk_size=plan.size, chunk_overlap=plan.overlap)
+    base = (settings or Settings()).model_copy(update={"chunking": chunking, "llm": LLMSettings()})
     with tempfile.TemporaryDirectory(prefix=f"askdocs-eval-{name}-") as tmp:
         index = EdgeIndex(Path(tmp) / "shard")
         ingestor = Ingestor(embedder, index, chunking)
@@ -79,74 +121,47 @@ def evaluate_dense(
             advance(1)
         ingest_s = time.perf_counter() - started
         chunks = index.count()
-        vectors = embedder.embed_queries([q.question for q in questions])
+        asker = make_asker(base, embedder, index)
         results = []
-        runs = [(m, f) for m in modes for f in (fusions if m == "hybrid" else fusions[:1])]
-        for mode, fusion in runs:
+        for mode, fusion in plan.runs():
             index.fusion = fusion
-            label = name if mode == "dense" else f"{name} + {mode}"
-            if mode == "hybrid" and len(fusions) > 1:
-                label += f" ({fusion})"
-            advance = progress(f"{label}: questions", len(questions))
-            ranks = _ranks(index, questions, vectors, mode, top_k, per_article, advance)
-            latency = _latency(index, embedder, questions[:LATENCY_SAMPLE], mode, top_k)
+            label = plan.label(name, mode, fusion)
+            ranks, latency = _ranks(asker, plan, mode, questions, progress(f"{label}: questions", len(questions)))
             results.append(StrategyResult(label, ranking_metrics(ranks), chunks, ingest_s, latency))
         index.close()
     return results
 
 
 def _ranks(
-    index: EdgeIndex,
-    questions: Sequence[EvalQuestion],
-    vectors: Any,
+    asker: Asker,
+    plan: RetrievalPlan,
     mode: RetrievalMode,
-    top_k: int,
-    per_article: bool,
+    questions: Sequence[EvalQuestion],
     advance: Callable[[int], None],
-) -> list[int | None]:
-    """Rank of the first hit per question; ``per_article`` restricts each search to the question's article."""
-    sparse = Bm25Encoder()
+) -> tuple[list[int | None], float]:
+    """Rank of the first hit per question, and the p50 of embed + search; ``per_article`` restricts each search
+    to the question's article."""
     ranks: list[int | None] = []
-    for question, vector in zip(questions, vectors, strict=True):
-        query = sparse.encode_query(question.question) if mode != "dense" else None
-        scope = {"doc_id": question.doc_id} if per_article else None
-        hits = index.search(vector, top_k, filters=scope, sparse=query, mode=mode)
-        ranks.append(first_hit(question, [h.payload for h in hits]))
-        advance(1)
-    return ranks
-
-
-def _latency(
-    index: EdgeIndex,
-    embedder: SentenceTransformerEmbedder,
-    questions: Sequence[EvalQuestion],
-    mode: RetrievalMode,
-    top_k: int,
-) -> float:
-    """p50 of embed + search, one question at a time, as the service does."""
-    sparse = Bm25Encoder()
     latencies = []
     for question in questions:
-        mark = time.perf_counter()
-        query = sparse.encode_query(question.question) if mode != "dense" else None
-        index.search(embedder.embed_query(question.question), top_k, sparse=query, mode=mode)
-        latencies.append((time.perf_counter() - mark) * 1000)
-    return percentile(latencies, 50)
+        scope = {"doc_id": question.doc_id} if plan.per_article else None
+        retrieved = asker.retrieve(question.question, AskOptions(top_k=plan.top_k, filters=scope, retrieval=mode))
+        ranks.append(first_hit(question, found_in(retrieved.hits[: plan.top_k])))
+        latencies.append(retrieved.timings.embed + retrieved.timings.search)
+        advance(1)
+    return ranks, percentile(latencies, 50)
 
 
 def evaluate_bm25(
     dataset: Dataset,
     embedder: SentenceTransformerEmbedder,
-    *,
-    chunker_name: str,
-    size: int,
-    overlap: int,
-    top_k: int,
+    plan: RetrievalPlan,
     questions: Sequence[EvalQuestion],
-    per_article: bool = False,
     progress: Progress = _no_progress,
 ) -> StrategyResult:
-    chunker = build_chunker(chunker_name, embedder, size, overlap)
+    """Plain BM25 over the first strategy's chunks: the lexical floor."""
+    name = plan.chunkers[0]
+    chunker = build_chunker(name, embedder, plan.size, plan.overlap)
     with tempfile.TemporaryDirectory(prefix="askdocs-eval-bm25-") as tmp:
         index = Bm25Index(Path(tmp) / "shard")
         started = time.perf_counter()
@@ -157,12 +172,10 @@ def evaluate_bm25(
         latencies = []
         for question in questions:
             mark = time.perf_counter()
-            payloads = index.search(question.question, top_k, question.doc_id if per_article else None)
+            found = index.search(question.question, plan.top_k, question.doc_id if plan.per_article else None)
             latencies.append((time.perf_counter() - mark) * 1000)
-            ranks.append(first_hit(question, payloads))
+            ranks.append(first_hit(question, found))
             advance(1)
         chunks = index.chunks
         index.close()
-    return StrategyResult(
-        f"bm25 ({chunker_name} chunks)", ranking_metrics(ranks), chunks, ingest_s, percentile(latencies, 50)
-    )
+    return StrategyResult(f"bm25 ({name} chunks)", ranking_metrics(ranks), chunks, ingest_s, percentile(latencies, 50))

@@ -5,34 +5,37 @@ writes the new version's points first and only then drops the old version's, so 
 either the old version, or both (removed by the next run), never a half-replaced document.
 
 Streams (``run``, ``ingest_stream``) embed chunks of consecutive documents together, ``window`` texts per call,
-so small documents do not make small batches; a document is stored once all its chunks are embedded. While the
-model embeds, one background thread reads, parses, chunks and BM25-encodes the next ``prefetch`` documents.
+so small documents do not make small batches; a document is stored once all its chunks are embedded.
+
+Whatever goes wrong with one document (any exception of a loader, the chunker or the embedder) is that document's
+FAILED outcome, with the exception's type and message; the traceback goes to the debug log and the stream goes on.
 """
 
 from __future__ import annotations
 
 import hashlib
-import threading
+import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
 from functools import partial
 
 import numpy as np
 
 from askdocs.embedding import Embedder
-from askdocs.errors import InputError, LoadError
-from askdocs.index.protocol import StoredVersion, VectorIndex, point_id_for
+from askdocs.errors import LoadError
+from askdocs.index.protocol import StoredVersion, VectorIndex
 from askdocs.models import Chunk, Document, Provenance
 from askdocs.settings import ChunkingSettings
 from askdocs.sparse import Bm25Encoder, SparseEncoder, SparseVec
-from chunkers import Chunker, UnknownChunkerError, make_chunker
-from ingest.loaders import RawSource, load
+from ingest.chunking import build_chunker, make_chunks
+from ingest.loaders import RawSource
+from ingest.parsing import InlineParser, Parser
 from ingest.sources import Reader, SourceRef
+
+log = logging.getLogger(__name__)
 
 
 class Status(StrEnum):
@@ -95,26 +98,19 @@ class _Pending:
         return self.embedded == len(self.chunks)
 
 
-# An item to ingest: the source's name (for a failure), how to read and load it, and its provenance.
-_Item = tuple[str, Callable[[], Document], Provenance]
-
-
-def build_chunker(name: str, embedder: Embedder, size: int, overlap: int) -> Chunker:
-    """The named strategy, counting tokens with the embedding model's tokenizer."""
-    try:
-        return make_chunker(name, embedder.count_tokens, embed=embedder.embed_documents, size=size, overlap=overlap)
-    except UnknownChunkerError as exc:
-        raise InputError(str(exc)) from exc
-    except ValueError as exc:
-        raise InputError(f"chunker {name!r}: {exc}") from exc
+# An item to ingest: the source's name (for a failure), how to read it (bytes to parse, or a Document already
+# loaded), and its provenance.
+_Item = tuple[str, Callable[[], RawSource | Document], Provenance]
+# What the parser carries along for each item: its source, provenance, and what is known before parsing.
+_Key = tuple[str, Provenance, Document | Outcome | None]
 
 
 class Ingestor:
     """Builds its chunker from ``chunking`` at construction, so a bad name or parameter fails before any work
     (the embedder may still be unloaded then: chunkers count tokens only when they split).
 
-    ``window``: chunk texts per embedding call in a stream; ``prefetch``: documents prepared ahead in a
-    background thread (0: none, all work in the caller's thread)."""
+    ``parser``: where bytes become Documents (default: in this process; ``ChildParser`` for limits on time and
+    memory); ``window``: chunk texts per embedding call in a stream."""
 
     def __init__(
         self,
@@ -123,13 +119,11 @@ class Ingestor:
         chunking: ChunkingSettings,
         *,
         sparse: SparseEncoder | None = None,
+        parser: Parser | None = None,
         window: int = 256,
-        prefetch: int = 8,
     ) -> None:
         if window < 1:
             raise ValueError(f"window must be at least 1 chunk, got {window}")
-        if prefetch < 0:
-            raise ValueError(f"prefetch must be >= 0 documents, got {prefetch}")
         self._embedder = embedder
         self._index = index
         self._chunker = build_chunker(chunking.chunker, embedder, chunking.chunk_size, chunking.chunk_overlap)
@@ -137,28 +131,20 @@ class Ingestor:
         # The chunker's name and parameters are part of every document's version: a change re-chunks them all.
         self._signature = f"{chunking.chunker}:{chunking.chunk_size}:{chunking.chunk_overlap}"
         self._window = window
-        self._prefetch = prefetch
-        self._index_lock = threading.Lock()  # the background thread reads the index while this one writes
+        self._parser = parser or InlineParser()
 
     # -- one document -------------------------------------------------------------------------------
     def ingest_document(self, document: Document, provenance: Provenance = Provenance()) -> Outcome:
-        planned = self._plan(document, provenance)
-        if planned.stored.complete:
-            return _outcome(document, Status.UNCHANGED, planned.stored.expected)
-        planned.vectors.append(self._embedder.embed_documents([c.embed_text for c in planned.chunks]))
-        return self._store([planned])[0]
+        return next(self._stream([(document.source, partial(_given, document), provenance)]))
 
     def ingest_raw(self, raw: RawSource, provenance: Provenance = Provenance()) -> Outcome:
-        try:
-            return self.ingest_document(load(raw), provenance)
-        except LoadError as exc:
-            return Outcome(raw.source, Status.FAILED, error=exc.reason)
+        return next(self.ingest_stream([(raw, provenance)]))
 
     # -- streams ------------------------------------------------------------------------------------
     def ingest_stream(self, items: Iterable[tuple[RawSource, Provenance]]) -> Iterator[Outcome]:
         """Outcomes in the order of ``items``, each yielded once its document is stored (or has failed: one
         document's failure does not stop the others). Items are drawn lazily, in the caller's thread."""
-        return self._stream((raw.source, partial(load, raw), provenance) for raw, provenance in items)
+        return self._stream((raw.source, partial(_given, raw), provenance) for raw, provenance in items)
 
     def run(
         self,
@@ -168,7 +154,7 @@ class Ingestor:
     ) -> IngestReport:
         report = IngestReport()
         started = time.perf_counter()
-        for outcome in self._stream((ref.location, partial(_read, reader, ref), Provenance()) for ref in refs):
+        for outcome in self._stream((ref.location, partial(reader.read, ref), Provenance()) for ref in refs):
             report.outcomes.append(outcome)
             on_done(outcome)
         report.seconds = time.perf_counter() - started
@@ -184,45 +170,48 @@ class Ingestor:
                 # before it, then decide again, as one-by-one ingestion would.
                 yield from self._drain(queue, waiting)
                 document = prepared.document
-                waiting, prepared = 0, self._prepare((document.source, partial(_given, document), prepared.provenance))
+                waiting, prepared = 0, self._planned(document.source, document, prepared.provenance)
             if isinstance(prepared, _Pending):
                 seen.add(prepared.document.doc_id)
             item = _settled(prepared)
             queue.append(item)
             waiting += len(item.chunks) if isinstance(item, _Pending) else 0
-            while waiting >= self._window:
-                waiting -= self._embed_window(queue)
+            waiting = self._embed_while(queue, waiting, lambda left: left >= self._window)
             yield from self._finished(queue)
         yield from self._drain(queue, waiting)
 
     def _drain(self, queue: deque[Outcome | _Pending], waiting: int) -> Iterator[Outcome]:
-        while waiting > 0:
-            waiting -= self._embed_window(queue)
+        self._embed_while(queue, waiting, lambda left: left > 0)
         yield from self._finished(queue)
 
-    def _prepared(self, items: Iterable[_Item]) -> Iterator[Outcome | _Pending]:
-        """Each item loaded, chunked and encoded, in order; up to ``prefetch`` of them ahead, in the background."""
-        if self._prefetch == 0:
-            yield from map(self._prepare, items)
-            return
-        pool = ThreadPoolExecutor(1, thread_name_prefix="askdocs-ingest")
-        ahead: deque[Future[Outcome | _Pending]] = deque()
-        try:
-            for item in items:
-                ahead.append(pool.submit(self._prepare, item))
-                if len(ahead) > self._prefetch:
-                    yield ahead.popleft().result()
-            while ahead:
-                yield ahead.popleft().result()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+    def _embed_while(self, queue: deque[Outcome | _Pending], waiting: int, more: Callable[[int], bool]) -> int:
+        """Embed windows while ``more(waiting)``; returns the chunks still waiting."""
+        while more(waiting):
+            taken = self._embed_window(queue)
+            if not taken:  # nothing left to embed (cannot happen while the count is right; never spin)
+                break
+            waiting -= taken
+        return waiting
 
-    def _prepare(self, item: _Item) -> Outcome | _Pending:
-        source, document, provenance = item
+    def _prepared(self, items: Iterable[_Item]) -> Iterator[Outcome | _Pending]:
+        """Each item read here, parsed by the parser (maybe ahead, in a child process), then chunked and encoded;
+        in order, each a _Pending or its failure."""
+        for (source, provenance, ready), parsed in self._parser.map(_fetched(items)):
+            found = ready if ready is not None else parsed
+            if isinstance(found, Document):
+                yield self._planned(source, found, provenance)
+            elif isinstance(found, LoadError):
+                yield Outcome(source, Status.FAILED, error=found.reason)
+            else:
+                yield found or Outcome(source, Status.FAILED, error="the parser returned nothing")
+
+    def _planned(self, source: str, document: Document, provenance: Provenance) -> Outcome | _Pending:
         try:
-            return self._plan(document(), provenance)
+            return self._plan(document, provenance)
         except LoadError as exc:
             return Outcome(source, Status.FAILED, error=exc.reason)
+        except Exception as exc:  # the per-document boundary: nothing one document raises stops the others
+            return _failed(source, exc)
 
     def _embed_window(self, queue: deque[Outcome | _Pending]) -> int:
         """Embed up to ``window`` waiting chunks, the oldest first, in one call. Returns how many."""
@@ -236,12 +225,30 @@ class Ingestor:
                 taken += end - start
                 if taken == self._window:
                     break
-        vectors = self._embedder.embed_documents([c.embed_text for p, s, e in spans for c in p.chunks[s:e]])
+        try:
+            vectors = self._embedder.embed_documents([c.embed_text for p, s, e in spans for c in p.chunks[s:e]])
+        except Exception:  # one bad text must not sink its window's neighbours: each document alone
+            return self._embed_one_by_one(queue, spans)
         offset = 0
         for pending, start, end in spans:
             pending.vectors.append(vectors[offset : offset + end - start])
             offset += end - start
         return taken
+
+    def _embed_one_by_one(self, queue: deque[Outcome | _Pending], spans: list[tuple[_Pending, int, int]]) -> int:
+        """The window's documents embedded one at a time; one that fails leaves the queue as FAILED, and all its
+        chunks not embedded yet leave the count of waiting chunks with it."""
+        left = 0
+        for pending, start, end in spans:
+            try:
+                pending.vectors.append(
+                    self._embedder.embed_documents([c.embed_text for c in pending.chunks[start:end]])
+                )
+                left += end - start
+            except Exception as exc:
+                queue[queue.index(pending)] = _failed(pending.document.source, exc)
+                left += len(pending.chunks) - start
+        return left
 
     def _finished(self, queue: deque[Outcome | _Pending]) -> Iterator[Outcome]:
         """Store the complete documents at the head of the queue, then hand out their outcomes in order."""
@@ -257,12 +264,11 @@ class Ingestor:
         """The document's version and what the index holds of it; chunks and sparse vectors unless it is whole."""
         tags = f"{provenance.origin}|{','.join(sorted(provenance.acl))}"
         version = hashlib.sha256(f"{document.content_hash}|{self._signature}|{tags}".encode()).hexdigest()
-        with self._index_lock:
-            stored = self._index.stored_version(document.doc_id, version)
+        stored = self._index.stored_version(document.doc_id, version)
         pending = _Pending(document, provenance, version, stored)
         if stored.complete:
             return pending
-        pending.chunks = self._chunks(document, version, provenance)
+        pending.chunks = make_chunks(self._chunker, document, version, provenance)
         if not pending.chunks:
             raise LoadError(document.source, "no text to index after chunking")
         pending.sparse = self._sparse.encode_documents([c.embed_text for c in pending.chunks])
@@ -272,47 +278,14 @@ class Ingestor:
         """All new points first, then each document's older versions dropped (crash safety, see the top)."""
         if not pending:
             return []
-        with self._index_lock:
-            self._index.ensure_collection(self._embedder.dimension)
-            chunks = [c for p in pending for c in p.chunks]
-            vectors = np.concatenate([v for p in pending for v in p.vectors])
-            self._index.upsert(chunks, vectors, [s for p in pending for s in p.sparse])
-            for p in pending:
-                if p.stored.points:  # a document new to the index has no older version to drop
-                    self._index.delete_document(p.document.doc_id, except_hash=p.version)
+        self._index.ensure_collection(self._embedder.dimension)
+        chunks = [c for p in pending for c in p.chunks]
+        vectors = np.concatenate([v for p in pending for v in p.vectors])
+        self._index.upsert(chunks, vectors, [s for p in pending for s in p.sparse])
+        for p in pending:
+            if p.stored.points:  # a document new to the index has no older version to drop
+                self._index.delete_document(p.document.doc_id, except_version=p.version)
         return [_outcome(p.document, Status.UPDATED if p.stored.points else Status.NEW, len(p.chunks)) for p in pending]
-
-    def _chunks(self, document: Document, version: str, provenance: Provenance) -> list[Chunk]:
-        pieces = self._chunker.split(document.sections, document.title)
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        chunks = []
-        for i, piece in enumerate(pieces):
-            section = document.sections[piece.section]
-            chunks.append(
-                Chunk(
-                    point_id=point_id_for(document.doc_id, f"{version[:16]}:{i}"),
-                    doc_id=document.doc_id,
-                    source=document.source,
-                    title=document.title,
-                    text=piece.text,
-                    embed_text=piece.embed_text or piece.text,
-                    chunk_index=i,
-                    chunk_count=len(pieces),
-                    chunker=self._chunker.name,
-                    content_hash=version,
-                    ingested_at=now,
-                    heading_path=section.heading_path,
-                    page=section.page,
-                    start=piece.start,
-                    end=piece.end,
-                    context=piece.context,
-                    context_start=piece.context_start,
-                    context_end=piece.context_end,
-                    origin=provenance.origin,
-                    acl=provenance.acl,
-                )
-            )
-        return chunks
 
 
 def _settled(item: Outcome | _Pending) -> Outcome | _Pending:
@@ -322,12 +295,30 @@ def _settled(item: Outcome | _Pending) -> Outcome | _Pending:
     return item
 
 
-def _read(reader: Reader, ref: SourceRef) -> Document:
-    return load(reader.read(ref))
+def _fetched(items: Iterable[_Item]) -> Iterator[tuple[_Key, RawSource | None]]:
+    """Each item read (in this process: files, HTTP); bytes go on to the parser, the rest is already settled."""
+    for source, read, provenance in items:
+        try:
+            got = read()
+        except LoadError as exc:
+            yield (source, provenance, Outcome(source, Status.FAILED, error=exc.reason)), None
+            continue
+        except Exception as exc:
+            yield (source, provenance, _failed(source, exc)), None
+            continue
+        if isinstance(got, Document):
+            yield (source, provenance, got), None
+        else:
+            yield (source, provenance, None), got
 
 
-def _given(document: Document) -> Document:
-    return document
+def _given(item: RawSource | Document) -> RawSource | Document:
+    return item
+
+
+def _failed(source: str, exc: BaseException) -> Outcome:
+    log.debug("%s failed", source, exc_info=exc)
+    return Outcome(source, Status.FAILED, error=f"{type(exc).__name__}: {exc}")
 
 
 def _outcome(document: Document, status: Status, chunks: int) -> Outcome:

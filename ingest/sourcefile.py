@@ -24,7 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from askdocs.errors import ConfigError
 from askdocs.models import Provenance
-from askdocs.settings import ChunkingSettings
+from askdocs.settings import MAX_CHUNK_TOKENS, MIN_CHUNK_TOKENS, ChunkingSettings
+from askdocs.urls import is_http_url
 from chunkers import available
 
 SourceKind = Literal["folder", "url", "sitemap", "crawl"]
@@ -55,7 +56,7 @@ class SourceSpec(BaseModel):
     sitemap: str | None = None
     crawl: list[str] | None = None
     chunker: str | None = None
-    chunk_size: int | None = Field(default=None, ge=16, le=4096)
+    chunk_size: int | None = Field(default=None, ge=MIN_CHUNK_TOKENS, le=MAX_CHUNK_TOKENS)
     chunk_overlap: int | None = Field(default=None, ge=0)
     acl: list[str] = []
     schedule: str = "1h"
@@ -150,7 +151,7 @@ class SourcesFile(BaseModel):
 
 
 def _check_url(url: str) -> str:
-    if not url.startswith(("http://", "https://")):
+    if not is_http_url(url):
         raise ValueError(f"{url!r}: only http:// and https:// URLs")
     return url
 

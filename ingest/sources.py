@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from askdocs.errors import LoadError
+from askdocs.settings import IngestSettings
+from askdocs.urls import ONLY_HTTP, is_http_url
 from ingest.loaders import SUFFIXES, RawSource
 from ingest.web import Failed, Fetched, WebPolicy, fetch_page
 
@@ -19,7 +21,7 @@ class SourceRef:
 
     @property
     def is_url(self) -> bool:
-        return self.location.startswith(("http://", "https://"))
+        return is_http_url(self.location)
 
 
 def expand(arguments: list[str]) -> tuple[list[SourceRef], list[LoadError]]:
@@ -27,11 +29,11 @@ def expand(arguments: list[str]) -> tuple[list[SourceRef], list[LoadError]]:
     refs: list[SourceRef] = []
     errors: list[LoadError] = []
     for arg in arguments:
-        if arg.startswith(("http://", "https://")):
+        if is_http_url(arg):
             refs.append(SourceRef(arg))
             continue
         if "://" in arg:
-            errors.append(LoadError(arg, "only http:// and https:// URLs can be ingested"))
+            errors.append(LoadError(arg, ONLY_HTTP))
             continue
         path = Path(arg).expanduser()
         if path.is_dir():
@@ -68,6 +70,14 @@ class Reader:
             timeout_s=timeout_s,
             user_agent=user_agent,
             respect_robots=False,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: IngestSettings, *, allow_private_network: bool | None = None) -> Reader:
+        """The reader of the ingest settings (size limit, timeout, user agent, private network)."""
+        private = settings.allow_private_network if allow_private_network is None else allow_private_network
+        return cls(
+            settings.max_file_mb * 2**20, settings.http_timeout_s, settings.user_agent, allow_private_network=private
         )
 
     def read(self, ref: SourceRef) -> RawSource:

@@ -88,15 +88,13 @@ class DeferredValidators:
 
 
 def web_policy(spec: SourceSpec, settings: IngestSettings) -> WebPolicy:
-    return WebPolicy(
+    return WebPolicy.from_settings(
+        settings,
         allow_hosts=tuple(spec.allow_hosts),
         allow_prefixes=tuple(spec.allow_prefixes),
         allow_private_network=spec.allow_private_network,
         max_depth=spec.max_depth,
         max_pages=spec.max_pages,
-        max_bytes=settings.max_file_mb * 2**20,
-        timeout_s=settings.http_timeout_s,
-        user_agent=settings.user_agent,
         concurrency=spec.concurrency,
         delay_s=spec.delay_s,
         respect_robots=spec.respect_robots,
@@ -168,8 +166,7 @@ def _items(
         return
     if spec.kind == "url":
         results: Iterator[Any] = (fetch_page(url, policy, store) for url in spec.url or [])
-    elif spec.kind == "sitemap":
-        assert spec.sitemap is not None
+    elif spec.kind == "sitemap" and spec.sitemap:
         results = from_sitemap(spec.sitemap, policy, store)
     else:
         results = crawl(spec.crawl or [], policy, store)

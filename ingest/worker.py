@@ -29,6 +29,7 @@ from askdocs.index.protocol import VectorIndex
 from askdocs.jobs import Job, JobKind, JobQueue, SqliteConnections
 from askdocs.settings import ChunkingSettings, Settings
 from ingest.loaders import RawSource
+from ingest.parsing import ChildParser
 from ingest.pipeline import Ingestor, Outcome, Status
 from ingest.sourcefile import SourcesFile, SourceSpec
 from ingest.sources import Reader, SourceRef
@@ -99,18 +100,14 @@ class JobRunner:
         self.sources = sources
         self._validators = validators
         self._ingestors: dict[str, Ingestor] = {}
-        self._reader = Reader(
-            settings.ingest.max_file_mb * 2**20,
-            settings.ingest.http_timeout_s,
-            settings.ingest.user_agent,
-            allow_private_network=settings.ingest.allow_private_network,
-        )
+        self._reader = Reader.from_settings(settings.ingest)
 
     def ingestor(self, chunking: ChunkingSettings) -> Ingestor:
         """One Ingestor per chunking configuration: sources may choose their own."""
         key = chunking.model_dump_json()
         if key not in self._ingestors:
-            self._ingestors[key] = Ingestor(self._embedder, self._index, chunking)
+            parser = ChildParser.from_settings(self._settings.ingest)
+            self._ingestors[key] = Ingestor(self._embedder, self._index, chunking, parser=parser)
         return self._ingestors[key]
 
     def run(self, job: Job, on_progress: Callable[[int], None] = lambda _: None) -> tuple[dict[str, Any], str | None]:

@@ -13,9 +13,7 @@ router = APIRouter(tags=["documents"])
 @router.get("/documents", response_model=list[DocumentOut])
 def list_documents(container: ContainerDep) -> list[DocumentOut]:
     """The documents in the index."""
-    return [
-        DocumentOut(**{k: v for k, v in asdict(d).items() if k != "content_hash"}) for d in container.index.documents()
-    ]
+    return [DocumentOut(**{k: v for k, v in asdict(d).items() if k != "version"}) for d in container.index.documents()]
 
 
 @router.delete("/documents/{doc_id}", dependencies=[AdminDep])

@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from app.deps import AdminDep, ContainerDep
 from app.schemas import IngestResponse, IngestResultOut, JobOut
 from askdocs.jobs import Job, JobKind, JobQueue, store_upload
+from askdocs.urls import ONLY_HTTP, is_http_url
 
 router = APIRouter(tags=["ingest"], dependencies=[AdminDep])
 _POLL_S = 0.1
@@ -61,8 +62,8 @@ async def ingest(
     if not files and not urls:
         raise HTTPException(422, "send at least one file (field 'files') or URL (field 'urls')")
     for url in urls or []:
-        if not url.startswith(("http://", "https://")):
-            raise HTTPException(422, f"{url!r}: only http:// and https:// URLs can be ingested")
+        if not is_http_url(url):
+            raise HTTPException(422, f"{url!r}: {ONLY_HTTP}")
     limit = container.settings.service.max_upload_mb * 2**20
     uploads = []
     for upload in files or []:  # all read and checked before anything is queued

@@ -15,19 +15,29 @@ import numpy as np
 import qdrant_edge as qe
 
 from askdocs.errors import DimensionMismatchError, IndexError_, IndexLockedError
-from askdocs.index.protocol import (
+from askdocs.index.points import (
     ACL,
+    CHUNK_INDEX,
     DENSE,
     DOC_FIELDS,
     INTEGER_INDEXES,
     KEYWORD_INDEXES,
-    RRF_K,
     SPARSE,
-    Filters,
-    StoredVersion,
-    check_filters,
-    check_mode,
+    VERSION,
+    chunk_of,
     document_info,
+    expected_chunks,
+    payload_of,
+    to_hit,
+)
+from askdocs.index.protocol import (
+    RRF_K,
+    Filters,
+    Scope,
+    StoredVersion,
+    check_mode,
+    hybrid_candidates,
+    scope_of,
 )
 from askdocs.models import Chunk, DocumentInfo, Hit
 from askdocs.sparse import Fusion, RetrievalMode, SparseVec
@@ -116,15 +126,15 @@ class EdgeIndex:
             named: dict[str, qe.NamedVector] = {DENSE: vector.tolist()}
             if sparse is not None:
                 named[SPARSE] = qe.SparseVector(sparse[i].indices, sparse[i].values)
-            points.append(qe.Point(c.point_id, named, c.payload()))
+            points.append(qe.Point(c.point_id, named, payload_of(c)))
         self._update(qe.UpdateOperation.upsert_points(points))
         with self._lock:
             self._call(self._shard.flush)
 
-    def delete_document(self, doc_id: str, *, except_hash: str | None = None) -> None:
+    def delete_document(self, doc_id: str, *, except_version: str | None = None) -> None:
         if self._open() is None:
             return
-        must_not = [_match("content_hash", except_hash)] if except_hash else None
+        must_not = [_match(VERSION, except_version)] if except_version else None
         self._update(
             qe.UpdateOperation.delete_points_by_filter(qe.Filter(must=[_match("doc_id", doc_id)], must_not=must_not))
         )
@@ -142,7 +152,7 @@ class EdgeIndex:
         mode: RetrievalMode = "dense",
         groups: Sequence[str] | None = None,
     ) -> list[Hit]:
-        flt = _filter(check_filters(filters), groups)
+        flt = _filter(scope_of(filters, groups))
         check_mode(mode, sparse)
         shard = self._open()
         if shard is None:
@@ -150,7 +160,7 @@ class EdgeIndex:
         dense_q = qe.Query.Nearest(vector.tolist(), using=DENSE)
         sparse_q = qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE) if sparse else None
         if mode == "hybrid":
-            candidates = max(limit * 4, 40)
+            candidates = hybrid_candidates(limit)
             request = qe.QueryRequest(
                 limit=limit,
                 prefetches=[
@@ -170,19 +180,19 @@ class EdgeIndex:
     def neighbours(self, hit: Hit, window: int) -> list[Hit]:
         """The chunks within ``window`` positions of ``hit`` in the same version of its document, in order."""
         shard = self._open()
-        index = int(hit.payload.get("chunk_index", 0))
         if shard is None or window < 1:
             return []
+        index = hit.chunk.chunk_index
         flt = qe.Filter(
             must=[
                 _match("doc_id", hit.doc_id),
-                _match("content_hash", str(hit.payload.get("content_hash", ""))),
-                qe.FieldCondition("chunk_index", range=qe.RangeFloat(gte=index - window, lte=index + window)),
+                _match(VERSION, hit.chunk.version),
+                qe.FieldCondition(CHUNK_INDEX, range=qe.RangeFloat(gte=index - window, lte=index + window)),
             ]
         )
         records, _ = self._call(shard.scroll, qe.ScrollRequest(limit=2 * window + 1, filter=flt, with_payload=True))
-        found = [Hit(str(r.id), 0.0, dict(r.payload or {})) for r in records]
-        return sorted(found, key=lambda h: int(h.payload.get("chunk_index", 0)))
+        found = [Hit(chunk_of(r.id, r.payload), 0.0) for r in records]
+        return sorted(found, key=lambda h: h.chunk.chunk_index)
 
     def count(self) -> int:
         shard = self._open()
@@ -191,11 +201,11 @@ class EdgeIndex:
     def _count(self, flt: Any) -> int:
         return int(self._call(self._shard.count, qe.CountRequest(exact=True, filter=flt)))
 
-    def stored_version(self, doc_id: str, content_hash: str) -> StoredVersion:
+    def stored_version(self, doc_id: str, version: str) -> StoredVersion:
         if self._open() is None:
             return StoredVersion(0, 0, 0)
         same_doc = _match("doc_id", doc_id)
-        same_hash = qe.Filter(must=[same_doc, _match("content_hash", content_hash)])
+        same_hash = qe.Filter(must=[same_doc, _match(VERSION, version)])
         points = self._count(qe.Filter(must=[same_doc]))
         with_hash = self._count(same_hash)
         expected = 0
@@ -203,13 +213,13 @@ class EdgeIndex:
             records, _ = self._call(
                 self._shard.scroll, qe.ScrollRequest(limit=1, filter=same_hash, with_payload=["chunk_count"])
             )
-            expected = int((records[0].payload or {}).get("chunk_count") or 0) if records else 0
+            expected = expected_chunks(records[0].payload) if records else 0
         return StoredVersion(points, with_hash, expected)
 
     def documents(self) -> list[DocumentInfo]:
         if self._open() is None:
             return []
-        first_chunks = qe.Filter(must=[qe.FieldCondition("chunk_index", match=qe.MatchValue(0))])
+        first_chunks = qe.Filter(must=[qe.FieldCondition(CHUNK_INDEX, match=qe.MatchValue(0))])
         return sorted((document_info(p) for p in self._scroll(first_chunks, DOC_FIELDS)), key=lambda d: d.source)
 
     def _scroll(self, flt: Any, fields: list[str]) -> Iterator[dict[str, Any]]:
@@ -222,14 +232,6 @@ class EdgeIndex:
                 return
 
 
-def to_hit(query: np.ndarray, point_id: Any, score: float, payload: Any, stored: Any) -> Hit:
-    """A search result, with its dense vector and cosine to the query when the vector came back."""
-    if not isinstance(stored, dict) or DENSE not in stored:
-        return Hit(str(point_id), float(score), dict(payload or {}))
-    vector = np.asarray(stored[DENSE], dtype=np.float32)
-    return Hit(str(point_id), float(score), dict(payload or {}), float(np.dot(query, vector)), vector)
-
-
 def _fusion(fusion: Fusion) -> Any:
     return qe.Fusion.Dbsf() if fusion == "dbsf" else qe.Fusion.Rrf(k=RRF_K)
 
@@ -238,19 +240,17 @@ def _match(field: str, value: str) -> Any:
     return qe.FieldCondition(field, match=qe.MatchValue(value))
 
 
-def _filter(filters: dict[str, list[str]], groups: Sequence[str] | None = None) -> Any:
-    if not filters and groups is None:
+def _filter(scope: Scope) -> Any:
+    if scope.unrestricted:
         return None
     must: list[Any] = []
-    if groups is not None:  # public (no ACL) or shared with one of the caller's groups
+    if scope.groups is not None:  # public (no ACL) or shared with one of the caller's groups
         visible: list[Any] = [qe.IsEmptyCondition(ACL)]
-        if groups:
-            visible.append(qe.FieldCondition(ACL, match=qe.MatchAny(list(groups))))
+        if scope.groups:
+            visible.append(qe.FieldCondition(ACL, match=qe.MatchAny(list(scope.groups))))
         must.append(qe.Filter(should=visible))
-    return qe.Filter(
-        must=must
-        + [
-            qe.FieldCondition(key, match=qe.MatchValue(vals[0]) if len(vals) == 1 else qe.MatchAny(vals))
-            for key, vals in filters.items()
-        ]
-    )
+    for key, values in scope.match:
+        must.append(
+            qe.FieldCondition(key, match=qe.MatchValue(values[0]) if len(values) == 1 else qe.MatchAny(list(values)))
+        )
+    return qe.Filter(must=must)

@@ -21,9 +21,3 @@ def open_index(settings: Settings) -> VectorIndex:
     from askdocs.index.edge import EdgeIndex
 
     return EdgeIndex(settings.data_dir / "qdrant" / settings.qdrant.collection, fusion=settings.retrieval.fusion)
-
-
-def describe_index(settings: Settings) -> str:
-    if settings.qdrant.url:
-        return f"Qdrant server {settings.qdrant.url}, collection {settings.qdrant.collection!r}"
-    return f"embedded Qdrant at {settings.data_dir / 'qdrant' / settings.qdrant.collection}"

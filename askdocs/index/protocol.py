@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -13,16 +13,9 @@ from askdocs.errors import InputError
 from askdocs.models import Chunk, DocumentInfo, Hit
 from askdocs.sparse import RetrievalMode, SparseVec
 
-# Fields callers may filter on (each has a keyword payload index).
-FILTERABLE_FIELDS = ("doc_id", "source", "chunker", "origin")
-KEYWORD_INDEXES = ("doc_id", "source", "content_hash", "chunker", "origin", "acl")
-INTEGER_INDEXES = ("chunk_index",)
-DENSE = "dense"
-SPARSE = "sparse"
-ACL = "acl"  # payload field: the groups allowed to see a chunk; empty = everyone
+FILTERABLE_FIELDS = ("doc_id", "source", "chunker", "origin")  # fields callers may filter on
 RRF_K = 60  # the usual constant of reciprocal rank fusion
 POINT_NAMESPACE = uuid.UUID("0b6c4f3e-6a2d-4c41-9a0e-5d7f0e1a2b3c")
-DOC_FIELDS = ["doc_id", "source", "title", "chunk_count", "ingested_at", "content_hash", "chunker", "origin"]
 
 Filters = Mapping[str, str | Sequence[str]]
 
@@ -46,6 +39,29 @@ def check_filters(filters: Filters | None) -> dict[str, list[str]]:
 
 
 @dataclass(frozen=True, slots=True)
+class Scope:
+    """What a search may return, in no library's terms; each adapter translates it into its filter once."""
+
+    match: tuple[tuple[str, tuple[str, ...]], ...] = ()  # every field must hold one of its values
+    groups: tuple[str, ...] | None = None  # None: no access check; else public chunks or one of these groups
+
+    @property
+    def unrestricted(self) -> bool:
+        return not self.match and self.groups is None
+
+
+def scope_of(filters: Filters | None, groups: Sequence[str] | None) -> Scope:
+    """A caller's filters (validated) and groups as one Scope."""
+    match = tuple((key, tuple(values)) for key, values in check_filters(filters).items())
+    return Scope(match, None if groups is None else tuple(groups))
+
+
+def hybrid_candidates(limit: int) -> int:
+    """How many candidates each half of a hybrid search brings to the fusion."""
+    return max(limit * 4, 40)
+
+
+@dataclass(frozen=True, slots=True)
 class StoredVersion:
     """What the index holds of one document: enough to decide whether re-ingesting can be skipped."""
 
@@ -63,19 +79,6 @@ def check_mode(mode: RetrievalMode, sparse: SparseVec | None) -> None:
         raise InputError(f"unknown retrieval mode {mode!r}; available: dense, hybrid, sparse")
     if mode != "dense" and sparse is None:
         raise InputError(f"retrieval mode {mode!r} needs the query's sparse vector")
-
-
-def document_info(payload: Mapping[str, Any]) -> DocumentInfo:
-    return DocumentInfo(
-        doc_id=str(payload.get("doc_id", "")),
-        source=str(payload.get("source", "")),
-        title=str(payload.get("title", "")),
-        chunks=int(payload.get("chunk_count") or 0),
-        ingested_at=str(payload.get("ingested_at", "")),
-        content_hash=str(payload.get("content_hash", "")),
-        chunker=str(payload.get("chunker", "")),
-        origin=str(payload.get("origin") or ""),
-    )
 
 
 class VectorIndex(Protocol):
@@ -103,7 +106,8 @@ class VectorIndex(Protocol):
         mode: RetrievalMode = "dense",
         groups: Sequence[str] | None = None,
     ) -> list[Hit]:
-        """``dense``: cosine; ``sparse``: BM25 (needs ``sparse``); ``hybrid``: both fused with RRF.
+        """``dense``: cosine; ``sparse``: BM25 (needs ``sparse``); ``hybrid``: both fused, with the adapter's
+        ``fusion`` (DBSF by default, or RRF).
         ``groups``: the caller's groups; only chunks without an ACL or sharing a group with it are found.
         None: no access check (evaluation, admin tools)."""
         ...
@@ -112,10 +116,10 @@ class VectorIndex(Protocol):
         """Chunks of the same document version within ``window`` positions of ``hit`` (itself included)."""
         ...
 
-    def stored_version(self, doc_id: str, content_hash: str) -> StoredVersion: ...
+    def stored_version(self, doc_id: str, version: str) -> StoredVersion: ...
 
-    def delete_document(self, doc_id: str, *, except_hash: str | None = None) -> None:
-        """Drop a document's points (all, or only those of other versions than ``except_hash``)."""
+    def delete_document(self, doc_id: str, *, except_version: str | None = None) -> None:
+        """Drop a document's points (all, or only those of other versions than ``except_version``)."""
         ...
 
     def documents(self) -> list[DocumentInfo]: ...

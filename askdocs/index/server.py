@@ -15,20 +15,29 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from askdocs.errors import DimensionMismatchError, IndexError_
-from askdocs.index.edge import to_hit
-from askdocs.index.protocol import (
+from askdocs.index.points import (
     ACL,
+    CHUNK_INDEX,
     DENSE,
     DOC_FIELDS,
     INTEGER_INDEXES,
     KEYWORD_INDEXES,
-    RRF_K,
     SPARSE,
-    Filters,
-    StoredVersion,
-    check_filters,
-    check_mode,
+    VERSION,
+    chunk_of,
     document_info,
+    expected_chunks,
+    payload_of,
+    to_hit,
+)
+from askdocs.index.protocol import (
+    RRF_K,
+    Filters,
+    Scope,
+    StoredVersion,
+    check_mode,
+    hybrid_candidates,
+    scope_of,
 )
 from askdocs.models import Chunk, DocumentInfo, Hit
 from askdocs.sparse import Fusion, RetrievalMode, SparseVec
@@ -71,7 +80,11 @@ class ServerIndex:
             return None
         info = self._call(self._client.get_collection, self._collection)
         vectors = info.config.params.vectors
-        assert isinstance(vectors, dict)
+        if not isinstance(vectors, dict) or DENSE not in vectors:
+            raise IndexError_(
+                f"collection {self._collection!r} on the {self._where} has no vector named {DENSE!r}: it was not "
+                "made by askdocs; choose another ASKDOCS_QDRANT__COLLECTION"
+            )
         return int(vectors[DENSE].size)
 
     def ensure_collection(self, dimension: int) -> None:
@@ -107,15 +120,15 @@ class ServerIndex:
             named: dict[str, Any] = {DENSE: v.tolist()}
             if sparse is not None:
                 named[SPARSE] = models.SparseVector(indices=sparse[i].indices, values=sparse[i].values)
-            points.append(models.PointStruct(id=c.point_id, vector=named, payload=c.payload()))
+            points.append(models.PointStruct(id=c.point_id, vector=named, payload=payload_of(c)))
         self._call(self._client.upsert, self._collection, points=points, wait=True)
 
-    def delete_document(self, doc_id: str, *, except_hash: str | None = None) -> None:
+    def delete_document(self, doc_id: str, *, except_version: str | None = None) -> None:
         if not self._has_collection():
             return
         flt = models.Filter(
             must=[_match("doc_id", doc_id)],
-            must_not=[_match("content_hash", except_hash)] if except_hash else None,
+            must_not=[_match(VERSION, except_version)] if except_version else None,
         )
         self._call(
             self._client.delete,
@@ -134,14 +147,14 @@ class ServerIndex:
         mode: RetrievalMode = "dense",
         groups: Sequence[str] | None = None,
     ) -> list[Hit]:
-        flt = _filter(check_filters(filters), groups)
+        flt = _filter(scope_of(filters, groups))
         check_mode(mode, sparse)
         if not self._has_collection():
             return []
         sparse_q = models.SparseVector(indices=sparse.indices, values=sparse.values) if sparse else None
         args: dict[str, Any] = {"limit": limit, "query_filter": flt, "with_payload": True}
         if mode == "hybrid":
-            candidates = max(limit * 4, 40)
+            candidates = hybrid_candidates(limit)
             args["prefetch"] = [
                 models.Prefetch(query=vector.tolist(), using=DENSE, limit=candidates, filter=flt),
                 models.Prefetch(query=sparse_q, using=SPARSE, limit=candidates, filter=flt),
@@ -161,21 +174,21 @@ class ServerIndex:
 
     def neighbours(self, hit: Hit, window: int) -> list[Hit]:
         """The chunks within ``window`` positions of ``hit`` in the same version of its document, in order."""
-        index = int(hit.payload.get("chunk_index", 0))
         if not self._has_collection() or window < 1:
             return []
+        index = hit.chunk.chunk_index
         flt = models.Filter(
             must=[
                 _match("doc_id", hit.doc_id),
-                _match("content_hash", str(hit.payload.get("content_hash", ""))),
-                models.FieldCondition(key="chunk_index", range=models.Range(gte=index - window, lte=index + window)),
+                _match(VERSION, hit.chunk.version),
+                models.FieldCondition(key=CHUNK_INDEX, range=models.Range(gte=index - window, lte=index + window)),
             ]
         )
         records, _ = self._call(
             self._client.scroll, self._collection, scroll_filter=flt, limit=2 * window + 1, with_payload=True
         )
-        found = [Hit(str(r.id), 0.0, dict(r.payload or {})) for r in records]
-        return sorted(found, key=lambda h: int(h.payload.get("chunk_index", 0)))
+        found = [Hit(chunk_of(r.id, r.payload), 0.0) for r in records]
+        return sorted(found, key=lambda h: h.chunk.chunk_index)
 
     def count(self) -> int:
         if not self._has_collection():
@@ -185,10 +198,10 @@ class ServerIndex:
     def _count(self, flt: models.Filter) -> int:
         return int(self._call(self._client.count, self._collection, count_filter=flt, exact=True).count)
 
-    def stored_version(self, doc_id: str, content_hash: str) -> StoredVersion:
+    def stored_version(self, doc_id: str, version: str) -> StoredVersion:
         if not self._has_collection():
             return StoredVersion(0, 0, 0)
-        same_hash = models.Filter(must=[_match("doc_id", doc_id), _match("content_hash", content_hash)])
+        same_hash = models.Filter(must=[_match("doc_id", doc_id), _match(VERSION, version)])
         points = self._count(models.Filter(must=[_match("doc_id", doc_id)]))
         with_hash = self._count(same_hash)
         expected = 0
@@ -200,13 +213,13 @@ class ServerIndex:
                 limit=1,
                 with_payload=["chunk_count"],
             )
-            expected = int((records[0].payload or {}).get("chunk_count") or 0) if records else 0
+            expected = expected_chunks(records[0].payload) if records else 0
         return StoredVersion(points, with_hash, expected)
 
     def documents(self) -> list[DocumentInfo]:
         if not self._has_collection():
             return []
-        first = models.Filter(must=[models.FieldCondition(key="chunk_index", match=models.MatchValue(value=0))])
+        first = models.Filter(must=[models.FieldCondition(key=CHUNK_INDEX, match=models.MatchValue(value=0))])
         return sorted((document_info(p) for p in self._scroll(first, DOC_FIELDS)), key=lambda d: d.source)
 
     def _scroll(self, flt: models.Filter, fields: list[str]) -> Iterator[dict[str, Any]]:
@@ -229,20 +242,18 @@ def _match(field: str, value: str) -> models.FieldCondition:
     return models.FieldCondition(key=field, match=models.MatchValue(value=value))
 
 
-def _filter(filters: dict[str, list[str]], groups: Sequence[str] | None = None) -> models.Filter | None:
-    if not filters and groups is None:
+def _filter(scope: Scope) -> models.Filter | None:
+    if scope.unrestricted:
         return None
-    access: list[models.Condition] = []
-    if groups is not None:  # public (no ACL) or shared with one of the caller's groups
+    conditions: list[models.Condition] = []
+    if scope.groups is not None:  # public (no ACL) or shared with one of the caller's groups
         visible: list[models.Condition] = [models.IsEmptyCondition(is_empty=models.PayloadField(key=ACL))]
-        if groups:
-            visible.append(models.FieldCondition(key=ACL, match=models.MatchAny(any=list(groups))))
-        access.append(models.Filter(should=visible))
-    conditions: list[models.Condition] = access + [
-        models.FieldCondition(
-            key=key,
-            match=models.MatchValue(value=vals[0]) if len(vals) == 1 else models.MatchAny(any=vals),
+        if scope.groups:
+            visible.append(models.FieldCondition(key=ACL, match=models.MatchAny(any=list(scope.groups))))
+        conditions.append(models.Filter(should=visible))
+    for key, values in scope.match:
+        match: models.Match = (
+            models.MatchValue(value=values[0]) if len(values) == 1 else models.MatchAny(any=list(values))
         )
-        for key, vals in filters.items()
-    ]
+        conditions.append(models.FieldCondition(key=key, match=match))
     return models.Filter(must=conditions)

@@ -1,1 +1,1 @@
-"""Question answering: sanitise -> embed -> search -> select -> generate. Shared by the service, CLI and Slack."""
+"""Question answering: sanitise -> embed -> search -> select -> generate. Shared by the service and the CLI."""

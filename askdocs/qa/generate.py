@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -26,6 +25,8 @@ class Generated:
     mode: AnswerMode
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    model: str = ""  # the model that wrote it ("" for extractive answers)
+    prompt: str = ""  # the exact text sent to the model, messages rendered as "role: content"
 
 
 class Generator(Protocol):
@@ -39,33 +40,20 @@ class Generator(Protocol):
 
 
 def heading_of(hit: Hit) -> str:
-    return " > ".join(str(h) for h in hit.payload.get("heading_path") or [])
+    return " > ".join(hit.chunk.heading_path)
 
 
 def context_block(n: int, hit: Hit) -> str:
     """One numbered passage as the model sees it: ``[n] title — heading (p. X)`` then the text."""
-    label = str(hit.payload.get("title") or hit.payload.get("source") or "")
+    label = hit.chunk.title or hit.chunk.source
     heading = heading_of(hit)
     if heading and heading != label:
         label += f" — {heading}"
-    if hit.payload.get("page"):
-        label += f" (p. {hit.payload['page']})"
+    if hit.chunk.page:
+        label += f" (p. {hit.chunk.page})"
     return f"[{n}] {label}\n{hit.answer_text.strip()}"
 
 
 def numbered_blocks(contexts: Sequence[Hit]) -> str:
     """The passages as the model sees them, numbered from 1 (the numbers the answer cites)."""
     return "\n\n".join(context_block(n, hit) for n, hit in enumerate(contexts, start=1))
-
-
-_CITATION = re.compile(r"\[(\d+)\]")
-
-
-def cited_numbers(text: str) -> list[int]:
-    """The ``[n]`` markers of an answer, in order of first appearance."""
-    seen: list[int] = []
-    for match in _CITATION.finditer(text):
-        n = int(match.group(1))
-        if n not in seen:
-            seen.append(n)
-    return seen

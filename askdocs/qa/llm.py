@@ -79,17 +79,20 @@ def prompted_user_message(question: str, context: str) -> str:
     return f"Context:\n\n{context}\n\nQuestion: {question}"
 
 
-def prompted_messages(question: str, contexts: Sequence[Hit], few_shot: Sequence[FewShot] = ()) -> Messages:
+def prompted_messages(question: str, context: str, few_shot: Sequence[FewShot] = ()) -> Messages:
+    """The prompted mode's messages; ``context``: the numbered passages (``numbered_blocks``). The fine-tuning
+    export builds its ``instructions`` examples with this same function."""
     messages: Messages = [{"role": "system", "content": SYSTEM_PROMPT}]
     for example in few_shot:
         messages.append({"role": "user", "content": prompted_user_message(example.question, example.context)})
         messages.append({"role": "assistant", "content": example.answer})
-    messages.append({"role": "user", "content": prompted_user_message(question, numbered_blocks(contexts))})
+    messages.append({"role": "user", "content": prompted_user_message(question, context)})
     return messages
 
 
-def finetuned_messages(question: str, contexts: Sequence[Hit]) -> Messages:
-    return [{"role": "user", "content": f"Question: {question}\n\nContext: {numbered_blocks(contexts)}"}]
+def finetuned_messages(question: str, context: str) -> Messages:
+    """The finetuned mode's one short message; the export's ``template`` examples are built with it too."""
+    return [{"role": "user", "content": f"Question: {question}\n\nContext: {context}"}]
 
 
 class ChatGenerator(ABC):
@@ -109,10 +112,11 @@ class ChatGenerator(ABC):
     def messages(self, question: str, contexts: Sequence[Hit]) -> Messages: ...
 
     def generate(self, query: Query, contexts: Sequence[Hit]) -> Generated:
+        messages = self.messages(query.text, contexts)
         try:
             response = self._client.chat.completions.create(
                 model=self._model,
-                messages=self.messages(query.text, contexts),
+                messages=messages,
                 temperature=self._temperature,
                 max_tokens=self._max_tokens,
             )
@@ -125,13 +129,17 @@ class ChatGenerator(ABC):
             self.mode,
             usage.prompt_tokens if usage else 0,
             usage.completion_tokens if usage else 0,
+            self._model,
+            rendered(messages),
         )
 
     def stream(self, query: Query, contexts: Sequence[Hit]) -> Iterator[Generated]:
+        messages = self.messages(query.text, contexts)
+        yield Generated("", self.mode, model=self._model, prompt=rendered(messages))
         try:
             chunks = self._client.chat.completions.create(
                 model=self._model,
-                messages=self.messages(query.text, contexts),
+                messages=messages,
                 temperature=self._temperature,
                 max_tokens=self._max_tokens,
                 stream=True,
@@ -167,14 +175,19 @@ class PromptedGenerator(ChatGenerator):
         self._few_shot = tuple(few_shot)
 
     def messages(self, question: str, contexts: Sequence[Hit]) -> Messages:
-        return prompted_messages(question, contexts, self._few_shot)
+        return prompted_messages(question, numbered_blocks(contexts), self._few_shot)
 
 
 class FinetunedGenerator(ChatGenerator):
     mode: AnswerMode = "finetuned"
 
     def messages(self, question: str, contexts: Sequence[Hit]) -> Messages:
-        return finetuned_messages(question, contexts)
+        return finetuned_messages(question, numbered_blocks(contexts))
+
+
+def rendered(messages: Messages) -> str:
+    """Messages as one text, as logged: ``role: content`` blocks."""
+    return "\n\n".join(f"{m['role']}: {m.get('content') or ''}" for m in messages)
 
 
 def _translated(exc: openai.APIError, when: str = "") -> GenerationError:

@@ -17,7 +17,7 @@ from askdocs.errors import GenerationError, InputError, UnknownNameError
 from askdocs.index.protocol import Filters, VectorIndex
 from askdocs.models import Answer, AnswerMode, Hit, LLMMode, Source, Timings
 from askdocs.qa.citations import cite_sources, is_uncited, resolve_citations
-from askdocs.qa.generate import I_DO_NOT_KNOW, Generated, Generator, Query, heading_of
+from askdocs.qa.generate import I_DO_NOT_KNOW, Generated, Generator, Query, heading_of, numbered_blocks
 from askdocs.qa.rewrite import QuestionRewriter
 from askdocs.qa.sanitize import harden, injection_signals, sanitize_question
 from askdocs.qa.select import ContextSelector
@@ -27,28 +27,62 @@ log = logging.getLogger(__name__)
 SNIPPET_CHARS = 300
 
 
+@dataclass(frozen=True, slots=True)
+class AskOptions:
+    """What a caller may choose per question; None = the service's default."""
+
+    top_k: int | None = None
+    filters: Filters | None = None
+    retrieval: RetrievalMode | None = None
+    mode: AnswerMode | None = None
+    groups: Sequence[str] | None = None  # the asker's groups (ACL'd documents found only by members); None: no check
+
+
+@dataclass(slots=True)
+class Retrieved:
+    """A question searched for, as the service does it: sanitised, hardened when flagged, searched, selected."""
+
+    question: str  # as sanitised
+    query: Query  # the text the generator sees (quoted with the rules restated when flagged) and its vector
+    signals: tuple[str, ...]  # prompt-injection signals found in the question
+    retrieval: RetrievalMode
+    hits: list[Hit]  # everything the search returned, best first (rank = position + 1)
+    contexts: list[Hit]  # the selected passages, numbered from 1 as the generator sees them
+    timings: Timings
+    started: float
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A question retrieved for and ready to answer in one mode."""
+
+    retrieved: Retrieved
+    generator: Generator
+
+    @property
+    def contexts(self) -> list[Hit]:
+        return self.retrieved.contexts
+
+
 @dataclass(slots=True)
 class AskResult:
+    """An answer and everything that led to it (what the interaction log keeps)."""
+
     answer: Answer
-    question: str  # as sanitised
+    retrieved: Retrieved
     contexts: list[Hit]  # in the order of answer.sources
     degraded: bool = False
     reason: str = ""
     prompt_tokens: int = 0
     completion_tokens: int = 0
     uncited: bool = False  # an LLM answer that cites none of the passages it was given
+    model: str = ""  # "" for extractive answers
+    prompt: str = ""  # the exact text sent to the model; for extractive answers, the numbered passages
+    context: str = ""  # the passages as the model saw them, numbered (what a fine-tuning example is built from)
 
-
-@dataclass(slots=True)
-class Prepared:
-    """A question searched for and ready to answer; ``contexts`` numbered from 1 as the generator sees them."""
-
-    question: str
-    query: Query
-    contexts: list[Hit]
-    generator: Generator
-    timings: Timings
-    started: float
+    @property
+    def question(self) -> str:
+        return self.retrieved.question
 
 
 class Asker:
@@ -81,42 +115,29 @@ class Asker:
         self._top_k = top_k
         self._max_chars = max_question_chars
 
-    def ask(
-        self,
-        question: str,
-        top_k: int | None = None,
-        filters: Filters | None = None,
-        retrieval: RetrievalMode | None = None,
-        mode: AnswerMode | None = None,
-        groups: Sequence[str] | None = None,
-    ) -> AskResult:
-        prepared = self.prepare(question, top_k, filters, retrieval, mode, groups)
+    def ask(self, question: str, options: AskOptions = AskOptions()) -> AskResult:
+        prepared = self.prepare(question, options)
         mark = time.perf_counter()
         if not prepared.contexts:
             return self._finish(prepared, Generated(I_DO_NOT_KNOW, prepared.generator.mode), mark)
         try:
-            generated = prepared.generator.generate(prepared.query, prepared.contexts)
+            generated = prepared.generator.generate(prepared.retrieved.query, prepared.contexts)
         except GenerationError as exc:
             return self._finish(prepared, self._fallback(prepared, exc), mark, str(exc))
         return self._finish(prepared, generated, mark)
 
-    def prepare(
-        self,
-        question: str,
-        top_k: int | None = None,
-        filters: Filters | None = None,
-        retrieval: RetrievalMode | None = None,
-        mode: AnswerMode | None = None,
-        groups: Sequence[str] | None = None,
-    ) -> Prepared:
-        """Everything before generation; raises InputError for a bad question, filter or mode.
-        ``groups``: the asker's groups (documents with an ACL are found only by members); None: no check."""
+    def prepare(self, question: str, options: AskOptions = AskOptions()) -> Prepared:
+        """Everything before generation; raises InputError for a bad question, filter or mode."""
+        generator = self._generator(options.mode or self._mode)
+        return Prepared(self.retrieve(question, options), generator)
+
+    def retrieve(self, question: str, options: AskOptions = AskOptions()) -> Retrieved:
+        """The service's retrieval: every evaluation measures this, not a copy of it."""
         started = time.perf_counter()
         timings = Timings()
-        generator = self._generator(mode or self._mode)
         text = sanitize_question(question, self._max_chars)
-        k = top_k or self._top_k
-        signals = injection_signals(text)
+        k = options.top_k or self._top_k
+        signals = tuple(injection_signals(text))
         if signals:
             # Still answered, but the generator gets the question as quoted data with the rules restated.
             log.warning("possible prompt injection (%s): %r", ", ".join(signals), text[:200])
@@ -127,13 +148,14 @@ class Asker:
         timings.embed = _ms(mark)
 
         mark = time.perf_counter()
-        how = retrieval or self._retrieval
+        how = options.retrieval or self._retrieval
         sparse = self._sparse.encode_query(search_text) if self._sparse and how != "dense" else None
         hits = self._index.search(
-            query.vector, limit=max(k, 10), filters=filters, sparse=sparse, mode=how, groups=groups
+            query.vector, limit=max(k, 10), filters=options.filters, sparse=sparse, mode=how, groups=options.groups
         )
         timings.search = _ms(mark)
-        return Prepared(text, query, self._selector.select(hits, k), generator, timings, started)
+        contexts = self._selector.select(hits, k)
+        return Retrieved(text, query, signals, how, hits, contexts, timings, started)
 
     def stream(self, prepared: Prepared) -> Iterator[Generated | AskResult]:
         """The answer's pieces as they come, then the AskResult that ``ask`` would have given."""
@@ -145,7 +167,7 @@ class Asker:
             return
         pieces: list[Generated] = []
         try:
-            for piece in prepared.generator.stream(prepared.query, prepared.contexts):
+            for piece in prepared.generator.stream(prepared.retrieved.query, prepared.contexts):
                 pieces.append(piece)
                 if piece.text:
                     yield piece
@@ -172,28 +194,32 @@ class Asker:
         if prepared.generator is extractive:
             raise exc
         log.warning("LLM failed, answering extractively: %s", exc)
-        return extractive.generate(prepared.query, prepared.contexts)
+        return extractive.generate(prepared.retrieved.query, prepared.contexts)
 
     def _finish(self, prepared: Prepared, generated: Generated, mark: float, reason: str = "") -> AskResult:
         """Check the citations, order the sources cited first, and time it all."""
-        prepared.timings.generate = _ms(mark)
-        contexts = prepared.contexts
+        retrieved = prepared.retrieved
+        retrieved.timings.generate = _ms(mark)
+        contexts = retrieved.contexts
         citations = resolve_citations(generated.text, len(contexts))
         if _does_not_know(citations.text):
             contexts = []
             citations = resolve_citations(I_DO_NOT_KNOW, 0)
         sources = cite_sources(sources_for(contexts), citations)
         uncited = generated.mode != "extractive" and is_uncited(citations, len(contexts))
-        prepared.timings.total = _ms(prepared.started)
+        retrieved.timings.total = _ms(retrieved.started)
         return AskResult(
-            Answer(citations.text, sources, generated.mode, prepared.timings),
-            prepared.question,
+            Answer(citations.text, sources, generated.mode, retrieved.timings),
+            retrieved,
             [contexts[n - 1] for n in citations.order],
-            bool(reason),
-            reason,
-            generated.prompt_tokens,
-            generated.completion_tokens,
-            uncited,
+            degraded=bool(reason),
+            reason=reason,
+            prompt_tokens=generated.prompt_tokens,
+            completion_tokens=generated.completion_tokens,
+            uncited=uncited,
+            model=generated.model,
+            prompt=generated.prompt or numbered_blocks(retrieved.contexts),
+            context=numbered_blocks(retrieved.contexts),
         )
 
 
@@ -202,9 +228,9 @@ def sources_for(contexts: Sequence[Hit]) -> list[Source]:
     return [
         Source(
             n=n,
-            title=str(hit.payload.get("title") or ""),
-            url_or_path=str(hit.payload.get("source") or ""),
-            page=hit.payload.get("page"),
+            title=hit.chunk.title,
+            url_or_path=hit.chunk.source,
+            page=hit.chunk.page,
             heading=heading_of(hit),
             score=round(hit.relevance, 4),
             snippet=_snippet(hit.text),
@@ -219,6 +245,8 @@ def _joined(pieces: Sequence[Generated], mode: AnswerMode) -> Generated:
         mode,
         sum(p.prompt_tokens for p in pieces),
         sum(p.completion_tokens for p in pieces),
+        next((p.model for p in pieces if p.model), ""),
+        next((p.prompt for p in pieces if p.prompt), ""),
     )
 
 

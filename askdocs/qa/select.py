@@ -29,9 +29,12 @@ class ContextSelector(Protocol):
     def select(self, hits: Sequence[Hit], top_k: int) -> list[Hit]: ...
 
 
+DEFAULT_MIN_SCORE = 0.24  # chosen on SQuAD 2.0 dev (docs/EVAL.md); the settings' default too
+
+
 @dataclass(frozen=True, slots=True)
 class SelectionParams:
-    min_score: float = 0.22
+    min_score: float = DEFAULT_MIN_SCORE
     max_tokens: int = 1500
     mmr_lambda: float = 0.7
     max_per_doc: int = 3
@@ -129,9 +132,7 @@ def expand(hits: Sequence[Hit], neighbours: Neighbours | None, window: int) -> l
             continue
         around = [h for h in neighbours(hit, window) if h.point_id not in covered] or [hit]
         covered.update(h.point_id for h in around)
-        text = join_in_order(around)
-        payload = dict(hit.payload) | {"context": text}
-        out.append(Hit(hit.point_id, hit.score, payload, hit.dense_score, hit.vector))
+        out.append(hit.with_context(join_in_order(around)))
     return out
 
 
@@ -140,14 +141,14 @@ def join_in_order(chunks: Sequence[Hit]) -> str:
     that overlaps the previous one (``start`` before the previous ``end``) is cut rather than repeated."""
     parts: list[str] = []
     end = -1
-    for chunk in chunks:
-        start, text = int(chunk.payload.get("start", 0)), chunk.text
+    for hit in chunks:
+        start, text = hit.chunk.start, hit.text
         if parts and end > start:
             text = text[end - start :]
         elif parts:
             text = "\n\n" + text
         parts.append(text)
-        end = max(end, int(chunk.payload.get("end", start + len(chunk.text))))
+        end = max(end, hit.chunk.end)
     return "".join(parts)
 
 

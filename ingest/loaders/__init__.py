@@ -60,6 +60,16 @@ CONTENT_TYPES = {
 }
 
 
+def sniff(data: bytes) -> str | None:
+    """The MIME type the bytes declare themselves (PDF, HTML), which beats a wrong Content-Type header or name."""
+    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith(b"%pdf-"):
+        return "application/pdf"
+    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head:
+        return "text/html"
+    return None
+
+
 def kind_of(raw: RawSource) -> str:
     """Pick the format: the declared MIME type, then the file name, then the bytes themselves."""
     mime = (raw.content_type or "").split(";", 1)[0].strip().lower()
@@ -67,11 +77,9 @@ def kind_of(raw: RawSource) -> str:
         return CONTENT_TYPES[mime]
     if raw.suffix in SUFFIXES:
         return SUFFIXES[raw.suffix]
-    head = raw.data[:1024].lstrip().lower()
-    if head.startswith(b"%pdf"):
-        return "pdf"
-    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head:
-        return "html"
+    sniffed = sniff(raw.data)
+    if sniffed:
+        return CONTENT_TYPES[sniffed]
     raise LoadError(
         raw.source,
         f"unsupported type ({mime or raw.suffix or 'unknown'}); askdocs reads {', '.join(sorted(SUFFIXES))}",

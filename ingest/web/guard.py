@@ -15,6 +15,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from askdocs.errors import LoadError
+from askdocs.urls import HTTP_SCHEMES
 from ingest.web.policy import WebPolicy
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -84,7 +85,7 @@ class Guard:
             port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError as exc:
             raise GuardError(url, f"not a valid URL ({exc})") from exc
-        if parts.scheme not in ("http", "https"):
+        if parts.scheme not in HTTP_SCHEMES:
             raise GuardError(url, f"only http and https URLs can be fetched, not {parts.scheme or 'a relative URL'}")
         host = parts.hostname
         if not host:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from askdocs.errors import LoadError
-from ingest.loaders import RawSource, kind_of
+from ingest.loaders import RawSource, kind_of, sniff
 from ingest.web.fetcher import Fetcher, Response
 from ingest.web.guard import Guard, Resolver, system_resolver
 from ingest.web.links import PageLinks, read_links
@@ -26,16 +26,6 @@ class Page:
     links: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()  # URLs this page answered for: after redirects, and its canonical URL
     skipped: str = ""
-
-
-def sniff(data: bytes) -> str | None:
-    """The type the bytes declare themselves, which beats a wrong Content-Type header."""
-    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if head.startswith(b"%pdf-"):
-        return "application/pdf"
-    if head.startswith((b"<!doctype html", b"<html")):
-        return "text/html"
-    return None
 
 
 class PageFetcher:

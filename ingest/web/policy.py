@@ -6,9 +6,11 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from askdocs.settings import IngestSettings
+from askdocs.urls import HTTP_SCHEMES
 from ingest.loaders import RawSource
 
 
@@ -61,6 +63,16 @@ class WebPolicy:
             raise ValueError(f"WebPolicy.allow_hosts: use a host name, '*.domain' or '*' (got {self.allow_hosts})")
         object.__setattr__(self, "allow_hosts", hosts)
 
+    @classmethod
+    def from_settings(cls, settings: IngestSettings, **scope: Any) -> WebPolicy:
+        """The size, timeout and user agent of the ingest settings, and ``scope``: hosts, prefixes, depth..."""
+        limits: dict[str, Any] = {
+            "max_bytes": settings.max_file_mb * 2**20,
+            "timeout_s": settings.http_timeout_s,
+            "user_agent": settings.user_agent,
+        }
+        return cls(**(limits | scope))
+
     def for_start(self, urls: Iterable[str]) -> WebPolicy:
         """This policy, with the start URLs' hosts as the allow-list when none was given."""
         if self.allow_hosts:
@@ -90,7 +102,7 @@ class WebPolicy:
         """On an allowed host and under an allowed path: a page the crawler may visit."""
         parts = urlsplit(url)
         return (
-            parts.scheme in ("http", "https")
+            parts.scheme in HTTP_SCHEMES
             and self.host_allowed(parts.hostname or "")
             and self.path_allowed(parts.path or "/")
         )

@@ -14,13 +14,14 @@ from askdocs.qa.abstain import FEATURES, Evidence, LogisticCheck, features
 from askdocs.qa.extractive import ExtractiveGenerator
 from askdocs.qa.generate import I_DO_NOT_KNOW, Query
 from askdocs.settings import Settings
+from tests.chunks import make_chunk
 
 LEAVE = "Annual leave. Every employee gets 25 vacation days per calendar year. Unused days expire in March."
 PARKING = "Parking. The garage under building B opens at 6 am; badges work at both gates."
 
 
 def hit(text: str, relevance: float) -> Hit:
-    return Hit(point_id=text[:8], score=relevance, payload={"text": text})
+    return Hit(make_chunk(text[:8], text=text), relevance)
 
 
 def check(threshold: float, weights: tuple[float, ...] | None = None) -> LogisticCheck:

@@ -30,7 +30,7 @@ def chunk(doc: str, i: int, count: int, version: str = "v1", text: str = "") -> 
         chunk_index=i,
         chunk_count=count,
         chunker="recursive",
-        content_hash=version,
+        version=version,
         ingested_at="2026-01-01T00:00:00+00:00",
         heading_path=("H",),
     )
@@ -64,9 +64,9 @@ def test_upsert_search_and_filters(index: Any) -> None:
     b = [chunk("b", 0, 1)]
     index.upsert(a + b, np.stack([vec(1, 0), vec(1, 1), vec(0, 1)]))
     hits = index.search(vec(1, 0), 3)
-    assert next(h.payload["doc_id"] for h in hits) == "a"
+    assert next(h.doc_id for h in hits) == "a"
     assert hits[0].score == pytest.approx(1.0, abs=1e-4)
-    assert hits[0].payload["heading_path"] == ["H"]
+    assert hits[0].chunk.heading_path == ("H",)
     only_b = index.search(vec(1, 0), 3, filters={"doc_id": "b"})
     assert [h.doc_id for h in only_b] == ["b"]
     both = index.search(vec(1, 0), 3, filters={"source": ["/docs/a.html", "/docs/b.html"]})
@@ -82,11 +82,11 @@ def test_versions_documents_and_deletion(index: Any) -> None:
     assert not index.stored_version("a", "v2").complete
     index.upsert([chunk("a", i, 2, "v2") for i in range(2)], np.stack([vec(1, i) for i in range(2)]))
     assert not index.stored_version("a", "v2").complete  # old version still there
-    index.delete_document("a", except_hash="v2")
+    index.delete_document("a", except_version="v2")
     assert index.stored_version("a", "v2").complete
     assert index.count() == 2
     [info] = index.documents()
-    assert (info.doc_id, info.chunks, info.title, info.content_hash) == ("a", 2, "A", "v2")
+    assert (info.doc_id, info.chunks, info.title, info.version) == ("a", 2, "A", "v2")
     index.delete_document("a")
     assert index.count() == 0
 
@@ -176,11 +176,9 @@ def test_hits_carry_vectors_and_neighbours_come_from_the_same_version(index: Any
     index.ensure_collection(DIM)
     index.upsert([chunk("a", i, 5) for i in range(5)], np.stack([vec(1, i) for i in range(5)]))
     index.upsert([chunk("a", i, 5, "old") for i in range(5)], np.stack([vec(1, i) for i in range(5)]))
-    hit = next(
-        h for h in index.search(vec(1, 2), 10) if h.payload["content_hash"] == "v1" and h.payload["chunk_index"] == 2
-    )
+    hit = next(h for h in index.search(vec(1, 2), 10) if h.chunk.version == "v1" and h.chunk.chunk_index == 2)
     assert hit.vector is not None and hit.vector.shape == (DIM,)
     assert hit.dense_score == pytest.approx(hit.score, abs=1e-5)
     around = index.neighbours(hit, 1)
-    assert [(h.payload["chunk_index"], h.payload["content_hash"]) for h in around] == [(1, "v1"), (2, "v1"), (3, "v1")]
+    assert [(h.chunk.chunk_index, h.chunk.version) for h in around] == [(1, "v1"), (2, "v1"), (3, "v1")]
     assert index.neighbours(hit, 0) == []

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pytest
 
 from askdocs.errors import UnknownNameError
 from askdocs.models import Hit
 from askdocs.qa.select import SelectionParams, SelectorChain, join_in_order, mmr
+from tests.chunks import make_chunk, make_hit
 
 DOC = "Alpha beta gamma. Delta epsilon zeta. Eta theta iota. Kappa lambda mu."
 
@@ -17,8 +17,7 @@ def words(texts: Sequence[str]) -> list[int]:
 
 
 def hit(pid: str, score: float, doc: str = "d", vector: list[float] | None = None, index: int = 0) -> Hit:
-    payload = {"doc_id": doc, "text": f"text of {pid}", "chunk_index": index}
-    return Hit(pid, score, payload, score, None if vector is None else np.asarray(vector, dtype=np.float32))
+    return make_hit(pid, score, vector, doc_id=doc, chunk_index=index)
 
 
 def chain(names: list[str], **params: float) -> SelectorChain:
@@ -46,12 +45,11 @@ def test_per_document_cap() -> None:
 def test_neighbours_join_adjacent_chunks_without_repeating_their_overlap() -> None:
     spans = [(0, 36), (18, 53), (37, 72)]  # each chunk overlaps the previous one by a sentence
     chunks = [
-        Hit(f"c{i}", 0.0, {"doc_id": "d", "text": DOC[s:e], "start": s, "end": e, "chunk_index": i})
-        for i, (s, e) in enumerate(spans)
+        Hit(make_chunk(f"c{i}", text=DOC[s:e], start=s, end=e, chunk_index=i), 0.0) for i, (s, e) in enumerate(spans)
     ]
     assert join_in_order(chunks) == DOC
     selector = SelectorChain(["neighbours"], SelectionParams(neighbour_window=1), words, lambda h, w: chunks)
-    [expanded] = selector.select([Hit("c1", 0.8, dict(chunks[1].payload), 0.8)], 5)
+    [expanded] = selector.select([Hit(chunks[1].chunk, 0.8, 0.8)], 5)
     assert expanded.answer_text == DOC and expanded.text == chunks[1].text and expanded.score == 0.8
 
 

@@ -73,6 +73,21 @@ def test_ingest_ask_list_delete(env: dict[str, str], tmp_path: Path) -> None:
     assert gone.returncode == 2 and "no document with id" in gone.stderr
 
 
+def test_a_document_over_the_parse_time_limit_is_reported_and_the_run_goes_on(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    shutil.copy(BAD / "good.md", folder / "a-good.md")
+    paragraph = "<p>The quarterly figures were reviewed by the board.</p>"
+    (folder / "b-huge.html").write_text(f"<html><body>{paragraph * 300_000}</body></html>")
+    shutil.copy(HANDBOOK / "leave.html", folder / "c-leave.html")
+    done = run(env | {"ASKDOCS_INGEST__PARSE_TIMEOUT_S": "0.5"}, "ingest", str(folder))
+    assert done.returncode == 1, done.stderr
+    assert "b-huge.html: parsing took longer than 0.5 s (ASKDOCS_INGEST__PARSE_TIMEOUT_S)" in done.stderr
+    assert "documents ingested  │ 2" in done.stdout and "failed              │ 1" in done.stdout
+
+
 def test_if_empty_skips_a_filled_index(env: dict[str, str]) -> None:
     assert run(env, "ingest", "--if-empty", str(BAD / "good.md")).returncode == 0
     again = run(env, "ingest", "--if-empty", str(BAD / "good.txt"))

@@ -2,16 +2,20 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.errors import InputError
+from askdocs.models import Hit
+from askdocs.settings import Settings
 from evals.metrics import contains, ranking_metrics
 from evals.report import write_outputs
-from evals.retrieval import evaluate_bm25, evaluate_dense, first_hit
+from evals.retrieval import RetrievalPlan, evaluate, evaluate_bm25, evaluate_dense, first_hit, found_in
 from evals.squad import EvalQuestion, load_dataset
+from tests.chunks import make_chunk
 
 ARTICLES = {
     "Lighthouse keeping": [
@@ -70,12 +74,10 @@ def test_metrics_have_exact_values() -> None:
 
 def test_a_hit_needs_the_right_document_and_the_whole_answer() -> None:
     q = EvalQuestion("q", "?", "doc-a", ((100, 110),), ("x",))
-    assert (
-        first_hit(q, [{"doc_id": "doc-b", "start": 0, "end": 500}, {"doc_id": "doc-a", "start": 90, "end": 120}]) == 2
-    )
-    assert first_hit(q, [{"doc_id": "doc-a", "start": 105, "end": 200}]) is None
-    parent = {"doc_id": "doc-a", "start": 0, "end": 20, "context_start": 50, "context_end": 150}
-    assert first_hit(q, [parent]) == 1  # small-to-big is judged by the context it answers from
+    assert first_hit(q, [("doc-b", (0, 500)), ("doc-a", (90, 120))]) == 2
+    assert first_hit(q, [("doc-a", (105, 200))]) is None
+    parent = Hit(make_chunk("p", doc_id="doc-a", start=0, end=20, context_start=50, context_end=150), 1.0)
+    assert first_hit(q, found_in([parent])) == 1  # small-to-big is judged by the context it answers from
 
 
 def test_bad_data_sets_are_refused_clearly(tmp_path: Path) -> None:
@@ -89,20 +91,10 @@ def test_bad_data_sets_are_refused_clearly(tmp_path: Path) -> None:
 
 def test_dense_and_bm25_rows_on_a_small_set(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> None:
     dataset = load_dataset(squad_file(tmp_path))
-    dense, hybrid = evaluate_dense(
-        dataset,
-        "recursive",
-        embedder,
-        size=32,
-        overlap=0,
-        top_k=3,
-        questions=dataset.answerable,
-        modes=("dense", "hybrid"),
-    )
+    plan = RetrievalPlan(["recursive"], size=32, overlap=0, top_k=3, modes=("dense", "hybrid"), bm25=True)
+    dense, hybrid, lexical = evaluate(dataset, plan, Settings(_env_file=None), embedder, dataset.answerable)  # type: ignore[call-arg]
     assert hybrid.name == "recursive + hybrid" and hybrid.metrics.recall_at_1 == 1.0
-    lexical = evaluate_bm25(
-        dataset, embedder, chunker_name="recursive", size=32, overlap=0, top_k=3, questions=dataset.answerable
-    )
+    assert lexical.name == "bm25 (recursive chunks)"
     assert dense.metrics.questions == 4 and dense.chunks == lexical.chunks == 4
     assert dense.metrics.recall_at_1 == 1.0 and lexical.metrics.recall_at_1 == 1.0
     paths = write_outputs([dense, lexical], tmp_path / "out", dataset.name, "askdocs eval retrieval ...")
@@ -139,10 +131,11 @@ def test_per_article_scopes_generic_questions_to_their_document(
     path = tmp_path / "towers.json"
     path.write_text(json.dumps({"data": data}))
     dataset = load_dataset(path)
-    args = {"size": 32, "overlap": 0, "top_k": 1, "questions": dataset.answerable}
-    [corpus] = evaluate_dense(dataset, "recursive", embedder, **args)  # type: ignore[arg-type]
-    [scoped] = evaluate_dense(dataset, "recursive", embedder, per_article=True, **args)  # type: ignore[arg-type]
+    plan = RetrievalPlan(["recursive"], size=32, overlap=0, top_k=1)
+    [corpus] = evaluate_dense(dataset, "recursive", embedder, plan, dataset.answerable)
+    scoped_plan = replace(plan, per_article=True)
+    [scoped] = evaluate_dense(dataset, "recursive", embedder, scoped_plan, dataset.answerable)
     assert corpus.metrics.recall_at_1 == 0.5  # the same question cannot find both towers
     assert scoped.metrics.recall_at_1 == 1.0
-    lexical = evaluate_bm25(dataset, embedder, chunker_name="recursive", per_article=True, **args)  # type: ignore[arg-type]
+    lexical = evaluate_bm25(dataset, embedder, scoped_plan, dataset.answerable)
     assert lexical.metrics.recall_at_1 == 1.0

@@ -8,7 +8,8 @@ import pytest
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.errors import InputError
 from askdocs.index.edge import EdgeIndex
-from ingest.pipeline import Status, build_chunker
+from ingest.chunking import build_chunker
+from ingest.pipeline import Status
 from tests.conftest import BAD, HANDBOOK, ingest_paths, make_ingestor
 
 
@@ -29,22 +30,12 @@ def test_html_pdf_and_markdown_are_ingested_with_metadata(
     assert report.count(Status.NEW) == 3 and not report.failed
     assert index.count() == report.chunks
     hits = index.search(embedder.embed_query("dental insurance coverage"), 3)
-    top = hits[0].payload
-    assert top["source"].endswith("benefits-and-travel.pdf") and top["page"] == 2
-    assert {
-        "text",
-        "doc_id",
-        "source",
-        "title",
-        "heading_path",
-        "page",
-        "chunk_index",
-        "chunker",
-        "content_hash",
-        "ingested_at",
-    } <= set(top)
-    md = index.search(embedder.embed_query("When does Project Aurora launch?"), 1)[0].payload
-    assert md["source"].endswith("good.md") and md["heading_path"]
+    top = hits[0].chunk
+    assert top.source.endswith("benefits-and-travel.pdf") and top.page == 2
+    assert top.text and top.doc_id and top.title and top.chunker and top.version and top.ingested_at
+    assert 0 <= top.chunk_index < top.chunk_count
+    md = index.search(embedder.embed_query("When does Project Aurora launch?"), 1)[0].chunk
+    assert md.source.endswith("good.md") and md.heading_path
 
 
 def test_reingesting_unchanged_documents_is_a_no_op(embedder: SentenceTransformerEmbedder, index: EdgeIndex) -> None:

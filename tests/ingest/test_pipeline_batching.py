@@ -48,9 +48,8 @@ def points(index: EdgeIndex) -> dict[str, tuple[dict[str, Any], np.ndarray]]:
     }
 
 
-@pytest.mark.parametrize("prefetch", [0, 3])
 def test_many_small_documents_make_the_same_points_as_one_by_one(
-    embedder: SentenceTransformerEmbedder, tmp_path: Path, prefetch: int
+    embedder: SentenceTransformerEmbedder, tmp_path: Path
 ) -> None:
     one_by_one = EdgeIndex(tmp_path / "one")
     single = Ingestor(embedder, one_by_one, CHUNKING)
@@ -58,9 +57,7 @@ def test_many_small_documents_make_the_same_points_as_one_by_one(
     # A window of 5 chunks: windows span documents, and larger documents span windows.
     batched = EdgeIndex(tmp_path / "batched")
     outcomes = list(
-        Ingestor(embedder, batched, CHUNKING, window=5, prefetch=prefetch).ingest_stream(
-            (raw, Provenance()) for raw in corpus()
-        )
+        Ingestor(embedder, batched, CHUNKING, window=5).ingest_stream((raw, Provenance()) for raw in corpus())
     )
     assert outcomes == expected
     assert all(o.status is Status.NEW for o in outcomes) and sum(o.chunks for o in outcomes) > 20
@@ -96,11 +93,11 @@ class RecordingIndex(EdgeIndex):
 
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, sparse: Sequence[SparseVec] | None = None) -> None:
         super().upsert(chunks, vectors, sparse)
-        self.writes.append(("upsert", {(c.doc_id, c.content_hash) for c in chunks}))
+        self.writes.append(("upsert", {(c.doc_id, c.version) for c in chunks}))
 
-    def delete_document(self, doc_id: str, *, except_hash: str | None = None) -> None:
-        self.writes.append(("delete", doc_id, except_hash))
-        super().delete_document(doc_id, except_hash=except_hash)
+    def delete_document(self, doc_id: str, *, except_version: str | None = None) -> None:
+        self.writes.append(("delete", doc_id, except_version))
+        super().delete_document(doc_id, except_version=except_version)
 
 
 def test_the_old_version_is_dropped_only_after_the_new_one_is_stored(
@@ -144,23 +141,22 @@ def test_items_are_drawn_lazily_and_outcomes_come_as_documents_are_stored(
             yield raw, Provenance(origin="handbook", acl=("staff",))
 
     index = EdgeIndex(tmp_path / "shard")
-    stream = Ingestor(embedder, index, CHUNKING, window=4, prefetch=2).ingest_stream(items())
+    stream = Ingestor(embedder, index, CHUNKING, window=4).ingest_stream(items())
     first = next(stream)
     assert first.status is Status.NEW and len(drawn) < len(corpus())
     assert [first, *stream][-1].source == corpus()[-1].source and len(drawn) == len(corpus())
     assert {(d.origin, d.chunks > 0) for d in index.documents()} == {("handbook", True)}
 
 
-def test_window_and_prefetch_are_checked(embedder: SentenceTransformerEmbedder, tmp_path: Path) -> None:
+def test_the_window_is_checked(embedder: SentenceTransformerEmbedder, tmp_path: Path) -> None:
     index = EdgeIndex(tmp_path / "shard")
     with pytest.raises(ValueError, match=r"window must be at least 1 chunk, got 0"):
         Ingestor(embedder, index, CHUNKING, window=0)
-    with pytest.raises(ValueError, match=r"prefetch must be >= 0 documents, got -1"):
-        Ingestor(embedder, index, CHUNKING, prefetch=-1)
 
 
 def test_tokens_are_counted_whole_while_another_thread_embeds(embedder: SentenceTransformerEmbedder) -> None:
-    """The prefetch thread counts tokens while the caller's thread embeds, and embedding tokenizes with truncation
+    """The service answers in several threads: one counts tokens (the context budget) while another embeds, and
+    embedding tokenizes with truncation
     (``model.tokenize``, as ``encode`` does). The model's tokenizer keeps that as state: counting with it here
     came out truncated to 256 in about one call of twenty."""
     long_text = "The office opens at nine and closes at five on weekdays. " * 120

@@ -1,0 +1,107 @@
+"""What a point holds: a chunk written as a payload, read back as a ``Chunk``. The one place payload keys are named.
+
+Both adapters write with :func:`payload_of` and read with :func:`chunk_of` / :func:`to_hit`, so nothing outside
+``askdocs.index`` sees a payload. The stored key of ``Chunk.version`` is ``content_hash``, its name in indexes
+built before the field was renamed: those indexes keep working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from askdocs.models import Chunk, DocumentInfo, Hit
+
+DENSE = "dense"
+SPARSE = "sparse"
+ACL = "acl"  # the groups allowed to see a chunk; empty = everyone
+VERSION = "content_hash"
+CHUNK_INDEX = "chunk_index"
+# Fields with a payload index: callers filter on the first four; the others serve version checks and access.
+KEYWORD_INDEXES = ("doc_id", "source", VERSION, "chunker", "origin", ACL)
+INTEGER_INDEXES = (CHUNK_INDEX,)
+DOC_FIELDS = ["doc_id", "source", "title", "chunk_count", "ingested_at", VERSION, "chunker", "origin"]
+
+
+def payload_of(chunk: Chunk) -> dict[str, Any]:
+    return {
+        "text": chunk.text,
+        "doc_id": chunk.doc_id,
+        "source": chunk.source,
+        "title": chunk.title,
+        "heading_path": list(chunk.heading_path),
+        "page": chunk.page,
+        CHUNK_INDEX: chunk.chunk_index,
+        "chunk_count": chunk.chunk_count,
+        "chunker": chunk.chunker,
+        VERSION: chunk.version,
+        "ingested_at": chunk.ingested_at,
+        "start": chunk.start,
+        "end": chunk.end,
+        "context": chunk.context,
+        "context_start": chunk.context_start,
+        "context_end": chunk.context_end,
+        "origin": chunk.origin,
+        ACL: list(chunk.acl),
+    }
+
+
+def chunk_of(point_id: Any, payload: Mapping[str, Any] | None) -> Chunk:
+    """The stored chunk. Points written by older versions may lack later fields: they get the defaults."""
+    p = payload or {}
+    text = str(p.get("text") or "")
+    return Chunk(
+        point_id=str(point_id),
+        doc_id=str(p.get("doc_id") or ""),
+        source=str(p.get("source") or ""),
+        title=str(p.get("title") or ""),
+        text=text,
+        embed_text=text,  # what was embedded is not stored; the text is what a reader needs
+        chunk_index=int(p.get(CHUNK_INDEX) or 0),
+        chunk_count=int(p.get("chunk_count") or 0),
+        chunker=str(p.get("chunker") or ""),
+        version=str(p.get(VERSION) or ""),
+        ingested_at=str(p.get("ingested_at") or ""),
+        heading_path=tuple(str(h) for h in p.get("heading_path") or ()),
+        page=_int_or_none(p.get("page")),
+        start=int(p.get("start") or 0),
+        end=int(p.get("end") or 0),
+        context=p.get("context") or None,
+        context_start=_int_or_none(p.get("context_start")),
+        context_end=_int_or_none(p.get("context_end")),
+        origin=str(p.get("origin") or ""),
+        acl=tuple(str(g) for g in p.get(ACL) or ()),
+    )
+
+
+def to_hit(query: np.ndarray | None, point_id: Any, score: float, payload: Any, stored: Any = None) -> Hit:
+    """A search result, with its dense vector and cosine to the query when the vector came back."""
+    chunk = chunk_of(point_id, payload)
+    if query is None or not isinstance(stored, dict) or DENSE not in stored:
+        return Hit(chunk, float(score))
+    vector = np.asarray(stored[DENSE], dtype=np.float32)
+    return Hit(chunk, float(score), float(np.dot(query, vector)), vector)
+
+
+def document_info(payload: Mapping[str, Any]) -> DocumentInfo:
+    return DocumentInfo(
+        doc_id=str(payload.get("doc_id", "")),
+        source=str(payload.get("source", "")),
+        title=str(payload.get("title", "")),
+        chunks=int(payload.get("chunk_count") or 0),
+        ingested_at=str(payload.get("ingested_at", "")),
+        version=str(payload.get(VERSION, "")),
+        chunker=str(payload.get("chunker", "")),
+        origin=str(payload.get("origin") or ""),
+    )
+
+
+def expected_chunks(payload: Mapping[str, Any] | None) -> int:
+    """The chunk count a version's points record (for the completeness check)."""
+    return int((payload or {}).get("chunk_count") or 0)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)

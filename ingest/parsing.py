@@ -1,0 +1,246 @@
+"""Parsing raw bytes into Documents, where one document cannot hang or exhaust the run.
+
+``InlineParser`` parses in the caller's process (tests, evaluations, already trusted input). ``ChildParser``
+parses in a child process with a time limit per document and an address-space limit: a document over either is
+reported as that document's LoadError, the child is killed and replaced, and the run goes on. The child also
+parses the next documents while the caller embeds the previous ones.
+
+Both keep the order of their input: ``map`` takes ``(key, raw or None)`` pairs and yields ``(key, result)``, where
+``None`` passes through untouched (an item the caller already has a Document or a failure for).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import queue
+import resource
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any, Protocol, TypeVar
+
+from askdocs.errors import LoadError
+from askdocs.models import Document
+from askdocs.settings import IngestSettings
+from ingest.loaders import RawSource, load
+
+log = logging.getLogger(__name__)
+K = TypeVar("K")
+Parsed = Document | LoadError | None
+_POLL_S = 1.0  # how long a parent waits for the "started" mark before looking again
+
+
+class Parser(Protocol):
+    def map(self, items: Iterable[tuple[K, RawSource | None]]) -> Iterator[tuple[K, Parsed]]: ...
+
+
+def parse_one(raw: RawSource) -> Document | LoadError:
+    """Any exception of a loader becomes this document's LoadError (with the exception's type), never the run's."""
+    try:
+        return load(raw)
+    except LoadError as exc:
+        return exc
+    except MemoryError:
+        return LoadError(raw.source, "parsing needed more memory than allowed (ASKDOCS_INGEST__PARSE_MEMORY_MB)")
+    except RecursionError:
+        return LoadError(raw.source, "the document is nested too deeply to parse (RecursionError)")
+    except Exception as exc:
+        log.debug("parsing %s failed", raw.source, exc_info=exc)
+        return LoadError(raw.source, f"{type(exc).__name__}: {exc}")
+
+
+class InlineParser:
+    def map(self, items: Iterable[tuple[K, RawSource | None]]) -> Iterator[tuple[K, Parsed]]:
+        for key, raw in items:
+            yield key, None if raw is None else parse_one(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class ParseLimits:
+    timeout_s: float = 120.0
+    memory_mb: int = 2048
+    ahead: int = 4  # documents handed to the child before their turn (reading overlaps embedding)
+
+    def __post_init__(self) -> None:
+        if self.timeout_s <= 0:
+            raise ValueError(f"parse timeout must be more than 0 s, got {self.timeout_s}")
+        if self.memory_mb < 256:
+            raise ValueError(f"parse memory limit must be at least 256 MB, got {self.memory_mb}")
+        if self.ahead < 1:
+            raise ValueError(f"ahead must be at least 1 document, got {self.ahead}")
+
+
+class ChildParser:
+    """Parses in one child process at a time, a fresh interpreter (the parent's model and threads are not
+    copied, and the memory limit counts the parser alone); see the module docstring."""
+
+    def __init__(self, limits: ParseLimits = ParseLimits()) -> None:
+        self.limits = limits
+
+    @classmethod
+    def from_settings(cls, settings: IngestSettings) -> ChildParser:
+        return cls(ParseLimits(settings.parse_timeout_s, settings.parse_memory_mb))
+
+    def map(self, items: Iterable[tuple[K, RawSource | None]]) -> Iterator[tuple[K, Parsed]]:
+        child = _Child(self.limits.memory_mb)
+        pending: deque[tuple[K, RawSource | None]] = deque()
+        try:
+            for item in items:
+                pending.append(item)
+                if item[1] is not None:
+                    child.send(item[1])
+                while pending and (pending[0][1] is None or child.in_flight > self.limits.ahead):
+                    yield self._next(child, pending)
+            while pending:
+                yield self._next(child, pending)
+        finally:
+            child.stop()
+
+    def _next(self, child: _Child, pending: deque[tuple[K, RawSource | None]]) -> tuple[K, Parsed]:
+        key, raw = pending.popleft()
+        if raw is None:
+            return key, None
+        result = child.receive(self.limits.timeout_s)
+        if isinstance(result, _Stopped):
+            # The child is gone with every document it held: this one failed, the others are sent again.
+            child.restart([r for _, r in pending if r is not None])
+            return key, LoadError(raw.source, result.reason)
+        return key, result
+
+
+@dataclass(frozen=True, slots=True)
+class _Stopped:
+    reason: str
+
+
+class _Child:
+    """``python -m ingest.parsing``: pickled RawSources in on stdin, pickled results out on stdout. Two threads
+    feed and drain the pipes, so neither side ever blocks the other on a large document."""
+
+    def __init__(self, memory_mb: int) -> None:
+        self._memory_mb = memory_mb
+        self.in_flight = 0
+        self._start()
+
+    def _start(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "ingest.parsing", str(self._memory_mb)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self._tasks: queue.Queue[RawSource | None] = queue.Queue()
+        self._results: queue.Queue[Any] = queue.Queue()
+        self._stderr: deque[bytes] = deque(maxlen=50)  # the last lines, to tell why a child died
+        threading.Thread(target=_feed, args=(self._tasks, self._process.stdin), daemon=True).start()
+        threading.Thread(target=_drain, args=(self._process.stdout, self._results), daemon=True).start()
+        self._tail = threading.Thread(target=_tail, args=(self._process.stderr, self._stderr), daemon=True)
+        self._tail.start()
+
+    def send(self, raw: RawSource) -> None:
+        self._tasks.put(raw)
+        self.in_flight += 1
+
+    def receive(self, timeout_s: float) -> Document | LoadError | _Stopped:
+        """The next result. The clock starts when the child starts this document, not when it was sent."""
+        deadline: float | None = None
+        while True:
+            try:
+                message = self._results.get(
+                    timeout=_POLL_S if deadline is None else max(0.0, deadline - time.monotonic())
+                )
+            except queue.Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    return _Stopped(f"parsing took longer than {timeout_s:g} s (ASKDOCS_INGEST__PARSE_TIMEOUT_S)")
+                continue
+            if message is _EOF:
+                return _Stopped(self._death())
+            if message == _STARTED:
+                deadline = time.monotonic() + timeout_s
+                continue
+            self.in_flight -= 1
+            return message
+
+    def _death(self) -> str:
+        code = self._process.wait()
+        self._tail.join(timeout=5)  # its stderr, to the end
+        if any(b"MemoryError" in line for line in self._stderr):
+            return f"parsing needed more than {self._memory_mb} MB of memory (ASKDOCS_INGEST__PARSE_MEMORY_MB)"
+        return f"the parser process died (exit code {code})"
+
+    def restart(self, resend: list[RawSource]) -> None:
+        self.stop()
+        self.in_flight = 0
+        self._start()
+        for raw in resend:
+            self.send(raw)
+
+    def stop(self) -> None:
+        self._tasks.put(None)
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait(timeout=10)
+
+
+_STARTED = "started"
+_EOF = object()
+
+
+def _feed(tasks: queue.Queue[RawSource | None], pipe: IO[bytes] | None) -> None:
+    if pipe is None:
+        return
+    try:
+        while (raw := tasks.get()) is not None:
+            pickle.dump(raw, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+            pipe.flush()
+    except (BrokenPipeError, OSError, ValueError):  # the child was stopped
+        pass
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            pipe.close()
+
+
+def _drain(pipe: IO[bytes] | None, results: queue.Queue[Any]) -> None:
+    try:
+        while pipe is not None:
+            results.put(pickle.load(pipe))
+    except (EOFError, OSError, ValueError, pickle.UnpicklingError):
+        pass
+    finally:
+        results.put(_EOF)
+
+
+def _tail(pipe: IO[bytes] | None, lines: deque[bytes]) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        for line in pipe or ():
+            lines.append(line)
+
+
+def _serve(memory_mb: int) -> None:
+    """The child: parse documents in order until its input closes. Results go to the real stdout; anything a
+    loader prints goes to stderr."""
+    limit = memory_mb * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    logging.disable(logging.CRITICAL)
+    source, sink = sys.stdin.buffer, os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    sys.stdout = sys.stderr
+    while True:
+        try:
+            raw = pickle.load(source)
+        except EOFError:
+            return
+        pickle.dump(_STARTED, sink)
+        sink.flush()
+        pickle.dump(parse_one(raw), sink, protocol=pickle.HIGHEST_PROTOCOL)
+        sink.flush()
+
+
+if __name__ == "__main__":
+    _serve(int(sys.argv[1]))
