@@ -129,6 +129,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="write the results and the settings in force here (JSON)")
     args = parser.parse_args(argv)
     base = load_settings()
+    record = settings_in_force(base)  # now: the commit measured is the one imported, whatever happens meanwhile
     questions: list[dict[str, Any]] = json.loads(QUESTIONS.read_text(encoding="utf-8"))
     embedder = make_embedder(base)
     rows: list[dict[str, Any]] = []
@@ -138,7 +139,6 @@ def main(argv: Sequence[str] | None = None) -> None:
             chunker_rows, chunker_checks = evaluate_chunker(chunker, Path(tmp) / chunker, base, embedder, questions)
             rows += chunker_rows
             checks |= chunker_checks
-    record = settings_in_force(base)
     print(environment_line(record))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
