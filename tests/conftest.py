@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from askdocs.index.edge import EdgeIndex
 from askdocs.settings import ChunkingSettings, Settings
 from ingest.pipeline import Ingestor
 from ingest.sources import Reader, expand
+from tests.netblock import sitecustomize as netblock
 
 # Which engine the state store of every test uses: sqlite (default) or postgresql (``make test`` runs both).
 ENGINE = os.environ.get("ASKDOCS_TEST_DATABASE", "sqlite")
@@ -30,26 +29,18 @@ HANDBOOK = ROOT / "examples" / "handbook"
 FIXTURES = ROOT / "tests" / "fixtures"
 BAD = FIXTURES / "bad"
 
-_real_connect = socket.socket.connect
-
-
-def _loopback_only(self: socket.socket, address: Any) -> Any:
-    if self.family in (socket.AF_INET, socket.AF_INET6):
-        host = address[0]
-        try:
-            allowed = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            allowed = host == "localhost"
-        if not allowed:
-            raise OSError(f"tests may not reach the network (tried {host})")
-    return _real_connect(self, address)
+NETBLOCK = ROOT / "tests" / "netblock"
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _block_network() -> Iterator[None]:
-    socket.socket.connect = _loopback_only  # type: ignore[method-assign]
-    yield
-    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+    """Loopback only, here and in every Python subprocess (they import tests/netblock/sitecustomize.py)."""
+    paths = [str(NETBLOCK), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHONPATH", os.pathsep.join(paths))
+        netblock.block()
+        yield
+        netblock.unblock()
 
 
 @pytest.fixture(scope="session")

@@ -210,10 +210,12 @@ def test_a_crawled_source_uses_conditional_requests_and_drops_vanished_pages(
     assert len(index.documents()) == 3
 
 
-def test_two_workers_share_one_server_index_without_doing_anything_twice(
+def test_two_worker_threads_share_one_local_mode_client_without_doing_anything_twice(
     tmp_path: Path, settings: Settings, embedder: SentenceTransformerEmbedder
 ) -> None:
-    """Two sharded workers on their own threads, one queue file, one index behind the server adapter."""
+    """Two sharded workers on two threads of this process, one queue file, one ServerIndex over ONE
+    qdrant-client object in local mode (``:memory:``). Not two worker processes on a Qdrant server: no
+    server runs here, so this shows the sharding and the queue's claims, not concurrent writes over HTTP."""
     import threading
 
     from qdrant_client import QdrantClient
