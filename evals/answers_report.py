@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.table import Table
 
 from evals.answers import ModeResult, SweepRow
+from evals.provenance import environment_line, settings_in_force
 
 _ROWS: list[tuple[str, Callable[[ModeResult], str]]] = [
     ("questions", lambda r: str(r.metrics.questions)),
@@ -71,9 +72,11 @@ def write_outputs(
 ) -> list[Path]:
     """JSON and Markdown of the scores, and each mode's predictions in the official ``{id: text}`` format."""
     out.mkdir(parents=True, exist_ok=True)
+    record = settings_in_force()
     data = {
         "dataset": dataset,
         "command": command,
+        "settings_in_force": record,
         "setup": setup,
         "results": [{k: v for k, v in asdict(r).items() if k != "predictions"} for r in results],
         "sweep": [asdict(row) for row in sweep],
@@ -81,7 +84,7 @@ def write_outputs(
     json_path = out / f"answers-{dataset}.json"
     json_path.write_text(json.dumps(data, indent=2))
     md_path = out / f"answers-{dataset}.md"
-    md_path.write_text(f"`{command}`\n\n{setup}\n\n{markdown_tables(results, sweep)}\n")
+    md_path.write_text(f"`{command}`\n\n{environment_line(record)}\n\n{setup}\n\n{markdown_tables(results, sweep)}\n")
     paths = [json_path, md_path]
     for result in results:
         paths.append(out / f"answers-{dataset}-{result.mode}-predictions.json")

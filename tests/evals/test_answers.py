@@ -217,7 +217,7 @@ def test_llm_modes_without_an_endpoint_name_the_variables(
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_")}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_") or k == "ASKDOCS_DATABASE__URL"}
     return base | {"ASKDOCS_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
 
 
