@@ -19,7 +19,13 @@ eval_app = typer.Typer(help="Measure retrieval and answer quality on SQuAD-forma
 
 @eval_app.command("retrieval")
 def retrieval(
-    dataset: Annotated[Path, typer.Option(help="SQuAD-format JSON (e.g. ../shared/eval/squad2-dev.json).")],
+    dataset: Annotated[
+        Path,
+        typer.Option(
+            help="SQuAD-format JSON (e.g. ../shared/eval/squad2-dev.json), or Docugami's 10-Q set: its tarball "
+            "or unpacked folder (document-level gold)."
+        ),
+    ],
     chunker: Annotated[str, typer.Option(help="Strategy, or several separated by commas.")] = "recursive",
     top_k: Annotated[int, typer.Option("--top-k", min=1, max=100)] = 10,
     out: Annotated[Path, typer.Option(help="Folder for the JSON, Markdown table and PNG chart.")] = Path("out/eval"),
@@ -57,9 +63,10 @@ def retrieval(
         from askdocs.components import make_embedder
         from evals.report import results_table, write_outputs
         from evals.retrieval import evaluate
+        from evals.docugami import is_docugami, load_docugami
         from evals.squad import load_dataset
 
-        data = load_dataset(dataset)
+        data = load_docugami(dataset) if is_docugami(dataset) else load_dataset(dataset)
         questions = data.answerable[:limit] if limit else data.answerable
         embedder = make_embedder(settings)
         with _Progress() as progress:
