@@ -103,6 +103,28 @@ def test_log_rate_export_start_switch(
         assert message["role"] == "user" and message["content"].startswith("Question: How many vacation days")
         assert "\n\nContext: [1] " in message["content"]
 
+        # Proven on the same questions: the logged, rated ones, in both modes, side by side.
+        fake.chat.replies = [f"Again answer {i} [1]." for i in range(56)]
+        env |= {
+            "ASKDOCS_LLM__BASE_URL": base_url,
+            "ASKDOCS_LLM__API_KEY": "sk-test",
+            "ASKDOCS_LLM__MODEL": "base-chat",
+            "ASKDOCS_LLM__FINETUNED_MODEL": model,
+        }
+        before = len(fake.chat.requests)
+        compared = askdocs(env, "eval", "answers", "--from-log", "--compare", "prompted,finetuned", "--out", str(out))
+        assert compared.returncode == 0, compared.stderr
+        report = json.loads((out / "answers-log.json").read_text())
+        assert [r["mode"] for r in report["results"]] == ["prompted", "finetuned"]
+        assert all(r["metrics"]["questions"] == 28 for r in report["results"])
+        assert (out / "answers-log.png").read_bytes()[:4] == b"\x89PNG"
+        sent = fake.chat.requests[before:]
+        size = {
+            m: sum(len(json.dumps(r["messages"])) for r in sent if (r["model"] == model) == (m == "ft"))
+            for m in ("ft", "base")
+        }
+        assert len(sent) == 56 and size["ft"] < size["base"]  # the short template sends less for the same questions
+
 
 def test_too_few_examples_is_a_clear_error(database_url: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_")} | {
