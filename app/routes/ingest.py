@@ -10,8 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from app.deps import AdminDep, ContainerDep
+from app.deps import ContainerDep
 from app.schemas import IngestResponse, IngestResultOut, JobOut
+from app.security import AdminCaller as AdminDep
 from askdocs.jobs import Job, JobKind, JobQueue
 from askdocs.urls import ONLY_HTTP, is_http_url
 

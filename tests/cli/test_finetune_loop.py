@@ -101,7 +101,7 @@ def test_log_rate_export_start_switch(
         assert body["mode"] == "finetuned" and request["model"] == model
         [message] = request["messages"]
         assert message["role"] == "user" and message["content"].startswith("Question: How many vacation days")
-        assert "\n\nContext: [1] " in message["content"]
+        assert "\n\nContext: <documents>\n[1] " in message["content"]
 
         # Proven on the same questions: the logged, rated ones, in both modes, side by side.
         fake.chat.replies = [f"Again answer {i} [1]." for i in range(56)]
