@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from app.container import BackgroundFactory, Container, build_container
 from app.errors import error_status
-from app.routes import ask, documents, health, ingest
+from app.routes import ask, documents, health, ingest, interactions
 from askdocs.errors import AskdocsError
 from askdocs.settings import Settings, load_settings
 
@@ -40,6 +40,8 @@ def create_app(
     app.include_router(ask.router)
     app.include_router(documents.router)
     app.include_router(ingest.router)
+    app.include_router(interactions.router)
+    app.include_router(interactions.admin)
     app.include_router(health.router)
     _error_handlers(app)
     return app

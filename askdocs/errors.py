@@ -8,6 +8,7 @@ AskdocsError
 ├── IndexError_            the vector index failed
 │   ├── IndexLockedError   the embedded index directory is held by another process
 │   └── DimensionMismatchError  stored vectors and the model disagree on dimension
+├── StoreError             the state store (SQLite or PostgreSQL) failed or cannot be reached
 ├── GenerationError        the LLM endpoint failed after retries
 └── FineTuneError          the fine-tuning endpoint refused or failed a request
 """
@@ -59,4 +60,8 @@ class GenerationError(AskdocsError):
 
 
 class FineTuneError(AskdocsError):
+    pass
+
+
+class StoreError(AskdocsError):
     pass

@@ -85,6 +85,23 @@ class FinetuneSettings(BaseModel):
     _unset = field_validator("base_url", "api_key", mode="before")(_empty_is_unset)
 
 
+class DatabaseSettings(BaseModel):
+    url: str | None = Field(
+        default=None,
+        description="the state store: sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB "
+        "(default sqlite:///<data_dir>/askdocs.sqlite)",
+    )
+
+    _unset = field_validator("url", mode="before")(_empty_is_unset)
+
+
+class LogSettings(BaseModel):
+    enabled: bool = Field(default=True, description="keep every answer in the interaction log")
+    redact_questions: bool = Field(
+        default=False, description="store a SHA-256 of each question instead of its text (and of its sanitised form)"
+    )
+
+
 class ChunkingSettings(BaseModel):
     chunker: str = "structural"
     chunk_size: int = Field(
@@ -188,6 +205,8 @@ class Settings(BaseSettings):
     qdrant: QdrantSettings = QdrantSettings()
     llm: LLMSettings = LLMSettings()
     finetune: FinetuneSettings = FinetuneSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    log: LogSettings = LogSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     extractive: ExtractiveSettings = ExtractiveSettings()

@@ -22,6 +22,8 @@ from ingest.pipeline import Ingestor
 from ingest.sources import Reader, expand
 from tests.netblock import sitecustomize as netblock
 
+# Which engine the state store of every test uses: sqlite (default) or postgresql (``make test`` runs both).
+ENGINE = os.environ.get("ASKDOCS_TEST_DATABASE", "sqlite")
 ROOT = Path(__file__).resolve().parent.parent
 HANDBOOK = ROOT / "examples" / "handbook"
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -46,6 +48,52 @@ def embedder() -> SentenceTransformerEmbedder:
     model = SentenceTransformerEmbedder()
     model.warm_up()
     return model
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real PostgreSQL 16 server for the session (the ``pgserver`` wheel; no root, no set-up)."""
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("postgres"), cleanup_mode="stop")
+    yield server.get_uri()
+    server.cleanup()
+
+
+def fresh_database(server_uri: str) -> str:
+    """A new, empty database on the server, as a SQLAlchemy URL."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    url = sa.make_url(server_uri).set(drivername="postgresql+psycopg")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as db:
+        db.exec_driver_sql(f"CREATE DATABASE {name}")
+    engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def store_url(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if engine == "postgresql":
+        return fresh_database(request.getfixturevalue("postgres"))
+    return f"sqlite:///{tmp_path / 'store' / 'askdocs.sqlite'}"
+
+
+@pytest.fixture(autouse=True)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test's own state store, on the engine of this run (ASKDOCS_TEST_DATABASE), seen by Settings and by
+    the subprocesses tests start."""
+    url = store_url(ENGINE, request, tmp_path)
+    monkeypatch.setenv("ASKDOCS_DATABASE__URL", url)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """For the store's own tests: each runs on both engines, whatever the run's engine."""
+    return store_url(str(request.param), request, tmp_path)
 
 
 @pytest.fixture

@@ -8,11 +8,13 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
+from app.container import Container
 from app.deps import ContainerDep
 from app.errors import error_status
 from app.schemas import AskRequest, AskResponse
-from askdocs.qa.pipeline import Asker, AskOptions, AskResult, Prepared, sources_for
+from askdocs.qa.pipeline import AskOptions, AskResult, Prepared, sources_for
 from askdocs.qa.response import answer_body
+from askdocs.store.interactions import Channel, interaction_of
 
 router = APIRouter(tags=["ask"])
 
@@ -30,7 +32,8 @@ stream has started is an `error` event `{"detail": ...}`; a bad request is a nor
 @router.post("/ask", response_model=AskResponse)
 def ask(body: AskRequest, container: ContainerDep) -> AskResponse:
     """Answer a question from the indexed documents, citing sources as [n]."""
-    return response_of(container.asker.ask(body.question, _options(body)))
+    result = container.asker.ask(body.question, _options(body))
+    return response_of(result, logged(container, body.question, result, "api"))
 
 
 @router.post(
@@ -43,7 +46,7 @@ def ask_stream(body: AskRequest, container: ContainerDep) -> StreamingResponse:
     # Search before the response starts, so that a bad question or filter is still a plain 422.
     prepared = container.asker.prepare(body.question, _options(body))
     return StreamingResponse(
-        _events(container.asker, prepared),
+        _events(container, body.question, prepared),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -53,16 +56,27 @@ def _options(body: AskRequest) -> AskOptions:
     return AskOptions(body.top_k, body.filters, body.retrieval, body.mode, body.groups)
 
 
-def response_of(result: AskResult) -> AskResponse:
-    return AskResponse.model_validate(answer_body(result))
+def response_of(result: AskResult, interaction_id: str | None = None) -> AskResponse:
+    return AskResponse.model_validate(answer_body(result) | {"interaction_id": interaction_id})
 
 
-def _events(asker: Asker, prepared: Prepared) -> Iterator[str]:
+def logged(container: Container, question: str, result: AskResult, channel: Channel) -> str | None:
+    """Hand the answer to the interaction log (which never blocks nor fails the answer); its id, or None."""
+    if container.log is None:
+        return None
+    redact = container.settings.log.redact_questions
+    interaction = interaction_of(result, question=question, channel=channel, redact=redact)
+    container.log.record(interaction)
+    return interaction.interaction_id
+
+
+def _events(container: Container, question: str, prepared: Prepared) -> Iterator[str]:
     yield _event("sources", [asdict(s) for s in sources_for(prepared.contexts)])
     try:
-        for item in asker.stream(prepared):
+        for item in container.asker.stream(prepared):
             if isinstance(item, AskResult):
-                yield _event("done", response_of(item).model_dump(mode="json"))
+                response = response_of(item, logged(container, question, item, "stream"))
+                yield _event("done", response.model_dump(mode="json"))
             else:
                 yield _event("token", {"text": item.text})
     except Exception as exc:  # the status line is sent: the error can only be an event, and never a trace

@@ -26,7 +26,7 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_")}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_") or k == "ASKDOCS_DATABASE__URL"}
     return base | {"ASKDOCS_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
 
 
@@ -55,6 +55,12 @@ def test_ingest_ask_list_delete(env: dict[str, str], tmp_path: Path) -> None:
 
     printed = run(env, "ask", "How many vacation days do I get?")
     assert printed.returncode == 0 and "Sources" in printed.stdout and "leave.html" in printed.stdout
+
+    logged = run(env, "log", "list")  # both answers are in the interaction log, newest first
+    assert logged.returncode == 0 and logged.stdout.count("How many vacation days do I get?") == 2
+    assert answer["interaction_id"] in logged.stdout and " cli " in logged.stdout
+    shown = json.loads(run(env, "log", "show", answer["interaction_id"]).stdout)
+    assert shown["answer"] == answer["answer"] and shown["channel"] == "cli" and shown["feedback"] is None
 
     docs = json.loads(run(env, "docs", "list", "--json").stdout)
     assert len(docs) == 7 and set(docs[0]) == {
