@@ -76,7 +76,7 @@ def _questions(
             raise InputError(f"{path} line {n}: Source Docs {row['Source Docs']!r} matches no PDF")
         qid = f"q{n - 1:03d}"
         answer = (row.get("Answer") or "").strip()
-        questions.append(EvalQuestion(qid, row["Question"].strip(), gold[0], (), (answer,), gold))
+        questions.append(EvalQuestion(qid, row["Question"].strip(), gold[0], (), (answer,), gold_docs=gold))
         if row["Question Type"].startswith("Single-Doc"):
             single.add(qid)
     return questions, {"single-doc": frozenset(single)}

@@ -24,11 +24,12 @@ class EvalQuestion:
     doc_id: str
     spans: tuple[tuple[int, int], ...]  # gold answer spans in the article text; empty = unanswerable
     answers: tuple[str, ...]
+    reference: bool = False  # answerable by a reference answer alone (no spans: logged, rated questions)
     gold_docs: tuple[str, ...] = ()  # document-level gold (the 10-Q set): any chunk of one of these is a hit
 
     @property
     def answerable(self) -> bool:
-        return bool(self.spans or self.gold_docs)
+        return bool(self.spans or self.gold_docs) or self.reference
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 
-from app.deps import AdminDep, ContainerDep
+from app.deps import ContainerDep
 from app.schemas import DocumentOut
+from app.security import AdminCaller as AdminDep
+from app.security import get_caller
 
-router = APIRouter(tags=["documents"])
+router = APIRouter(tags=["documents"], dependencies=[Depends(get_caller)])
 
 
 @router.get("/documents", response_model=list[DocumentOut])

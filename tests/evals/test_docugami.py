@@ -83,9 +83,9 @@ def test_document_level_scoring_exact() -> None:
     found = [("c", (0, 5)), ("b", (0, 5)), ("a", (9, 20))]
     assert first_document_hit(("a", "b"), found) == 2
     assert first_document_hit(("z",), found) is None
-    question = EvalQuestion("q1", "?", "a", (), ("x",), ("a",))
+    question = EvalQuestion("q1", "?", "a", (), ("x",), gold_docs=("a",))
     assert first_hit(question, found) == 3  # any chunk of the gold document, whatever its span
-    questions = [question, EvalQuestion("q2", "?", "b", (), ("x",), ("b", "c")), EvalQuestion("q3", "?", "z", (), (), ("z",))]
+    questions = [question, EvalQuestion("q2", "?", "b", (), ("x",), gold_docs=("b", "c")), EvalQuestion("q3", "?", "z", (), (), gold_docs=("z",))]
     data = Dataset("set", [], questions, {"single-doc": frozenset({"q1", "q3"})})
     rows = dict(grouped(data, "dense", questions, [3, 1, None]))
     assert rows["dense"].recall_at_1 == pytest.approx(1 / 3) and rows["dense"].recall_at_5 == pytest.approx(2 / 3)
