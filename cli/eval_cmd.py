@@ -63,9 +63,9 @@ def retrieval(
     )
     with clean_errors():
         from askdocs.components import make_embedder
+        from evals.docugami import is_docugami, load_docugami
         from evals.report import results_table, write_outputs
         from evals.retrieval import evaluate
-        from evals.docugami import is_docugami, load_docugami
         from evals.squad import load_dataset
 
         data = load_docugami(dataset) if is_docugami(dataset) else load_dataset(dataset)

@@ -8,8 +8,8 @@ chunk of any of its gold documents is retrieved; the single-document questions a
 from __future__ import annotations
 
 import csv
-import sys
 import fnmatch
+import sys
 import tarfile
 import tempfile
 from pathlib import Path
@@ -58,9 +58,7 @@ def _load_folder(folder: Path, name: str | None = None) -> Dataset:
     return Dataset(name or root.name, list(by_name.values()), questions, groups)
 
 
-def _questions(
-    path: Path, by_name: dict[str, Document | None]
-) -> tuple[list[EvalQuestion], dict[str, frozenset[str]]]:
+def _questions(path: Path, by_name: dict[str, Document | None]) -> tuple[list[EvalQuestion], dict[str, frozenset[str]]]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as f:
             rows = list(csv.DictReader(f))

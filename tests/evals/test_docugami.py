@@ -64,7 +64,7 @@ def test_reads_the_folder_and_the_tarball_alike(tmp_path: Path) -> None:
 
 
 def test_bad_sets_are_named(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="no qna_data.csv"):
+    with pytest.raises(InputError, match=r"no qna_data\.csv"):
         load_docugami(tmp_path)
     root = make_set(tmp_path / "set")
     (root / "qna_data.csv").write_text("Question,Source Docs,Question Type\nWhat?,*NOPE*,Multi-Doc RAG\n")
@@ -85,7 +85,11 @@ def test_document_level_scoring_exact() -> None:
     assert first_document_hit(("z",), found) is None
     question = EvalQuestion("q1", "?", "a", (), ("x",), gold_docs=("a",))
     assert first_hit(question, found) == 3  # any chunk of the gold document, whatever its span
-    questions = [question, EvalQuestion("q2", "?", "b", (), ("x",), gold_docs=("b", "c")), EvalQuestion("q3", "?", "z", (), (), gold_docs=("z",))]
+    questions = [
+        question,
+        EvalQuestion("q2", "?", "b", (), ("x",), gold_docs=("b", "c")),
+        EvalQuestion("q3", "?", "z", (), (), gold_docs=("z",)),
+    ]
     data = Dataset("set", [], questions, {"single-doc": frozenset({"q1", "q3"})})
     rows = dict(grouped(data, "dense", questions, [3, 1, None]))
     assert rows["dense"].recall_at_1 == pytest.approx(1 / 3) and rows["dense"].recall_at_5 == pytest.approx(2 / 3)
