@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from app import hardening
 from app.container import BackgroundFactory, Container, build_container
 from app.errors import error_status
 from app.routes import ask, documents, health, ingest
+from app.security import authenticate
 from askdocs.errors import AskdocsError
 from askdocs.settings import Settings, load_settings
 
@@ -21,13 +23,16 @@ def create_app(
     settings: Settings | None = None,
     background: BackgroundFactory | None = None,
 ) -> FastAPI:
+    resolved = container.settings if container is not None else settings or load_settings()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = container is None
-        app.state.container = container or build_container(settings or load_settings(), background)
+        app.state.container = container or build_container(resolved, background)
         try:
             yield
         finally:
+            hardening.close(app)
             if owned:
                 app.state.container.close()
 
@@ -36,7 +41,9 @@ def create_app(
         summary="Answers questions from your company's documents, citing its sources.",
         version="0.1.0",
         lifespan=lifespan,
+        dependencies=[Depends(authenticate)],  # every route but /health and /metrics: see app.security
     )
+    hardening.harden(app, resolved)
     app.include_router(ask.router)
     app.include_router(documents.router)
     app.include_router(ingest.router)

@@ -16,8 +16,9 @@ class AskRequest(BaseModel):
     )
     groups: list[str] = Field(
         default_factory=list,
-        description="The asker's groups, as vouched for by the front end (e.g. an SSO proxy): documents whose "
-        "source has an ACL are found only by its members. Without groups, only documents without an ACL.",
+        description="The asker's groups, accepted only from a 'frontend' key (e.g. the Slack bot, an SSO proxy) "
+        "that vouches for its user; any other key searches with its own groups and gets 403 for this field. "
+        "Documents whose source has an ACL are found only by its members.",
     )
     retrieval: Literal["dense", "sparse", "hybrid"] | None = Field(
         default=None, description="Override the retrieval mode (default ASKDOCS_RETRIEVAL__MODE)."

@@ -162,6 +162,37 @@ class WorkerSettings(BaseModel):
     _unset = field_validator("sources_file", "queue_path", mode="before")(_empty_is_unset)
 
 
+class AuthSettings(BaseModel):
+    required: bool = Field(default=False, description="require an API key even before any key exists")
+    keys_path: Path | None = Field(default=None, description="the key store (default <data_dir>/keys.sqlite)")
+    trust_proxy_headers: bool = Field(
+        default=False, description="take the user and groups from an authenticating reverse proxy's headers"
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="addresses or CIDR ranges whose proxy headers are believed"
+    )
+    proxy_user_header: str = "X-Forwarded-User"
+    proxy_groups_header: str = Field(default="X-Forwarded-Groups", description="comma-separated groups")
+    metrics_token: SecretStr | None = Field(default=None, description="bearer token for GET /metrics; unset = off")
+
+    _unset = field_validator("keys_path", "metrics_token", mode="before")(_empty_is_unset)
+
+
+class LimitsSettings(BaseModel):
+    rate: str | None = Field(
+        default="120/minute", description="per key (or per address without keys), 'limits' notation; '' = none"
+    )
+    max_body_kb: int = Field(default=64, ge=1, description="request bodies other than uploads")
+    upload_types: list[str] = Field(
+        default_factory=lambda: [".html", ".htm", ".pdf", ".md", ".markdown", ".txt"],
+        description="file name endings POST /ingest accepts",
+    )
+    cors_origins: list[str] = Field(default_factory=list, description="browser origins allowed; empty = CORS off")
+    json_logs: bool = Field(default=True, description="one JSON line per request on the askdocs.access logger")
+
+    _unset = field_validator("rate", mode="before")(_empty_is_unset)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ASKDOCS_",
@@ -182,6 +213,8 @@ class Settings(BaseSettings):
     service: ServiceSettings = ServiceSettings()
     ingest: IngestSettings = IngestSettings()
     worker: WorkerSettings = WorkerSettings()
+    auth: AuthSettings = AuthSettings()
+    limits: LimitsSettings = LimitsSettings()
 
     _unset = field_validator("admin_token", mode="before")(_empty_is_unset)
 
@@ -193,6 +226,10 @@ class Settings(BaseSettings):
     @property
     def queue_path(self) -> Path:
         return self.worker.queue_path or self.data_dir / "jobs.sqlite"
+
+    @property
+    def keys_path(self) -> Path:
+        return self.auth.keys_path or self.data_dir / "keys.sqlite"
 
     @property
     def uploads_dir(self) -> Path:

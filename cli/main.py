@@ -13,6 +13,7 @@ from cli.common import settings_or_exit
 from cli.docs_cmd import docs_app
 from cli.eval_cmd import eval_app
 from cli.ingest_cmd import ingest
+from cli.keys_cmd import keys_app
 from cli.worker_cmd import load_configured_sources, sources_app, worker
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ app.command()(ask)
 app.add_typer(docs_app, name="docs")
 app.add_typer(eval_app, name="eval")
 app.add_typer(sources_app, name="sources")
+app.add_typer(keys_app, name="keys")
 app.command()(worker)
 
 
@@ -50,7 +52,13 @@ def serve(
         return start_background_worker(settings, container.embedder, container.index, container.jobs, catalog)
 
     application = create_app(settings=settings, background=background)
-    uvicorn.run(application, host=host or settings.service.host, port=port or settings.service.port, log_level="info")
+    uvicorn.run(
+        application,
+        host=host or settings.service.host,
+        port=port or settings.service.port,
+        log_level="info",
+        access_log=False,
+    )
 
 
 def main() -> None:

@@ -5,12 +5,14 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from app.deps import ContainerDep
 from app.errors import error_status
+from app.metrics import Metrics
 from app.schemas import AskRequest, AskResponse
+from app.security import Identity, IdentityDep, search_groups
 from askdocs.qa.pipeline import Asker, AskOptions, AskResult, Prepared, sources_for
 from askdocs.qa.response import answer_body
 
@@ -28,9 +30,11 @@ stream has started is an `error` event `{"detail": ...}`; a bad request is a nor
 
 
 @router.post("/ask", response_model=AskResponse)
-def ask(body: AskRequest, container: ContainerDep) -> AskResponse:
+def ask(body: AskRequest, container: ContainerDep, identity: IdentityDep, request: Request) -> AskResponse:
     """Answer a question from the indexed documents, citing sources as [n]."""
-    return response_of(container.asker.ask(body.question, _options(body)))
+    result = container.asker.ask(body.question, _options(body, identity))
+    request.app.state.metrics.answered(result)
+    return response_of(result)
 
 
 @router.post(
@@ -38,30 +42,32 @@ def ask(body: AskRequest, container: ContainerDep) -> AskResponse:
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": _STREAM_DOC}},
 )
-def ask_stream(body: AskRequest, container: ContainerDep) -> StreamingResponse:
+def ask_stream(body: AskRequest, container: ContainerDep, identity: IdentityDep, request: Request) -> StreamingResponse:
     """Answer as /ask does, streaming the answer as it is generated (Server-Sent Events)."""
     # Search before the response starts, so that a bad question or filter is still a plain 422.
-    prepared = container.asker.prepare(body.question, _options(body))
+    prepared = container.asker.prepare(body.question, _options(body, identity))
     return StreamingResponse(
-        _events(container.asker, prepared),
+        _events(container.asker, prepared, request.app.state.metrics),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-def _options(body: AskRequest) -> AskOptions:
-    return AskOptions(body.top_k, body.filters, body.retrieval, body.mode, body.groups)
+def _options(body: AskRequest, identity: Identity) -> AskOptions:
+    # The groups searched with come from the caller's identity (app.security), never from the body alone.
+    return AskOptions(body.top_k, body.filters, body.retrieval, body.mode, search_groups(identity, body.groups))
 
 
 def response_of(result: AskResult) -> AskResponse:
     return AskResponse.model_validate(answer_body(result))
 
 
-def _events(asker: Asker, prepared: Prepared) -> Iterator[str]:
+def _events(asker: Asker, prepared: Prepared, metrics: Metrics) -> Iterator[str]:
     yield _event("sources", [asdict(s) for s in sources_for(prepared.contexts)])
     try:
         for item in asker.stream(prepared):
             if isinstance(item, AskResult):
+                metrics.answered(item)
                 yield _event("done", response_of(item).model_dump(mode="json"))
             else:
                 yield _event("token", {"text": item.text})

@@ -2,15 +2,16 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 
 from app.deps import AdminDep, ContainerDep
 from app.schemas import DocumentOut
+from app.security import require_admin_with_keys
 
 router = APIRouter(tags=["documents"])
 
 
-@router.get("/documents", response_model=list[DocumentOut])
+@router.get("/documents", response_model=list[DocumentOut], dependencies=[Depends(require_admin_with_keys)])
 def list_documents(container: ContainerDep) -> list[DocumentOut]:
     """The documents in the index."""
     return [DocumentOut(**{k: v for k, v in asdict(d).items() if k != "version"}) for d in container.index.documents()]

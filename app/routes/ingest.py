@@ -66,7 +66,10 @@ async def ingest(
             raise HTTPException(422, f"{url!r}: {ONLY_HTTP}")
     limit = container.settings.service.max_upload_mb * 2**20
     uploads = []
+    allowed = container.settings.limits.upload_types
     for upload in files or []:  # all read and checked before anything is queued
+        if not (upload.filename or "").lower().endswith(tuple(allowed)):
+            raise HTTPException(415, f"{upload.filename}: not an accepted file type; send one of {', '.join(allowed)}")
         data = await upload.read(limit + 1)
         if len(data) > limit:
             raise HTTPException(413, f"{upload.filename}: over the {limit // 2**20} MiB upload limit")
