@@ -73,7 +73,8 @@ class Observe:
                 extra = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
                 if not path.startswith(("/docs", "/redoc")):
                     extra.append(_CSP)
-                message["headers"] = [*message.get("headers", []), *extra]
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []), *(h for h in extra if h[0] not in present)]
             await send(message)
 
         try:
