@@ -104,6 +104,8 @@ def main() -> None:
     print(json.dumps(report, indent=2))
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    if report["errors"] or report["leaks"] or report["groups_probe_failures"]:
+        sys.exit(1)
 
 
 def _parser() -> argparse.ArgumentParser:
