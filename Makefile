@@ -31,8 +31,11 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
+# The suite with the state store on SQLite, then every test that touches the store again on a real PostgreSQL
+# server (started by the tests themselves with pgserver; chunkers and evaluations never open the store).
 unit: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
+	ASKDOCS_TEST_DATABASE=postgresql $(BIN)/pytest $(PYTEST_ARGS) tests/app tests/askdocs tests/cli tests/ingest
 
 test: lint types unit
 

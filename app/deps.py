@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.container import Container
-from app.security import require_admin
 
 
 def get_container(request: Request) -> Container:
@@ -16,6 +15,3 @@ def get_container(request: Request) -> Container:
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
-
-
-AdminDep = Depends(require_admin)  # an admin key, or the legacy ASKDOCS_ADMIN_TOKEN (see app.security)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
-from app import hardening
 from app.container import BackgroundFactory, Container, build_container
 from app.errors import error_status
-from app.routes import ask, documents, health, ingest
-from app.security import authenticate
+from app.observe import observe
+from app.routes import ask, documents, health, ingest, interactions, metrics
 from askdocs.errors import AskdocsError
 from askdocs.settings import Settings, load_settings
 
@@ -23,16 +23,13 @@ def create_app(
     settings: Settings | None = None,
     background: BackgroundFactory | None = None,
 ) -> FastAPI:
-    resolved = container.settings if container is not None else settings or load_settings()
-
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = container is None
-        app.state.container = container or build_container(resolved, background)
+        app.state.container = container or build_container(settings or load_settings(), background)
         try:
             yield
         finally:
-            hardening.close(app)
             if owned:
                 app.state.container.close()
 
@@ -41,13 +38,20 @@ def create_app(
         summary="Answers questions from your company's documents, citing its sources.",
         version="0.1.0",
         lifespan=lifespan,
-        dependencies=[Depends(authenticate)],  # every route but /health and /metrics: see app.security
     )
-    hardening.harden(app, resolved)
     app.include_router(ask.router)
     app.include_router(documents.router)
     app.include_router(ingest.router)
+    app.include_router(interactions.router)
+    app.include_router(interactions.admin)
     app.include_router(health.router)
+    app.include_router(metrics.router)
+    app.middleware("http")(observe)
+    origins = (settings or (container.settings if container else None) or load_settings()).auth.cors_origins
+    if origins:  # off unless origins are named: a browser page on another origin cannot call the API
+        app.add_middleware(
+            CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"], allow_headers=["Authorization"]
+        )
     _error_handlers(app)
     return app
 

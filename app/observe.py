@@ -1,144 +1,73 @@
-"""One ASGI middleware around every request: request id, body size limit, security headers, metrics, a JSON log line."""
+"""Every response: a request id (``X-Request-ID``, also stored with the interaction), security headers, a JSON
+log line, and its latency in the metrics. Oversized JSON bodies are refused before they are read."""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
-import sys
 import time
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
 
-from app.metrics import Metrics
+from app.metrics import REQUESTS
 
-access_log = logging.getLogger("askdocs.access")
+access = logging.getLogger("askdocs.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-SECURITY_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"cross-origin-resource-policy", b"same-origin"),
-    (b"cache-control", b"no-store"),
-]
-# The API serves JSON only; /docs (Swagger UI) loads its scripts from a CDN, so it gets no CSP.
-_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
-_UPLOAD_PATHS = ("/ingest",)
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+_DOCS = ("/docs", "/redoc", "/openapi.json")  # the OpenAPI page loads its own scripts and styles
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        fields = getattr(record, "fields", None) or {"message": record.getMessage()}
-        return json.dumps({"ts": round(record.created, 3), "level": record.levelname.lower(), **fields})
-
-
-def json_access_log() -> None:
-    """The access logger writes JSON lines to stderr (once per process)."""
-    if not access_log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonFormatter())
-        access_log.addHandler(handler)
-        access_log.setLevel(logging.INFO)
-        access_log.propagate = False
-
-
-class Observe:
-    def __init__(self, app: ASGIApp, metrics: Metrics, *, max_body: int, max_upload: int, log: bool) -> None:
-        self.app = app
-        self.metrics = metrics
-        self.max_body = max_body
-        self.max_upload = max_upload
-        self.log = log
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        headers = dict(scope["headers"])
-        given = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-        status = 500
-        path: str = scope["path"]
-        limit = self.max_upload if path.startswith(_UPLOAD_PATHS) else self.max_body
-
-        async def send_wrapped(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                extra = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
-                if not path.startswith(("/docs", "/redoc")):
-                    extra.append(_CSP)
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []), *(h for h in extra if h[0] not in present)]
-            await send(message)
-
-        try:
-            length = int(headers.get(b"content-length", b"0") or 0)
-        except ValueError:
-            length = 0
-        if length > limit:
-            await _too_large(send_wrapped, limit)
-        else:
-            await self.app(scope, _bounded(receive, limit), send_wrapped)
-        self._record(scope, request_id, status, time.perf_counter() - started)
-
-    def _record(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
-        route = getattr(scope.get("route"), "path", None) or "unmatched"
-        self.metrics.requests.labels(route, scope["method"]).observe(seconds)
-        self.metrics.responses.labels(route, str(status)).inc()
-        state: dict[str, Any] = scope.get("state", {})
-        if status == 429:
-            self.metrics.rate_limited.inc()
-        if not self.log:
-            return
-        identity = state.get("identity")
-        client = scope.get("client")
-        fields = {
-            "request_id": request_id,
-            "method": scope["method"],
-            "path": scope["path"],
-            "route": route,
-            "status": status,
-            "ms": round(seconds * 1000, 1),
-            "key": getattr(identity, "key", "") or None,
-            "client": client[0] if client else None,
-        }
-        access_log.info("request", extra={"fields": fields})
-
-
-class BodyTooLarge(HTTPException):
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request body over the limit of {limit // 1024} KiB")
-
-
-def _bounded(receive: Receive, limit: int) -> Receive:
-    """A body sent without (or with a false) Content-Length is still cut at the limit."""
-    seen = 0
-
-    async def wrapped() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise BodyTooLarge(limit)
-        return message
-
-    return wrapped
-
-
-async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps({"detail": f"request body over the limit of {limit // 1024} KiB"}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
+async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    given = request.headers.get("x-request-id", "")
+    request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+    request.state.request_id = request_id
+    started = time.perf_counter()
+    response = _too_large(request) or await call_next(request)
+    seconds = time.perf_counter() - started
+    response.headers["X-Request-ID"] = request_id
+    for name, value in SECURITY_HEADERS.items():
+        if name != "Content-Security-Policy" or not request.url.path.startswith(_DOCS):
+            response.headers.setdefault(name, value)
+    route = getattr(request.scope.get("route"), "path", "unmatched")
+    REQUESTS.labels(route, request.method, str(response.status_code)).observe(seconds)
+    caller = getattr(request.state, "caller", None)
+    access.info(
+        json.dumps(
+            {
+                "request_id": request_id,
+                "method": request.method,
+                "route": route,
+                "status": response.status_code,
+                "ms": round(seconds * 1000, 1),
+                "caller": getattr(caller, "name", None),
+                "client": request.client.host if request.client else None,
+            }
+        )
     )
-    await send({"type": "http.response.body", "body": body})
+    return response
+
+
+def _too_large(request: Request) -> Response | None:
+    if request.headers.get("content-type", "").startswith("multipart/"):
+        return None  # uploads: POST /ingest checks each file against ASKDOCS_SERVICE__MAX_UPLOAD_MB
+    limit = request.app.state.container.settings.auth.max_body_kb * 1024
+    try:
+        length = int(request.headers.get("content-length") or 0)
+    except ValueError:
+        return JSONResponse({"detail": "bad Content-Length"}, status_code=400)
+    if length > limit:
+        return JSONResponse(
+            {"detail": f"request body of {length} bytes is over the {limit} byte limit (ASKDOCS_AUTH__MAX_BODY_KB)"},
+            status_code=413,
+        )
+    return None

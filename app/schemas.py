@@ -16,9 +16,8 @@ class AskRequest(BaseModel):
     )
     groups: list[str] = Field(
         default_factory=list,
-        description="The asker's groups, accepted only from a 'frontend' key (e.g. the Slack bot, an SSO proxy) "
-        "that vouches for its user; any other key searches with its own groups and gets 403 for this field. "
-        "Documents whose source has an ACL are found only by its members.",
+        description="The asker's groups, as vouched for by the front end (e.g. an SSO proxy): documents whose "
+        "source has an ACL are found only by its members. Without groups, only documents without an ACL.",
     )
     retrieval: Literal["dense", "sparse", "hybrid"] | None = Field(
         default=None, description="Override the retrieval mode (default ASKDOCS_RETRIEVAL__MODE)."
@@ -57,6 +56,9 @@ class AskResponse(BaseModel):
     degraded: bool = Field(default=False, description="The LLM failed; the answer is extractive.")
     reason: str | None = None
     uncited: bool = Field(default=False, description="An LLM answer that cites none of its sources: check it.")
+    interaction_id: str | None = Field(
+        default=None, description="This answer in the interaction log: rate it with POST /feedback (null: log off)."
+    )
 
 
 class DocumentOut(BaseModel):
@@ -97,3 +99,19 @@ class IngestResponse(BaseModel):
     jobs: list[JobOut]
     pending: int = Field(description="Jobs not finished yet: poll GET /ingest/{job_id}.")
     failed: int = Field(description="Jobs or documents that failed.")
+
+
+class FeedbackIn(BaseModel):
+    interaction_id: str = Field(min_length=1, max_length=64, description="From the /ask response.")
+    rating: Literal["helpful", "not_helpful"]
+    comment: str | None = Field(default=None, max_length=4000)
+    corrected_answer: str | None = Field(
+        default=None, max_length=20_000, description="The right answer; fine-tuning exports prefer it."
+    )
+
+
+class FeedbackOut(BaseModel):
+    interaction_id: str
+    rating: Literal["helpful", "not_helpful"]
+    replaced: bool = Field(description="An earlier rating of this answer was replaced.")
+    detail: str

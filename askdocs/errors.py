@@ -8,7 +8,9 @@ AskdocsError
 ├── IndexError_            the vector index failed
 │   ├── IndexLockedError   the embedded index directory is held by another process
 │   └── DimensionMismatchError  stored vectors and the model disagree on dimension
-└── GenerationError        the LLM endpoint failed after retries
+├── StoreError             the state store (SQLite or PostgreSQL) failed or cannot be reached
+├── GenerationError        the LLM endpoint failed after retries
+└── FineTuneError          the fine-tuning endpoint refused or failed a request
 """
 
 from __future__ import annotations
@@ -54,4 +56,12 @@ class DimensionMismatchError(IndexError_):
 
 
 class GenerationError(AskdocsError):
+    pass
+
+
+class FineTuneError(AskdocsError):
+    pass
+
+
+class StoreError(AskdocsError):
     pass

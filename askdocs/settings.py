@@ -74,6 +74,56 @@ class LLMSettings(BaseModel):
         return bool(self.base_url or self.api_key)
 
 
+class FinetuneSettings(BaseModel):
+    base_url: str | None = Field(default=None, description="OpenAI-compatible fine-tuning API; unset = the LLM's")
+    api_key: SecretStr | None = Field(default=None, description="its key; unset = the LLM's")
+    base_model: str = Field(default="gpt-4o-mini-2024-07-18", description="the model to fine-tune")
+    suffix: str = Field(default="askdocs", max_length=40, description="part of the fine-tuned model's name")
+    price_per_mtok: float = Field(default=3.0, ge=0, description="training price per million tokens, for estimates")
+    max_example_tokens: int = Field(default=16_384, ge=256, description="per-example limit checked on export")
+
+    _unset = field_validator("base_url", "api_key", mode="before")(_empty_is_unset)
+
+
+class DatabaseSettings(BaseModel):
+    url: str | None = Field(
+        default=None,
+        description="the state store: sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB "
+        "(default sqlite:///<data_dir>/askdocs.sqlite)",
+    )
+
+    _unset = field_validator("url", mode="before")(_empty_is_unset)
+
+
+class AuthSettings(BaseModel):
+    required: bool = Field(
+        default=False, description="every endpoint but /health needs a key even before any key exists"
+    )
+    rate_limit: str = Field(default="120/minute", description="per key (or per address without keys), e.g. 60/minute")
+    trust_proxy_headers: bool = Field(
+        default=False, description="take the caller from an authenticating reverse proxy's headers (oauth2-proxy)"
+    )
+    proxy_addresses: list[str] = Field(
+        default_factory=list, description="the proxy's addresses or networks; its headers are ignored from any other"
+    )
+    user_header: str = "X-Forwarded-User"
+    groups_header: str = "X-Forwarded-Groups"  # comma-separated
+    metrics_token: SecretStr | None = Field(default=None, description="bearer token for /metrics; unset = admin key")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="origins allowed to call the API; none = CORS off"
+    )
+    max_body_kb: int = Field(default=256, ge=1, description="largest JSON request body (uploads: max_upload_mb)")
+
+    _unset = field_validator("metrics_token", mode="before")(_empty_is_unset)
+
+
+class LogSettings(BaseModel):
+    enabled: bool = Field(default=True, description="keep every answer in the interaction log")
+    redact_questions: bool = Field(
+        default=False, description="store a SHA-256 of each question instead of its text (and of its sanitised form)"
+    )
+
+
 class ChunkingSettings(BaseModel):
     chunker: str = "structural"
     chunk_size: int = Field(
@@ -130,6 +180,11 @@ class ServiceSettings(BaseModel):
     max_question_chars: int = Field(default=2000, ge=10)
     max_upload_mb: int = Field(default=50, ge=1)
     url: str = Field(default="http://127.0.0.1:8000", description="where the CLI finds a running service")
+    api_key: SecretStr | None = Field(
+        default=None, description="the key the CLI sends to a running service (default: ASKDOCS_ADMIN_TOKEN)"
+    )
+
+    _unset = field_validator("api_key", mode="before")(_empty_is_unset)
 
 
 class IngestSettings(BaseModel):
@@ -162,37 +217,6 @@ class WorkerSettings(BaseModel):
     _unset = field_validator("sources_file", "queue_path", mode="before")(_empty_is_unset)
 
 
-class AuthSettings(BaseModel):
-    required: bool = Field(default=False, description="require an API key even before any key exists")
-    keys_path: Path | None = Field(default=None, description="the key store (default <data_dir>/keys.sqlite)")
-    trust_proxy_headers: bool = Field(
-        default=False, description="take the user and groups from an authenticating reverse proxy's headers"
-    )
-    trusted_proxies: list[str] = Field(
-        default_factory=list, description="addresses or CIDR ranges whose proxy headers are believed"
-    )
-    proxy_user_header: str = "X-Forwarded-User"
-    proxy_groups_header: str = Field(default="X-Forwarded-Groups", description="comma-separated groups")
-    metrics_token: SecretStr | None = Field(default=None, description="bearer token for GET /metrics; unset = off")
-
-    _unset = field_validator("keys_path", "metrics_token", mode="before")(_empty_is_unset)
-
-
-class LimitsSettings(BaseModel):
-    rate: str | None = Field(
-        default="120/minute", description="per key (or per address without keys), 'limits' notation; '' = none"
-    )
-    max_body_kb: int = Field(default=64, ge=1, description="request bodies other than uploads")
-    upload_types: list[str] = Field(
-        default_factory=lambda: [".html", ".htm", ".pdf", ".md", ".markdown", ".txt"],
-        description="file name endings POST /ingest accepts",
-    )
-    cors_origins: list[str] = Field(default_factory=list, description="browser origins allowed; empty = CORS off")
-    json_logs: bool = Field(default=True, description="one JSON line per request on the askdocs.access logger")
-
-    _unset = field_validator("rate", mode="before")(_empty_is_unset)
-
-
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ASKDOCS_",
@@ -207,14 +231,16 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = EmbeddingSettings()
     qdrant: QdrantSettings = QdrantSettings()
     llm: LLMSettings = LLMSettings()
+    finetune: FinetuneSettings = FinetuneSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    log: LogSettings = LogSettings()
+    auth: AuthSettings = AuthSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     extractive: ExtractiveSettings = ExtractiveSettings()
     service: ServiceSettings = ServiceSettings()
     ingest: IngestSettings = IngestSettings()
     worker: WorkerSettings = WorkerSettings()
-    auth: AuthSettings = AuthSettings()
-    limits: LimitsSettings = LimitsSettings()
 
     _unset = field_validator("admin_token", mode="before")(_empty_is_unset)
 
@@ -226,10 +252,6 @@ class Settings(BaseSettings):
     @property
     def queue_path(self) -> Path:
         return self.worker.queue_path or self.data_dir / "jobs.sqlite"
-
-    @property
-    def keys_path(self) -> Path:
-        return self.auth.keys_path or self.data_dir / "keys.sqlite"
 
     @property
     def uploads_dir(self) -> Path:

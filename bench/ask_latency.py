@@ -1,9 +1,11 @@
 """`/ask` latency over real HTTP: starts `askdocs serve` on a fresh index of examples/, sends N requests.
 
-    .venv/bin/python -m bench.ask_latency [--requests 200] [--warmup 10]
+    .venv/bin/python -m bench.ask_latency [--requests 200] [--warmup 10] [--out docs/bench/ask-latency.json]
 
 Client-side wall time per request (httpx, one connection, sequential), and the server's own timings.
-Questions cycle through tests/fixtures/handbook_questions.json plus off-topic ones.
+Questions cycle through tests/fixtures/handbook_questions.json plus off-topic ones. The ``ASKDOCS_*`` variables
+set when it starts (except the data directory, a fresh temporary one) reach both the ingest and the server, and
+the JSON written to --out records them with the settings they resolve to and the commit.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from pathlib import Path
 
 import httpx
 
+from askdocs.settings import load_settings
 from evals.metrics import percentile
+from evals.provenance import settings_in_force
 
 ROOT = Path(__file__).resolve().parent.parent
 ASKDOCS = str(Path(sys.executable).parent / "askdocs")
@@ -32,23 +36,32 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--out", type=Path, help="write the figures and the settings in force here (JSON)")
     args = parser.parse_args()
     questions = [q["question"] for q in json.loads((ROOT / "tests/fixtures/handbook_questions.json").read_text())]
     questions += OFF_TOPIC
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as data:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_")} | {"ASKDOCS_DATA_DIR": data}
+        env = os.environ | {"ASKDOCS_DATA_DIR": data}
+        record = settings_in_force(load_settings(data_dir=Path(data)), env)
         started = time.perf_counter()
         subprocess.run([ASKDOCS, "ingest", str(ROOT / "examples")], env=env, check=True, capture_output=True)
-        print(f"ingest of examples/ (process wall time, model load included): {time.perf_counter() - started:.1f} s")
+        ingest_s = time.perf_counter() - started
+        print(f"ingest of examples/ (process wall time, model load included): {ingest_s:.1f} s")
         server = subprocess.Popen([ASKDOCS, "serve", "--port", str(args.port)], env=env, stderr=subprocess.DEVNULL)
         try:
-            run(args, questions)
+            figures = run(args, questions)
         finally:
             server.terminate()
             server.wait(timeout=30)
+    if args.out:
+        command = "python -m bench.ask_latency " + " ".join(sys.argv[1:])
+        report = {"command": command, "settings_in_force": record, "load_average_at_start": load, **figures}
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report | {"ingest_process_s": round(ingest_s, 1)}, indent=1) + "\n")
 
 
-def run(args: argparse.Namespace, questions: list[str]) -> None:
+def run(args: argparse.Namespace, questions: list[str]) -> dict[str, object]:
     url = f"http://127.0.0.1:{args.port}"
     with httpx.Client(base_url=url, timeout=30) as client:
         deadline = time.monotonic() + 120
@@ -78,6 +91,14 @@ def run(args: argparse.Namespace, questions: list[str]) -> None:
     )
     for key, values in server.items():
         print(f"server {key:9s} p50 {percentile(values, 50):7.1f}   p95 {percentile(values, 95):7.1f}")
+    series = {"client wall": wall} | {f"server {key}": values for key, values in server.items()}
+    return {
+        "requests": args.requests,
+        "questions": len(questions),
+        "ms": {
+            name: {"p50": round(percentile(v, 50), 1), "p95": round(percentile(v, 95), 1)} for name, v in series.items()
+        },
+    }
 
 
 if __name__ == "__main__":

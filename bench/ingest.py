@@ -267,6 +267,9 @@ def main() -> None:
 
     options = {"window": args.window} if args.window is not None else {}
     info = machine() | {"ingestor_options": options}  # before the runs: the commit measured is the one imported now
+    from evals.provenance import settings_in_force
+
+    info["settings_in_force"] = settings_in_force(load_settings(_env_file=None), os.environ)  # no ASKDOCS_* left
     embedder = make_embedder(load_settings(_env_file=None))
     embedder.model.encode(["warm-up"] * 64, batch_size=64)  # first-call costs out of the figures
     results = []

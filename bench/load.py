@@ -6,9 +6,11 @@
 Starts `askdocs serve` on 127.0.0.1 over an existing data dir (only there: the bench refuses other hosts) and
 stops it at the end. Half the clients ask as a member of `hr` (the group of the restricted source), half as a
 non-member. `--secure`: an API key per client (created in the data dir's key store, revoked at the end), a rate
-limit per key, JSON request logs and /metrics scraped every 5 s; without it: no keys, no limit, no logs, no
-metrics (non-members then simply send no groups, members send `"groups": ["hr"]`). Every 10th request of a
-non-member also sends `"groups": ["hr"]`: with keys it must be refused (403), without keys it is not sent.
+limit per key, the interaction log (the state store) and /metrics scraped every 5 s; without it: no keys, the
+limit at 1,000,000/minute (never reached), no interaction log, no scrape (non-members then send no groups, members
+send `"groups": ["hr"]`). The JSON access log and request ids are always on (the service has no switch for them).
+Every 10th request of a non-member also sends `"groups": ["hr"]`: with keys it must be refused (403); without
+keys it is not sent.
 
 Reports throughput, p50/p95/p99, every error, and leaks: a source under --restricted-prefix in a non-member's
 answer. Bounded: at most --max-requests requests and --seconds seconds (plus the requests in flight).
@@ -30,7 +32,9 @@ from typing import Any
 
 import httpx
 
-from askdocs.keys import SqliteKeyStore
+from askdocs.settings import load_settings
+from askdocs.store.keys import KeyStore
+from askdocs.store.store import open_store
 from evals.metrics import percentile
 
 ASKDOCS = str(Path(sys.executable).parent / "askdocs")
@@ -82,13 +86,14 @@ def main() -> None:
     args = _parser().parse_args()
     if args.clients > 64 or args.seconds > 900 or args.max_requests > 100_000:
         sys.exit("bounded: at most 64 clients, 900 seconds, 100000 requests")
-    store = SqliteKeyStore(Path(args.data_dir) / "keys.sqlite")
+    store = KeyStore(open_store(load_settings(data_dir=Path(args.data_dir))).engine)
     clients, created = _clients(store, args.clients, args.secure)
     env = _env(args)
     server = subprocess.Popen(
         [ASKDOCS, "serve", "--host", "127.0.0.1", "--port", str(args.port)],
         env=env,
-        stderr=open(args.server_log, "w"),  # noqa: SIM115 - closed with the process
+        stdout=(log := open(args.server_log, "w")),  # noqa: SIM115 - closed with the process
+        stderr=log,
     )
     try:
         base = f"http://127.0.0.1:{args.port}"
@@ -97,9 +102,8 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=60)
-        for key_id in created:
-            store.revoke(key_id)
-        store.close()
+        for name in created:
+            store.revoke(name)
     report = _report(tally, wall, args)
     print(json.dumps(report, indent=2))
     if args.out:
@@ -123,14 +127,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _clients(store: SqliteKeyStore, n: int, secure: bool) -> tuple[list[Client], list[str]]:
+def _clients(store: KeyStore, n: int, secure: bool) -> tuple[list[Client], list[str]]:
     clients, created = [], []
+    run = int(time.time())
     for i in range(n):
         member = i % 2 == 1
         key = None
         if secure:
-            made, key = store.create(f"load-{i}", "ask", ["hr"] if member else [])
-            created.append(made.key_id)
+            made, key = store.create(f"load-{run}-{i}", "ask", ("hr",) if member else ())
+            created.append(made.name)
         clients.append(Client(i, member, key))
     if not secure and store.any_active():
         sys.exit("the data dir's key store has active keys: the open run needs none (askdocs keys revoke)")
@@ -142,8 +147,8 @@ def _env(args: argparse.Namespace) -> dict[str, str]:
     env |= {
         "ASKDOCS_DATA_DIR": args.data_dir,
         "ASKDOCS_WORKER__IN_SERVICE": "false",
-        "ASKDOCS_LIMITS__RATE": args.rate if args.secure else "",
-        "ASKDOCS_LIMITS__JSON_LOGS": "true" if args.secure else "false",
+        "ASKDOCS_AUTH__RATE_LIMIT": args.rate if args.secure else "1000000/minute",
+        "ASKDOCS_LOG__ENABLED": "true" if args.secure else "false",
         "ASKDOCS_AUTH__REQUIRED": "true" if args.secure else "false",
     }
     if args.secure:
@@ -233,7 +238,9 @@ async def _scrape(http: httpx.AsyncClient, deadline: float) -> None:
 def _report(tally: Tally, wall: float, args: argparse.Namespace) -> dict[str, Any]:
     lat = sorted(tally.latencies)
     return {
-        "mode": "keys, rate limits, JSON logs, metrics" if args.secure else "no keys, no limits, no logs, no metrics",
+        "mode": "keys, rate limit, interaction log, metrics"
+        if args.secure
+        else "no keys/limit/interaction log/metrics",
         "clients": args.clients,
         "seconds": round(wall, 1),
         "answered": len(lat),

@@ -5,8 +5,8 @@ from typing import Annotated, Any
 
 import typer
 
-from askdocs.errors import IndexLockedError
-from cli.common import ServiceClient, clean_errors, console, fail, settings_or_exit
+from askdocs.errors import AskdocsError, IndexLockedError
+from cli.common import ServiceClient, clean_errors, console, err_console, fail, settings_or_exit
 
 
 def ask(
@@ -45,7 +45,27 @@ def _ask_locally(settings: Any, question: str, top_k: int | None, groups: list[s
         result = make_asker(settings, embedder, index).ask(question, AskOptions(top_k=top_k, groups=groups))
     finally:
         index.close()
-    return answer_body(result)
+    return answer_body(result) | {"interaction_id": _logged(settings, question, result)}
+
+
+def _logged(settings: Any, question: str, result: Any) -> str | None:
+    """Into the interaction log, as the service logs its answers; a store that fails costs the log entry only."""
+    if not settings.log.enabled:
+        return None
+    from askdocs.store.interactions import interaction_of
+    from askdocs.store.store import open_store
+
+    interaction = interaction_of(result, question=question, channel="cli", redact=settings.log.redact_questions)
+    try:
+        store = open_store(settings)
+        try:
+            store.log.record(interaction)
+        finally:
+            store.close()
+    except AskdocsError as exc:
+        err_console.print(f"[yellow]warning:[/] the answer was not logged: {exc}", highlight=False)
+        return None
+    return interaction.interaction_id
 
 
 def _print_answer(body: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""``askdocs``: serve, ingest, ask, docs."""
+"""``askdocs``: serve, ingest, ask, docs, worker, eval, log, db."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from cli.ask_cmd import ask
 from cli.common import settings_or_exit
 from cli.docs_cmd import docs_app
 from cli.eval_cmd import eval_app
+from cli.finetune_cmd import finetune_app
 from cli.ingest_cmd import ingest
 from cli.keys_cmd import keys_app
+from cli.log_cmd import db_app, log_app
 from cli.worker_cmd import load_configured_sources, sources_app, worker
 
 app = typer.Typer(
@@ -27,6 +29,9 @@ app.command()(ask)
 app.add_typer(docs_app, name="docs")
 app.add_typer(eval_app, name="eval")
 app.add_typer(sources_app, name="sources")
+app.add_typer(log_app, name="log")
+app.add_typer(db_app, name="db")
+app.add_typer(finetune_app, name="finetune")
 app.add_typer(keys_app, name="keys")
 app.command()(worker)
 
@@ -47,18 +52,12 @@ def serve(
     catalog = load_configured_sources(settings, None)  # a bad sources file fails now, not in the thread
 
     def background(container: Container) -> BackgroundWorker | None:
-        if not settings.worker.in_service or container.jobs is None:
+        if not settings.worker.in_service or container.store is None:
             return None
-        return start_background_worker(settings, container.embedder, container.index, container.jobs, catalog)
+        return start_background_worker(settings, container.embedder, container.index, container.store.queue, catalog)
 
     application = create_app(settings=settings, background=background)
-    uvicorn.run(
-        application,
-        host=host or settings.service.host,
-        port=port or settings.service.port,
-        log_level="info",
-        access_log=False,
-    )
+    uvicorn.run(application, host=host or settings.service.host, port=port or settings.service.port, log_level="info")
 
 
 def main() -> None:

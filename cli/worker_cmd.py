@@ -41,8 +41,9 @@ def worker(
     catalog = load_configured_sources(settings, sources)
     with clean_errors():
         from askdocs.components import make_embedder, open_checked_index
-        from askdocs.jobs import SqliteJobQueue
-        from ingest.worker import JobRunner, Shard, SqliteValidators, Worker
+        from askdocs.store.engine import database_url
+        from askdocs.store.store import open_store
+        from ingest.worker import Shard, make_worker
 
         shard_of = Shard.parse(shard) if shard else None
         embedder = make_embedder(settings)
@@ -52,21 +53,14 @@ def worker(
             fail(
                 f"{exc}. In embedded mode askdocs serve runs the worker itself; separate workers need a Qdrant server."
             )
-        queue = SqliteJobQueue(
-            settings.queue_path, lease_s=settings.worker.lease_s, max_attempts=settings.worker.max_attempts
-        )
-        runner = JobRunner(settings, embedder, index, catalog, SqliteValidators(settings.data_dir / "web_cache.sqlite"))
-        agent = Worker(
-            queue,
-            runner,
-            worker_id=worker_id,
-            shard=shard_of,
-            poll_s=settings.worker.poll_s,
-            lease_s=settings.worker.lease_s,
-            on_job=_print_job,
+        store = open_store(settings)
+        queue = store.queue
+        agent = make_worker(
+            settings, embedder, index, queue, catalog, worker_id=worker_id, shard=shard_of, on_job=_print_job
         )
         owned = ", ".join(s.name for s in agent.owned) or "none"
-        err_console.print(f"worker {agent.worker_id}: queue {settings.queue_path}; sources: {owned}", highlight=False)
+        where = sa_safe(database_url(settings))
+        err_console.print(f"worker {agent.worker_id}: queue in {where}; sources: {owned}", highlight=False)
         try:
             if once:
                 done = agent.drain()
@@ -77,7 +71,7 @@ def worker(
                 agent.run(stop)
                 done = []
         finally:
-            queue.close()
+            store.close()
             index.close()
     if once:
         _summary(done)
@@ -85,22 +79,21 @@ def worker(
             raise typer.Exit(1)
 
 
-def _counts(job: Job) -> dict[str, int]:
-    """Documents per status: new, updated, unchanged, failed."""
-    counts = dict.fromkeys(("new", "updated", "unchanged", "failed"), 0)
-    for r in job.result.get("results", []):
-        counts[r["status"]] += 1
-    return counts
+def sa_safe(url: str) -> str:
+    """A database URL without its password, for messages."""
+    import sqlalchemy as sa
+
+    return sa.make_url(url).render_as_string(hide_password=True)
 
 
 def _failures(job: Job) -> int:
-    return _counts(job)["failed"]
+    return len(job.result.failed)
 
 
 def _print_job(job: Job) -> None:
     target = job.spec.get("source") or job.spec.get("url") or job.spec.get("name")
-    removed = (job.result.get("sync") or {}).get("removed", 0)
-    detail = ", ".join(f"{n} {s}" for s, n in _counts(job).items() if n) or "no documents"
+    removed = job.result.removed
+    detail = ", ".join(f"{n} {s}" for s, n in job.result.counts().items() if n) or "no documents"
     colour = "red" if job.status is JobStatus.FAILED else "green"
     err_console.print(
         f"[{colour}]{job.status.value}[/] {job.kind.value} {target}: {detail}"
@@ -109,9 +102,8 @@ def _print_job(job: Job) -> None:
         highlight=False,
         soft_wrap=True,
     )
-    for r in job.result.get("results", []):
-        if r.get("status") == "failed":
-            err_console.print(f"  [red]failed[/] {r['source']}: {r['error']}", highlight=False, soft_wrap=True)
+    for r in job.result.failed:
+        err_console.print(f"  [red]failed[/] {r.source}: {r.error}", highlight=False, soft_wrap=True)
 
 
 def _summary(done: list[Job]) -> None:
@@ -119,8 +111,8 @@ def _summary(done: list[Job]) -> None:
     for column in ("job", "target", "status", "new", "updated", "unchanged", "failed", "removed"):
         table.add_column(column)
     for job in done:
-        counts = _counts(job)
-        removed = (job.result.get("sync") or {}).get("removed", 0)
+        counts = job.result.counts()
+        removed = job.result.removed
         target = str(job.spec.get("source") or job.spec.get("url") or job.spec.get("name"))
         table.add_row(job.kind.value, target, job.status.value, *(str(counts[s]) for s in counts), str(removed))
     console.print(table)

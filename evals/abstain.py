@@ -26,6 +26,7 @@ from askdocs.qa.extractive import ExtractiveGenerator
 from askdocs.settings import Settings
 from evals.answers import AnswerMetrics, mode_settings, score_answers
 from evals.answers_report import markdown_table
+from evals.provenance import environment_line, settings_in_force
 from evals.squad import Dataset, EvalQuestion
 from evals.squad_metrics import contains_gold, prediction_text
 
@@ -166,6 +167,8 @@ def write_report(
     """The held-out table as Markdown, and as JSON with the fitted check."""
     out.mkdir(parents=True, exist_ok=True)
     md, data = out / f"abstain-{dataset}.md", out / f"abstain-{dataset}.json"
-    md.write_text(f"`{command}`\n\n{setup}\n\n{markdown(rows)}\n")
-    data.write_text(json.dumps({"command": command, "setup": setup, "check": asdict(check), "rows": rows}, indent=1))
+    record = settings_in_force()
+    md.write_text(f"`{command}`\n\n{environment_line(record)}\n\n{setup}\n\n{markdown(rows)}\n")
+    body = {"command": command, "settings_in_force": record, "setup": setup, "check": asdict(check), "rows": rows}
+    data.write_text(json.dumps(body, indent=1))
     return [md, data]

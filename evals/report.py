@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from evals.provenance import environment_line, settings_in_force
 from evals.retrieval import StrategyResult
 
 
@@ -57,11 +58,17 @@ def markdown_table(results: Sequence[StrategyResult]) -> str:
 
 def write_outputs(results: Sequence[StrategyResult], out: Path, dataset: str, command: str) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    data = {"dataset": dataset, "command": command, "results": [asdict(r) for r in results]}
+    record = settings_in_force()
+    data = {
+        "dataset": dataset,
+        "command": command,
+        "settings_in_force": record,
+        "results": [asdict(r) for r in results],
+    }
     json_path = out / f"retrieval-{dataset}.json"
     json_path.write_text(json.dumps(data, indent=2))
     md_path = out / f"retrieval-{dataset}.md"
-    md_path.write_text(f"`{command}`\n\n{markdown_table(results)}\n")
+    md_path.write_text(f"`{command}`\n\n{environment_line(record)}\n\n{markdown_table(results)}\n")
     return [json_path, md_path, bar_chart(results, out / f"retrieval-{dataset}.png", dataset)]
 
 

@@ -24,10 +24,11 @@ class EvalQuestion:
     doc_id: str
     spans: tuple[tuple[int, int], ...]  # gold answer spans in the article text; empty = unanswerable
     answers: tuple[str, ...]
+    reference: bool = False  # answerable by a reference answer alone (no spans: logged, rated questions)
 
     @property
     def answerable(self) -> bool:
-        return bool(self.spans)
+        return bool(self.spans) or self.reference
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,6 @@ workers at once. Uploads and URL jobs go to whichever worker is free.
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import os
 import re
@@ -23,11 +22,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
+import sqlalchemy as sa
+
 from askdocs.embedding import Embedder
 from askdocs.errors import InputError, LoadError
 from askdocs.index.protocol import VectorIndex
-from askdocs.jobs import Job, JobKind, JobQueue, SqliteConnections
+from askdocs.jobs import DocumentResult, Job, JobKind, JobQueue, JobResult, SyncSummary
 from askdocs.settings import ChunkingSettings, Settings
+from askdocs.store.queue import SqlJobQueue
+from askdocs.store.schema import validators
 from ingest.loaders import RawSource
 from ingest.parsing import ChildParser
 from ingest.pipeline import Ingestor, Outcome, Status
@@ -64,23 +67,24 @@ def upload_source(name: str) -> str:
     return f"upload://{_UNSAFE.sub('_', PurePath(name).name) or 'upload'}"
 
 
-class SqliteValidators:
-    """What each page's last 200 said (ETag, Last-Modified, canonical URL, links), kept beside the job queue."""
+class SqlValidators:
+    """What each page's last 200 said (ETag, Last-Modified, canonical URL, links), kept in the state store."""
 
-    def __init__(self, path: Path) -> None:
-        self._db = SqliteConnections(path).get
-        self._db().execute("CREATE TABLE IF NOT EXISTS validators (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
 
     def get(self, url: str) -> Validators | None:
-        row = self._db().execute("SELECT value FROM validators WHERE key = ?", (url,)).fetchone()
-        if row is None:
+        with self._engine.connect() as db:
+            value = db.execute(sa.select(validators.c.value).where(validators.c.key == url)).scalar()
+        if value is None:
             return None
-        value = json.loads(row[0])
         return Validators(**{**value, "links": tuple(value.get("links", ()))})
 
-    def put(self, url: str, validators: Validators) -> None:
-        value = json.dumps({**asdict(validators), "links": list(validators.links)})
-        self._db().execute("INSERT OR REPLACE INTO validators (key, value) VALUES (?, ?)", (url, value))
+    def put(self, url: str, found: Validators) -> None:
+        value = {**asdict(found), "links": list(found.links)}
+        with self._engine.begin() as db:
+            if db.execute(validators.update().where(validators.c.key == url).values(value=value)).rowcount == 0:
+                db.execute(validators.insert().values(key=url, value=value))
 
 
 class JobRunner:
@@ -92,13 +96,15 @@ class JobRunner:
         embedder: Embedder,
         index: VectorIndex,
         sources: SourcesFile | None = None,
-        validators: SqliteValidators | None = None,
+        validators: SqlValidators | None = None,
+        uploads: JobQueue | None = None,
     ) -> None:
         self._settings = settings
         self._embedder = embedder
         self._index = index
         self.sources = sources
         self._validators = validators
+        self._uploads = uploads
         self._ingestors: dict[str, Ingestor] = {}
         self._reader = Reader.from_settings(settings.ingest)
 
@@ -110,7 +116,7 @@ class JobRunner:
             self._ingestors[key] = Ingestor(self._embedder, self._index, chunking, parser=parser)
         return self._ingestors[key]
 
-    def run(self, job: Job, on_progress: Callable[[int], None] = lambda _: None) -> tuple[dict[str, Any], str | None]:
+    def run(self, job: Job, on_progress: Callable[[int], None] = lambda _: None) -> tuple[JobResult, str | None]:
         """The job's result and, if it failed as a whole, why. ``on_progress``: documents handled so far."""
         if job.kind is JobKind.UPLOAD:
             return self._upload(job.spec)
@@ -118,16 +124,23 @@ class JobRunner:
             return self._url(str(job.spec["url"]))
         return self._sync(str(job.spec["source"]), on_progress)
 
-    def _upload(self, spec: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    def _upload(self, spec: dict[str, Any]) -> tuple[JobResult, str | None]:
         source = upload_source(str(spec["name"]))
-        try:
-            data = Path(spec["path"]).read_bytes()
-        except OSError as exc:
-            return _single(Outcome(source, Status.FAILED, error=f"the uploaded file is gone ({exc.strerror})"))
+        data = self._upload_bytes(spec)
+        if data is None:
+            return _single(Outcome(source, Status.FAILED, error="the uploaded file is gone from the store"))
         raw = RawSource(source, data, spec.get("content_type"))
         return _single(self.ingestor(self._settings.chunking).ingest_raw(raw))
 
-    def _url(self, url: str) -> tuple[dict[str, Any], str | None]:
+    def _upload_bytes(self, spec: dict[str, Any]) -> bytes | None:
+        if spec.get("upload_id") and self._uploads is not None:
+            return self._uploads.upload(str(spec["upload_id"]))
+        try:  # a job queued by a version that kept uploads in a folder
+            return Path(str(spec.get("path"))).read_bytes() if spec.get("path") else None
+        except OSError:
+            return None
+
+    def _url(self, url: str) -> tuple[JobResult, str | None]:
         """A URL someone named: any host, no robots.txt, but the same guard (schemes, private addresses, size)."""
         try:
             raw = self._reader.read(SourceRef(url))
@@ -135,10 +148,10 @@ class JobRunner:
             return _single(Outcome(url, Status.FAILED, error=exc.reason))
         return _single(self.ingestor(self._settings.chunking).ingest_raw(raw))
 
-    def _sync(self, name: str, on_progress: Callable[[int], None]) -> tuple[dict[str, Any], str | None]:
+    def _sync(self, name: str, on_progress: Callable[[int], None]) -> tuple[JobResult, str | None]:
         spec = self.sources.get(name) if self.sources else None
         if spec is None:
-            return {"results": []}, f"no source named {name!r} in this worker's sources file"
+            return JobResult(), f"no source named {name!r} in this worker's sources file"
         chunking = spec.chunking(self._settings.chunking)
         handled = itertools.count(1)
         report = sync_source(
@@ -151,17 +164,19 @@ class JobRunner:
             namespace=f"{spec.name}|{chunking.model_dump_json()}|{','.join(spec.provenance.acl)}",
             on_outcome=lambda _: on_progress(next(handled)),
         )
-        result = {"sync": report.summary(), "results": [_outcome_dict(o) for o in report.outcomes]}
-        return result, report.error or None
+        summary = SyncSummary(report.source, len(report.removed), report.reached, report.error)
+        return JobResult(tuple(_document(o) for o in report.outcomes), summary), report.error or None
 
 
-def _outcome_dict(outcome: Outcome) -> dict[str, Any]:
-    return {**asdict(outcome), "status": outcome.status.value}
+def _document(outcome: Outcome) -> DocumentResult:
+    return DocumentResult(
+        outcome.source, outcome.status.value, outcome.chunks, outcome.doc_id, outcome.title, outcome.error
+    )
 
 
-def _single(outcome: Outcome) -> tuple[dict[str, Any], str | None]:
+def _single(outcome: Outcome) -> tuple[JobResult, str | None]:
     error = outcome.error if outcome.status is Status.FAILED else None
-    return {"results": [_outcome_dict(outcome)]}, error
+    return JobResult((_document(outcome),)), error
 
 
 class Worker:
@@ -218,15 +233,15 @@ class Worker:
         try:
             result, error = self._runner.run(job, lambda n: self._queue.progress(job.job_id, self.worker_id, n))
         except (LoadError, InputError) as exc:
-            result, error = {"results": []}, str(exc)
+            result, error = JobResult(), str(exc)
         except Exception as exc:  # one job's failure must not stop the worker
             log.exception("job %s failed", job.job_id)
-            result, error = {"results": []}, f"{type(exc).__name__}: {exc}"
+            result, error = JobResult(), f"{type(exc).__name__}: {exc}"
         finally:
             stop.set()
             heartbeat.join()
         self._queue.finish(job.job_id, self.worker_id, result, error)
-        if job.kind is JobKind.UPLOAD:
+        if job.kind is JobKind.UPLOAD and job.spec.get("path"):  # a legacy upload folder
             shutil.rmtree(Path(job.spec["path"]).parent, ignore_errors=True)
         done = self._queue.get(job.job_id) or job
         self._on_job(done)
@@ -289,12 +304,27 @@ class BackgroundWorker:
         self._thread.join(timeout=30)
 
 
+def make_worker(
+    settings: Settings,
+    embedder: Embedder,
+    index: VectorIndex,
+    queue: SqlJobQueue,
+    sources: SourcesFile | None,
+    **options: Any,
+) -> Worker:
+    """A worker on the store's queue and web validators; ``options``: worker_id, shard, on_job."""
+    runner = JobRunner(settings, embedder, index, sources, SqlValidators(queue.engine), queue)
+    return Worker(queue, runner, poll_s=settings.worker.poll_s, lease_s=settings.worker.lease_s, **options)
+
+
 def start_background_worker(
-    settings: Settings, embedder: Embedder, index: VectorIndex, queue: JobQueue, sources: SourcesFile | None
+    settings: Settings,
+    embedder: Embedder,
+    index: VectorIndex,
+    queue: SqlJobQueue,
+    sources: SourcesFile | None,
 ) -> BackgroundWorker:
-    """The worker thread ``askdocs serve`` runs beside the API, sharing its model and index."""
-    validators = SqliteValidators(settings.data_dir / "web_cache.sqlite")
-    runner = JobRunner(settings, embedder, index, sources, validators)
-    background = BackgroundWorker(Worker(queue, runner, poll_s=settings.worker.poll_s, lease_s=settings.worker.lease_s))
+    """The worker thread ``askdocs serve`` runs beside the API, sharing its model, index and store."""
+    background = BackgroundWorker(make_worker(settings, embedder, index, queue, sources))
     background.start()
     return background

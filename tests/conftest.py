@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,32 +20,27 @@ from askdocs.index.edge import EdgeIndex
 from askdocs.settings import ChunkingSettings, Settings
 from ingest.pipeline import Ingestor
 from ingest.sources import Reader, expand
+from tests.netblock import sitecustomize as netblock
 
+# Which engine the state store of every test uses: sqlite (default) or postgresql (``make test`` runs both).
+ENGINE = os.environ.get("ASKDOCS_TEST_DATABASE", "sqlite")
 ROOT = Path(__file__).resolve().parent.parent
 HANDBOOK = ROOT / "examples" / "handbook"
 FIXTURES = ROOT / "tests" / "fixtures"
 BAD = FIXTURES / "bad"
 
-_real_connect = socket.socket.connect
-
-
-def _loopback_only(self: socket.socket, address: Any) -> Any:
-    if self.family in (socket.AF_INET, socket.AF_INET6):
-        host = address[0]
-        try:
-            allowed = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            allowed = host == "localhost"
-        if not allowed:
-            raise OSError(f"tests may not reach the network (tried {host})")
-    return _real_connect(self, address)
+NETBLOCK = ROOT / "tests" / "netblock"
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _block_network() -> Iterator[None]:
-    socket.socket.connect = _loopback_only  # type: ignore[method-assign]
-    yield
-    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+    """Loopback only, here and in every Python subprocess (they import tests/netblock/sitecustomize.py)."""
+    paths = [str(NETBLOCK), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHONPATH", os.pathsep.join(paths))
+        netblock.block()
+        yield
+        netblock.unblock()
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +48,58 @@ def embedder() -> SentenceTransformerEmbedder:
     model = SentenceTransformerEmbedder()
     model.warm_up()
     return model
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """A real PostgreSQL 16 server for the session (the ``pgserver`` wheel; no root, no set-up). Its data lives
+    outside pytest's temporary folders, which a concurrent pytest run may prune."""
+    import shutil
+    import tempfile
+
+    import pgserver
+
+    folder = tempfile.mkdtemp(prefix="askdocs-test-postgres-")
+    server = pgserver.get_server(folder, cleanup_mode="stop")
+    yield server.get_uri()
+    server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def fresh_database(server_uri: str) -> str:
+    """A new, empty database on the server, as a SQLAlchemy URL."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    url = sa.make_url(server_uri).set(drivername="postgresql+psycopg")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as db:
+        db.exec_driver_sql(f"CREATE DATABASE {name}")
+    engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def store_url(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if engine == "postgresql":
+        return fresh_database(request.getfixturevalue("postgres"))
+    return f"sqlite:///{tmp_path / 'store' / 'askdocs.sqlite'}"
+
+
+@pytest.fixture(autouse=True)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test's own state store, on the engine of this run (ASKDOCS_TEST_DATABASE), seen by Settings and by
+    the subprocesses tests start."""
+    url = store_url(ENGINE, request, tmp_path)
+    monkeypatch.setenv("ASKDOCS_DATABASE__URL", url)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """For the store's own tests: each runs on both engines, whatever the run's engine."""
+    return store_url(str(request.param), request, tmp_path)
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
 """The deployment files (docker/Dockerfile, docker-compose.yml, .dockerignore) against the code they deploy.
 
-No Docker here: the files are parsed and checked against the settings tree, the CLI, the HTTP routes and
-the repository's layout, so that a renamed setting, command or endpoint breaks a test, not a deployment.
+No Docker daemon here. Every compose file goes through a real Compose validator (Debian's ``docker-compose``,
+which ``.ci/run`` installs; without it those tests skip and say so), and the files are parsed and checked
+against the settings tree, the CLI, the HTTP routes and the repository's layout, so that a renamed setting,
+command or endpoint breaks a test, not a deployment.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import json
 import os
 import re
 import shlex
+import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -85,6 +89,39 @@ def env_assignments(stage: list[Instruction]) -> dict[str, str]:
             assert sep, f"ENV in the legacy 'KEY value' form: {args}"
             values[key] = value
     return values
+
+
+def compose_files() -> list[Path]:
+    """Every compose file in the repository (not in the venv, caches or git's own files)."""
+    skip = {".git", ".venv", "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+    found = [p for p in ROOT.rglob("*compose*.y*ml") if not skip & set(p.relative_to(ROOT).parts)]
+    return sorted(found)
+
+
+def docker_compose() -> str:
+    """The ``docker-compose`` executable, or a skip that says why the files go unvalidated."""
+    found = shutil.which("docker-compose")
+    if found is None:
+        pytest.skip(
+            "docker-compose is not installed, so the compose files are NOT validated (apt-get install docker-compose)"
+        )
+    return found
+
+
+def run_compose(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``docker-compose -f PATH ARGS`` with none of the host's ASKDOCS_* or build variables set."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_") and k != "TORCH_INDEX_URL"}
+    argv = [docker_compose(), "--project-directory", str(path.parent), "-f", str(path), *args]
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def resolved_compose() -> dict[str, Any]:
+    """docker-compose.yml as Compose itself reads it: anchors merged, ``${VAR:-default}`` interpolated."""
+    done = run_compose(COMPOSE, "config")
+    assert done.returncode == 0, done.stderr
+    data = yaml.safe_load(done.stdout)
+    assert isinstance(data, dict)
+    return data
 
 
 def compose() -> dict[str, Any]:
@@ -212,6 +249,57 @@ def test_dockerfile_parser_joins_continuations_and_splits_stages() -> None:
 
 
 # --- docker-compose.yml --------------------------------------------------------------------------------
+
+
+def test_the_repository_has_a_compose_file_to_validate() -> None:
+    assert COMPOSE in compose_files()
+
+
+@pytest.mark.parametrize("path", compose_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_compose_file_passes_the_compose_validator(path: Path) -> None:
+    done = run_compose(path, "config", "-q")
+    assert done.returncode == 0, f"docker-compose rejects {path.relative_to(ROOT)}:\n{done.stderr}"
+
+
+def test_the_compose_validator_rejects_an_environment_line_under_depends_on(tmp_path: Path) -> None:
+    """The mistake that once shipped (issue 10 item 7): a yaml parser takes it, Compose does not."""
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text(
+        "services:\n  db:\n    image: qdrant/qdrant:v1.19.0\n  api:\n    image: askdocs:local\n"
+        "    depends_on:\n      db:\n        condition: service_started\n"
+        '      ASKDOCS_WORKER__IN_SERVICE: "false"\n',
+        encoding="utf-8",
+    )
+    done = run_compose(broken, "config", "-q")
+    assert done.returncode != 0
+    assert "depends_on.ASKDOCS_WORKER__IN_SERVICE" in done.stderr, done.stderr
+
+
+def test_api_queues_jobs_and_the_workers_run_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As Compose resolves it: the api runs no worker thread, each worker syncs a mounted sources file."""
+    services = resolved_compose()["services"]
+    workers = [name for name, spec in services.items() if "worker" in [str(w) for w in spec.get("command", [])]]
+    assert len(workers) == 2, workers
+    for name in ["api", *workers]:
+        for key in [key for key in os.environ if key.startswith("ASKDOCS_")]:
+            monkeypatch.delenv(key)
+        for key, value in environment(services[name]).items():
+            monkeypatch.setenv(key, value)
+        settings = Settings(_env_file=None)  # type: ignore[call-arg]
+        assert settings.worker.in_service is (name != "api"), name
+        if name in workers:
+            sources = settings.worker.sources_file
+            pairs = [str(volume).split(":")[:2] for volume in services[name]["volumes"]]
+            mounts = {target: source for source, target in pairs}
+            assert sources is not None and str(sources) in mounts, f"{name}: {sources} is not mounted"
+            assert Path(mounts[str(sources)]).is_file(), mounts[str(sources)]
+
+
+def test_every_service_command_is_a_real_askdocs_command() -> None:
+    commands = [spec["command"] for spec in compose()["services"].values() if "command" in spec]
+    assert len(commands) >= 3, commands
+    for command in commands:
+        check_argv([str(word) for word in command])
 
 
 def test_compose_has_qdrant_and_api() -> None:

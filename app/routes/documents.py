@@ -4,14 +4,15 @@ from dataclasses import asdict
 
 from fastapi import APIRouter, Depends, HTTPException
 
-from app.deps import AdminDep, ContainerDep
+from app.deps import ContainerDep
 from app.schemas import DocumentOut
-from app.security import require_admin_with_keys
+from app.security import AdminCaller as AdminDep
+from app.security import get_caller
 
-router = APIRouter(tags=["documents"])
+router = APIRouter(tags=["documents"], dependencies=[Depends(get_caller)])
 
 
-@router.get("/documents", response_model=list[DocumentOut], dependencies=[Depends(require_admin_with_keys)])
+@router.get("/documents", response_model=list[DocumentOut])
 def list_documents(container: ContainerDep) -> list[DocumentOut]:
     """The documents in the index."""
     return [DocumentOut(**{k: v for k, v in asdict(d).items() if k != "version"}) for d in container.index.documents()]

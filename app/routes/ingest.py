@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Annotated, Any
+from dataclasses import asdict
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from app.deps import AdminDep, ContainerDep
+from app.deps import ContainerDep
 from app.schemas import IngestResponse, IngestResultOut, JobOut
-from askdocs.jobs import Job, JobKind, JobQueue, store_upload
+from app.security import AdminCaller as AdminDep
+from askdocs.jobs import Job, JobKind, JobQueue
 from askdocs.urls import ONLY_HTTP, is_http_url
 
 router = APIRouter(tags=["ingest"], dependencies=[AdminDep])
@@ -21,10 +23,7 @@ _POLL_S = 0.1
 def job_out(job: Job) -> JobOut:
     spec = job.spec
     target = str(spec.get("name") or spec.get("url") or spec.get("source") or "")
-    results = [
-        IngestResultOut.model_validate({**_DEFAULTS, **{k: v for k, v in r.items() if k in _DEFAULTS}})
-        for r in job.result.get("results", [])
-    ]
+    results = [IngestResultOut.model_validate(asdict(r)) for r in job.result.documents]
     return JobOut(
         job_id=job.job_id,
         kind=job.kind.value,
@@ -37,11 +36,8 @@ def job_out(job: Job) -> JobOut:
         finished_at=job.finished_at,
         error=job.error,
         results=results,
-        sync=job.result.get("sync"),
+        sync=asdict(job.result.sync) | job.result.counts() if job.result.sync else None,
     )
-
-
-_DEFAULTS: dict[str, Any] = {"source": "", "status": "failed", "chunks": 0, "doc_id": "", "title": "", "error": ""}
 
 
 def _queue(container: ContainerDep) -> JobQueue:
@@ -66,18 +62,15 @@ async def ingest(
             raise HTTPException(422, f"{url!r}: {ONLY_HTTP}")
     limit = container.settings.service.max_upload_mb * 2**20
     uploads = []
-    allowed = container.settings.limits.upload_types
     for upload in files or []:  # all read and checked before anything is queued
-        if not (upload.filename or "").lower().endswith(tuple(allowed)):
-            raise HTTPException(415, f"{upload.filename}: not an accepted file type; send one of {', '.join(allowed)}")
         data = await upload.read(limit + 1)
         if len(data) > limit:
             raise HTTPException(413, f"{upload.filename}: over the {limit // 2**20} MiB upload limit")
         uploads.append((upload.filename or "upload", data, upload.content_type))
     jobs: list[Job] = []
     for name, data, content_type in uploads:
-        path = await run_in_threadpool(store_upload, container.settings.uploads_dir, name, data)
-        spec = {"path": str(path), "name": name, "content_type": content_type}
+        upload_id = await run_in_threadpool(queue.put_upload, name, data, content_type)
+        spec = {"upload_id": upload_id, "name": name, "content_type": content_type}
         jobs.append(_submitted(await run_in_threadpool(queue.submit, JobKind.UPLOAD, spec)))
     for url in urls or []:
         jobs.append(_submitted(await run_in_threadpool(queue.submit, JobKind.URL, {"url": url})))
@@ -93,7 +86,8 @@ async def ingest(
 
 
 def _submitted(job: Job | None) -> Job:
-    assert job is not None  # only keyed submissions are ever refused
+    if job is None:  # only keyed submissions are ever refused, and these have no key
+        raise HTTPException(500, "the job queue refused an unkeyed job")
     return job
 
 

@@ -78,6 +78,7 @@ class AskResult:
     uncited: bool = False  # an LLM answer that cites none of the passages it was given
     model: str = ""  # "" for extractive answers
     prompt: str = ""  # the exact text sent to the model; for extractive answers, the numbered passages
+    context: str = ""  # the passages as the model saw them, numbered (what a fine-tuning example is built from)
 
     @property
     def question(self) -> str:
@@ -218,6 +219,7 @@ class Asker:
             uncited=uncited,
             model=generated.model,
             prompt=generated.prompt or numbered_blocks(retrieved.contexts),
+            context=numbered_blocks(retrieved.contexts),
         )
 
 

@@ -1,22 +1,31 @@
-"""PDF: text by page with pypdf; pages become sections so citations can say "p. 12"."""
+"""PDF: text by page with pypdf; pages become sections so citations can say "p. 12".
+
+- Encrypted PDFs that open without a password (an owner password that only forbids editing: RC4, AES-128,
+  AES-256) are read; AES needs ``cryptography`` (``pypdf[crypto]``). One that needs a user password is reported.
+- Table rows stay whole: a page with table-like lines is read in pypdf's layout mode and each row becomes one line
+  of cells, "Net sales | $ 96,388 | $ 104,429" (see ``layout.py``); prose lines are joined into paragraphs.
+- Pages without a text layer are OCR'd when Tesseract is installed (``ocr.py``), keeping their page numbers.
+- pypdf's limits on array and dictionary sizes are raised: real filings carry arrays over its 100,000 default, and
+  the parse already runs with a time and memory limit (ingest/parsing.py).
+"""
 
 from __future__ import annotations
 
 import io
 import logging
-import re
 
-from pypdf import PdfReader
-from pypdf.errors import FileNotDecryptedError, PdfReadError, PyPdfError
+from pypdf import PdfReader, apply_configuration
+from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, PyPdfError
 
 from askdocs.errors import LoadError
 from askdocs.models import Document, Section
-from ingest.loaders import RawSource
+from ingest.loaders import RawSource, ocr
+from ingest.loaders.layout import page_text
 from ingest.loaders.text import build
 
-_SPACES = re.compile(r"[ \t]+")
-_BLANKS = re.compile(r"\n{3,}")
-_BULLET = re.compile(r"^([-•*]|\d+[.)])\s")
+_MAX_ELEMENTS = 10_000_000
+_BROKEN = (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError, ZeroDivisionError)
+_NEEDS_PASSWORD = "encrypted PDF that needs a password to open; askdocs cannot read it: ingest a copy without one"
 
 
 class PdfLoader:
@@ -24,51 +33,64 @@ class PdfLoader:
 
     def load(self, raw: RawSource) -> Document:
         logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings on odd files are not ours to print
-        reader = self._open(raw)
-        sections: list[Section] = []
-        try:
-            for number, page in enumerate(reader.pages, start=1):
-                text = _clean(page.extract_text() or "")
-                if text:
-                    sections.append(Section(text, (), number))
-        except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise LoadError(raw.source, f"corrupt PDF, text extraction failed ({exc})") from exc
+        with apply_configuration(
+            array_maximum_element_count=_MAX_ELEMENTS, dictionary_maximum_element_count=_MAX_ELEMENTS
+        ):
+            reader = _open(raw)
+            texts = _texts(reader, raw)
+            meta_title = _meta_title(reader)
+        empty = [number for number, text in enumerate(texts, start=1) if not text]
+        if empty and ocr.available():
+            for number, text in ocr.ocr_pages(raw.source, raw.data, empty).items():
+                texts[number - 1] = page_text(text, layout=None)
+        sections = [Section(text, (), number) for number, text in enumerate(texts, start=1) if text]
         if not sections:
-            raise LoadError(raw.source, f"PDF has {len(reader.pages)} page(s) but no text layer; needs OCR")
-        return build(raw, self.kind, _title(reader, sections, raw), sections)
-
-    def _open(self, raw: RawSource) -> PdfReader:
-        try:
-            reader = PdfReader(io.BytesIO(raw.data))
-            if reader.is_encrypted and not reader.decrypt(""):
-                raise LoadError(raw.source, "encrypted PDF; askdocs cannot read it without the password")
-            if len(reader.pages) == 0:
-                raise LoadError(raw.source, "PDF has no pages")
-        except FileNotDecryptedError as exc:
-            raise LoadError(raw.source, "encrypted PDF; askdocs cannot read it without the password") from exc
-        except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
-            raise LoadError(raw.source, f"corrupt or truncated PDF ({exc})") from exc
-        return reader
+            how = "Tesseract found no text on it" if ocr.available() else ocr.INSTALL_HINT
+            raise LoadError(raw.source, f"PDF has {len(texts)} page(s) but no text layer; needs OCR: {how}")
+        return build(raw, self.kind, _title(meta_title, sections, raw), sections)
 
 
-def _clean(text: str) -> str:
-    """Undo layout line breaks: a line that does not end a sentence continues on the next line."""
-    lines = [_SPACES.sub(" ", line).strip() for line in text.replace("\r", "\n").split("\n")]
-    out: list[str] = []
-    for line in lines:
-        if out and out[-1] and line and not out[-1].endswith((".", ":", "!", "?")) and not _BULLET.match(line):
-            out[-1] = f"{out[-1][:-1]}{line}" if out[-1].endswith("-") and line[:1].islower() else f"{out[-1]} {line}"
-        else:
-            out.append(line)
-    return _BLANKS.sub("\n\n", "\n".join(out)).strip()
-
-
-def _title(reader: PdfReader, sections: list[Section], raw: RawSource) -> str:
+def _open(raw: RawSource) -> PdfReader:
     try:
-        meta_title = (reader.metadata.title or "").strip() if reader.metadata else ""
-    except (PyPdfError, ValueError, KeyError, TypeError):
-        meta_title = ""
-    if meta_title and meta_title.lower() not in {"untitled", "microsoft word"}:
+        reader = PdfReader(io.BytesIO(raw.data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise LoadError(raw.source, _NEEDS_PASSWORD)
+        if len(reader.pages) == 0:
+            raise LoadError(raw.source, "PDF has no pages")
+    except FileNotDecryptedError as exc:
+        raise LoadError(raw.source, _NEEDS_PASSWORD) from exc
+    except DependencyError as exc:  # not a PyPdfError: AES without the cryptography package
+        raise LoadError(raw.source, f"PDF needs a missing package ({exc}): pip install 'pypdf[crypto]'") from exc
+    except NotImplementedError as exc:  # an encryption scheme pypdf does not implement
+        raise LoadError(raw.source, f"PDF uses an unsupported feature ({exc})") from exc
+    except (PdfReadError, OSError, RecursionError, *_BROKEN) as exc:
+        raise LoadError(raw.source, f"corrupt or truncated PDF ({type(exc).__name__}: {exc})") from exc
+    return reader
+
+
+def _texts(reader: PdfReader, raw: RawSource) -> list[str]:
+    """Each page's text ("" for a page without a text layer)."""
+    texts = []
+    try:
+        for page in reader.pages:
+            texts.append(page_text(page.extract_text() or "", layout=page))
+    except DependencyError as exc:
+        raise LoadError(raw.source, f"PDF needs a missing package ({exc})") from exc
+    except (NotImplementedError, RecursionError, *_BROKEN) as exc:
+        raise LoadError(raw.source, f"corrupt PDF, text extraction failed ({type(exc).__name__}: {exc})") from exc
+    return texts
+
+
+def _meta_title(reader: PdfReader) -> str:
+    try:
+        return (reader.metadata.title or "").strip() if reader.metadata else ""
+    except (RecursionError, *_BROKEN):
+        return ""
+
+
+def _title(meta_title: str, sections: list[Section], raw: RawSource) -> str:
+    # Not a placeholder, nor a file number without a word (SEC filings carry "0000320193-23-000006").
+    if any(c.isalpha() for c in meta_title) and meta_title.lower() not in {"untitled", "microsoft word"}:
         return meta_title
     first_line = sections[0].text.split("\n", 1)[0].strip()
     return first_line[:120] if 3 <= len(first_line) <= 120 else raw.stem

@@ -1,9 +1,11 @@
-"""Keys, scopes, groups from identity; the leak check: a restricted chunk never reaches a caller outside its group."""
+"""Who may ask what: API keys and scopes, groups from identity (never from the request, but for a frontend key),
+a restricted chunk that never reaches a caller without its group, limits, headers, metrics."""
 
 from __future__ import annotations
 
 import json
-import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,164 +16,216 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.index.edge import EdgeIndex
-from askdocs.keys import SqliteKeyStore
 from askdocs.models import Provenance
 from askdocs.settings import Settings
-from ingest.sources import Reader, expand
+from askdocs.store.keys import KeyStore
+from askdocs.store.store import open_store
+from ingest.loaders import RawSource
 from tests.app.conftest import container_for
 from tests.conftest import HANDBOOK, make_ingestor
+from tests.servers import serve
 
-SECRET = "ZEBRAQUARTZ"  # only in the HR document
-HR_PAGE = f"""<html><head><title>Salary bands 2026</title></head><body>
-<h1>Salary bands 2026</h1>
-<p>The salary band for a senior engineer is 95,000 to 120,000 euros. The salary review code word is {SECRET}.</p>
-<p>Salary bands are reviewed every March by the compensation committee; the code word {SECRET} opens the sheet.</p>
-</body></html>"""
-QUESTION = "What is the salary band for a senior engineer and the salary review code word?"
+SECRET_TEXT = "The executive bonus pool for 2026 is 4.2 million euros, paid in March."
+SECRET_MD = f"# Executive compensation\n\n## Bonus pool\n\n{SECRET_TEXT}\n".encode()
+QUESTION = "How large is the executive bonus pool for 2026?"
 
 
 @pytest.fixture(scope="module")
 def restricted_dir(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Path:
-    """The handbook (no ACL) and one HR page (acl: hr), ingested as a sources.yaml source would."""
-    data_dir = tmp_path_factory.mktemp("restricted-data")
-    page = data_dir.parent / "salary-bands.html"
-    page.write_text(HR_PAGE)
+    """The leave page for everyone, and an HR-only page on executive pay."""
+    data_dir = tmp_path_factory.mktemp("restricted")
     index = EdgeIndex(data_dir / "qdrant" / "askdocs")
     ingestor = make_ingestor(embedder, index)
-    reader = Reader(2**20, 5.0, "askdocs-test")
-    refs, _ = expand([str(HANDBOOK)])
-    ingestor.run(refs, reader)
-    [ref], _ = expand([str(page)])
-    ingestor.ingest_raw(reader.read(ref), Provenance("hr-share", ("hr",)))
+    public = RawSource(str(HANDBOOK / "leave.html"), (HANDBOOK / "leave.html").read_bytes())
+    assert ingestor.ingest_raw(public).status.value == "new"
+    secret = RawSource("/hr/executive-pay.md", SECRET_MD)
+    assert ingestor.ingest_raw(secret, Provenance(origin="hr-share", acl=("hr",))).status.value == "new"
     index.close()
     return data_dir
 
 
-@pytest.fixture
-def keyed(tmp_path: Path, restricted_dir: Path, embedder: SentenceTransformerEmbedder) -> Iterator[dict[str, Any]]:
-    data_dir = tmp_path / "data"
-    shutil.copytree(restricted_dir, data_dir)
-    store = SqliteKeyStore(data_dir / "keys.sqlite")
-    keys = {
-        "plain": store.create("plain", "ask")[1],
-        "hr": store.create("hr-reader", "ask", ["hr"])[1],
-        "frontend": store.create("slack", "frontend")[1],
-        "admin": store.create("ops", "admin")[1],
-    }
-    revoked, secret = store.create("gone", "ask", ["hr"])
-    store.revoke(revoked.prefix)
-    keys["revoked"] = secret
-    store.close()
-    settings = Settings(  # type: ignore[call-arg]
-        data_dir=data_dir,
-        admin_token="legacy-token",
-        auth={"metrics_token": "m"},
-        limits={"rate": None},
-        _env_file=None,
-    )
-    container = container_for(settings, embedder)
+def app_for(data_dir: Path, embedder: SentenceTransformerEmbedder, **settings: Any) -> Iterator[TestClient]:
+    config = Settings(data_dir=data_dir, admin_token="s3cret", _env_file=None, **settings)  # type: ignore[arg-type]
+    container = container_for(config, embedder)
     with TestClient(create_app(container)) as client:
-        yield {"client": client, "keys": keys}
+        yield client
     container.close()
 
 
-def _as(key: str) -> dict[str, str]:
+@pytest.fixture
+def keys(restricted_dir: Path) -> dict[str, str]:
+    store = KeyStore(open_store(Settings(data_dir=restricted_dir, _env_file=None)).engine)  # type: ignore[call-arg]
+    made = {
+        "ask": store.create("staff", "ask")[1],
+        "hr": store.create("hr-team", "ask", ("hr",))[1],
+        "frontend": store.create("slack-bot", "frontend")[1],
+        "admin": store.create("ops", "admin")[1],
+    }
+    store.create("old", "ask")
+    store.revoke("old")
+    return made
+
+
+@pytest.fixture
+def client(restricted_dir: Path, embedder: SentenceTransformerEmbedder, keys: dict[str, str]) -> Iterator[TestClient]:
+    yield from app_for(restricted_dir, embedder)
+
+
+def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def _hr_doc(client: TestClient, admin: str) -> dict[str, Any]:
-    docs = client.get("/documents", headers=_as(admin)).json()
-    return next(d for d in docs if "salary" in d["source"])
+def everything_seen(client: TestClient, key: str, body: dict[str, Any]) -> str:
+    """All a caller gets back for a question: the /ask JSON and the whole stream, as one text."""
+    asked = client.post("/ask", json=body, headers=bearer(key))
+    with client.stream("POST", "/ask/stream", json=body, headers=bearer(key)) as streamed:
+        events = "".join(streamed.iter_text())
+    return json.dumps(asked.json()) + events
 
 
-def test_keys_are_needed_once_one_exists_and_the_errors_say_why(keyed: dict[str, Any]) -> None:
-    client, keys = keyed["client"], keyed["keys"]
+def test_once_keys_exist_every_endpoint_but_health_needs_one(client: TestClient, keys: dict[str, str]) -> None:
     assert client.get("/health").status_code == 200
-    missing = client.post("/ask", json={"question": "vacation days?"})
-    assert missing.status_code == 401 and "needs an API key" in missing.json()["detail"]
-    assert missing.headers["www-authenticate"] == "Bearer"
-    wrong = client.post("/ask", json={"question": "vacation days?"}, headers=_as("ak_nope"))
-    assert wrong.status_code == 401 and "unknown or revoked" in wrong.json()["detail"]
-    assert client.post("/ask", json={"question": "vacation?"}, headers=_as(keys["revoked"])).status_code == 401
-    assert client.get("/ready", headers=_as(keys["plain"])).status_code == 200
-    assert client.post("/ask", json={"question": "vacation days?"}, headers=_as(keys["plain"])).status_code == 200
+    for method, path in (("POST", "/ask"), ("GET", "/documents"), ("POST", "/feedback"), ("GET", "/interactions")):
+        response = client.request(method, path, json={"question": "x"})
+        assert response.status_code == 401, path
+        assert "needs an API key" in response.json()["detail"]
+    wrong = client.post("/ask", json={"question": "leave?"}, headers=bearer("askd_nope"))
+    assert wrong.status_code == 401 and "unknown API key" in wrong.json()["detail"]
+    assert client.post("/ask", json={"question": "leave?"}, headers=bearer(keys["ask"])).status_code == 200
 
 
-def test_admin_endpoints_need_the_admin_scope_or_the_legacy_token(keyed: dict[str, Any]) -> None:
-    client, keys = keyed["client"], keyed["keys"]
-    refused = client.get("/ingest", headers=_as(keys["plain"]))
-    assert refused.status_code == 403 and "needs an admin key" in refused.json()["detail"]
-    assert "scope 'ask'" in refused.json()["detail"]
-    assert client.get("/documents", headers=_as(keys["frontend"])).status_code == 403
-    assert client.get("/ingest", headers=_as(keys["admin"])).status_code == 200
-    assert client.get("/ingest", headers=_as("legacy-token")).status_code == 200
-    assert client.get("/ingest", headers={"X-Admin-Token": "legacy-token"}).status_code == 200
+def test_scopes_admin_and_the_old_token(client: TestClient, keys: dict[str, str]) -> None:
+    refused = client.get("/interactions", headers=bearer(keys["ask"]))
+    assert refused.status_code == 403 and "needs an admin key; 'staff' has scope 'ask'" in refused.json()["detail"]
+    assert client.get("/interactions", headers=bearer(keys["admin"])).status_code == 200
+    assert client.get("/interactions", headers=bearer("s3cret")).status_code == 200  # ASKDOCS_ADMIN_TOKEN
+    assert client.get("/ingest", headers=bearer(keys["frontend"])).status_code == 403
 
 
-def test_groups_come_from_the_key_and_the_field_is_refused_from_an_ask_key(keyed: dict[str, Any]) -> None:
-    client, keys = keyed["client"], keyed["keys"]
-    sent = client.post("/ask", json={"question": QUESTION, "groups": ["hr"]}, headers=_as(keys["plain"]))
-    assert sent.status_code == 403 and "accepted only from a frontend key" in sent.json()["detail"]
-    assert (
-        client.post("/ask", json={"question": QUESTION, "groups": ["hr"]}, headers=_as(keys["hr"])).status_code == 403
-    )
-    member = client.post("/ask", json={"question": QUESTION}, headers=_as(keys["hr"]))
-    assert SECRET in member.text  # the key's own group finds it
-    vouched = client.post("/ask", json={"question": QUESTION, "groups": ["hr"]}, headers=_as(keys["frontend"]))
-    assert SECRET in vouched.text  # a front end vouches for its user's groups
-    assert SECRET not in client.post("/ask", json={"question": QUESTION}, headers=_as(keys["frontend"])).text
+def test_a_revoked_key_is_refused_and_keys_are_stored_hashed(client: TestClient, restricted_dir: Path) -> None:
+    store = open_store(Settings(data_dir=restricted_dir, _env_file=None))  # type: ignore[call-arg]
+    with store.engine.connect() as db:
+        rows = db.exec_driver_sql("SELECT name, prefix, key_hash FROM api_keys").all()
+    assert {r[0] for r in rows} == {"staff", "hr-team", "slack-bot", "ops", "old"}
+    assert all(len(r[2]) == 64 and r[1].startswith("askd_") and len(r[1]) == 12 for r in rows)
+    new, secret = KeyStore(store.engine).create("temp", "ask")
+    assert client.post("/ask", json={"question": "leave?"}, headers=bearer(secret)).status_code == 200
+    KeyStore(store.engine).revoke("temp")
+    gone = client.post("/ask", json={"question": "leave?"}, headers=bearer(secret))
+    assert gone.status_code == 401 and gone.json()["detail"] == "the API key 'temp' was revoked"
+    assert new.prefix == secret[:12]
 
 
-def test_a_restricted_chunk_never_reaches_a_caller_without_its_group(keyed: dict[str, Any]) -> None:
-    client, keys = keyed["client"], keyed["keys"]
-    doc = _hr_doc(client, keys["admin"])
-    outsiders = [keys["plain"], keys["frontend"], keys["admin"]]
-    bodies: list[dict[str, Any]] = [
+def test_a_restricted_chunk_never_reaches_a_caller_without_its_group(client: TestClient, keys: dict[str, str]) -> None:
+    docs = client.get("/documents", headers=bearer(keys["ask"])).json()
+    hr = next(d for d in docs if d["source"] == "/hr/executive-pay.md")
+    for body in (
         {"question": QUESTION},
-        {"question": QUESTION, "mode": "extractive", "top_k": 50},
-        {"question": QUESTION, "retrieval": "sparse"},
-        {"question": QUESTION, "retrieval": "dense"},
-        {"question": QUESTION, "filters": {"doc_id": doc["doc_id"]}},
-        {"question": QUESTION, "filters": {"source": doc["source"]}},
-        {"question": SECRET, "filters": {"origin": "hr-share"}},
-    ]
-    for key in outsiders:
-        for body in bodies:
-            for path in ("/ask", "/ask/stream"):
-                response = client.post(path, json=body, headers=_as(key))
-                assert response.status_code == 200, response.text
-                assert SECRET not in response.text and "Salary bands" not in response.text, (path, body)
-                assert "salary-bands" not in response.text
-    # the same filters with the group do reach it: the check above is not vacuous
-    hit = client.post("/ask", json=bodies[4], headers=_as(keys["hr"]))
-    assert SECRET in hit.text and json.loads(hit.text)["sources"][0]["url_or_path"] == doc["source"]
+        {"question": QUESTION, "filters": {"doc_id": hr["doc_id"]}},
+        {"question": QUESTION, "filters": {"source": "/hr/executive-pay.md"}},
+        {"question": QUESTION, "filters": {"origin": "hr-share"}, "retrieval": "sparse"},
+    ):
+        seen = everything_seen(client, keys["ask"], body)
+        assert "4.2 million" not in seen and "executive-pay" not in seen, body
+    allowed = everything_seen(client, keys["hr"], {"question": QUESTION})
+    assert "4.2 million" in allowed and "/hr/executive-pay.md" in allowed
+    # What the log kept of the refused caller's questions holds nothing of it either.
+    logged = client.get("/interactions", params={"limit": 1000}, headers=bearer(keys["admin"])).json()
+    staff = [i for i in logged if i["caller"] == "staff"]
+    assert staff and not any("4.2 million" in json.dumps(i) or "executive-pay" in json.dumps(i) for i in staff)
 
 
-def test_an_authenticating_proxy_is_believed_only_from_its_address(
-    tmp_path: Path, restricted_dir: Path, embedder: SentenceTransformerEmbedder
+def test_groups_come_from_identity_not_from_the_request(client: TestClient, keys: dict[str, str]) -> None:
+    claimed = client.post("/ask", json={"question": QUESTION, "groups": ["hr"]}, headers=bearer(keys["ask"]))
+    assert claimed.status_code == 403 and "only from a frontend key" in claimed.json()["detail"]
+    vouched = client.post("/ask", json={"question": QUESTION, "groups": ["hr"]}, headers=bearer(keys["frontend"]))
+    assert vouched.status_code == 200 and "4.2 million" in vouched.json()["answer"]
+    public = client.post("/ask", json={"question": QUESTION}, headers=bearer(keys["frontend"]))
+    assert "4.2 million" not in json.dumps(public.json())
+
+
+def test_anonymous_callers_without_keys_cannot_claim_groups(
+    restricted_dir: Path, embedder: SentenceTransformerEmbedder, tmp_path: Path
 ) -> None:
-    data_dir = tmp_path / "data"
-    shutil.copytree(restricted_dir, data_dir)
-    settings = Settings(  # type: ignore[call-arg]
-        data_dir=data_dir,
-        auth={"required": True, "trust_proxy_headers": True, "trusted_proxies": ["10.0.0.0/24"]},
-        _env_file=None,
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / "qdrant").symlink_to(restricted_dir / "qdrant")  # the same index, a store without keys
+    for client in app_for(fresh, embedder):
+        claimed = client.post("/ask", json={"question": QUESTION, "groups": ["hr"]})
+        assert claimed.status_code == 403
+        assert "4.2 million" not in json.dumps(client.post("/ask", json={"question": QUESTION}).json())
+
+
+def test_rate_limit_headers_and_request_ids(
+    restricted_dir: Path, embedder: SentenceTransformerEmbedder, keys: dict[str, str]
+) -> None:
+    for client in app_for(restricted_dir, embedder, auth={"rate_limit": "3/minute"}):
+        codes = [client.get("/documents", headers=bearer(keys["ask"])).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        limited = client.get("/documents", headers=bearer(keys["ask"]))
+        assert 0 < int(limited.headers["Retry-After"]) <= 61 and "rate limit of 3 per 1 minute" in limited.text
+        assert client.get("/documents", headers=bearer(keys["hr"])).status_code == 200  # per key
+        response = client.get("/health", headers={"X-Request-ID": "abc-123"})
+        assert response.headers["X-Request-ID"] == "abc-123"
+        assert response.headers["X-Content-Type-Options"] == "nosniff" and response.headers["X-Frame-Options"] == "DENY"
+        assert (
+            "access-control-allow-origin" not in client.get("/health", headers={"Origin": "https://x.example"}).headers
+        )
+        assert len(client.get("/health").headers["X-Request-ID"]) == 32
+        metrics = client.get("/metrics", headers=bearer(keys["admin"]))
+        assert metrics.status_code == 200 and "askdocs_rate_limited_total" in metrics.text
+        assert client.get("/metrics", headers=bearer(keys["hr"])).status_code == 403
+
+
+def test_metrics_count_answers_and_take_their_own_token(
+    restricted_dir: Path, embedder: SentenceTransformerEmbedder, keys: dict[str, str]
+) -> None:
+    for client in app_for(restricted_dir, embedder, auth={"metrics_token": "scrape"}):
+        client.post("/ask", json={"question": "How many vacation days do I get?"}, headers=bearer(keys["ask"]))
+        text = client.get("/metrics", headers=bearer("scrape")).text
+        assert 'askdocs_answers_total{mode="extractive"}' in text and "askdocs_stage_seconds_bucket" in text
+        assert 'askdocs_request_seconds_count{method="POST",route="/ask",status="200"}' in text
+        assert "askdocs_queue_depth 0.0" in text
+
+
+def test_a_proxy_is_trusted_only_from_its_addresses(
+    restricted_dir: Path, embedder: SentenceTransformerEmbedder, keys: dict[str, str]
+) -> None:
+    import httpx
+
+    headers = {"X-Forwarded-User": "ada", "X-Forwarded-Groups": "hr, finance"}
+    for networks, trusted in ((["127.0.0.0/8"], True), (["10.0.0.0/8"], False)):
+        config = Settings(  # type: ignore[call-arg]
+            data_dir=restricted_dir,
+            _env_file=None,
+            auth={"trust_proxy_headers": True, "proxy_addresses": networks},
+        )
+        container = container_for(config, embedder)
+        with serve(create_app(container)) as url:
+            response = httpx.post(f"{url}/ask", json={"question": QUESTION}, headers=headers, timeout=60)
+        container.close()
+        if trusted:
+            assert response.status_code == 200 and "4.2 million" in response.json()["answer"]
+        else:
+            assert response.status_code == 401  # keys exist: an untrusted proxy's headers count for nothing
+
+
+def test_keys_cli_prints_the_key_alone_on_its_last_line(tmp_path: Path, database_url: str) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_")}
+    env |= {"ASKDOCS_DATA_DIR": str(tmp_path), "ASKDOCS_DATABASE__URL": database_url, "COLUMNS": "200"}
+    askdocs = str(Path(sys.executable).parent / "askdocs")
+    made = subprocess.run(
+        [askdocs, "keys", "create", "--name", "bot", "--scope", "frontend"], env=env, capture_output=True, text=True
     )
-    headers = {"X-Forwarded-User": "ann", "X-Forwarded-Groups": "staff, hr"}
-    container = container_for(settings, embedder)
-    app = create_app(container)
-    with TestClient(app, client=("10.0.0.7", 5000)) as proxy, TestClient(app, client=("10.0.1.7", 5000)) as other:
-        assert SECRET in proxy.post("/ask", json={"question": QUESTION}, headers=headers).text
-        stranger = other.post("/ask", json={"question": QUESTION}, headers=headers)
-        assert stranger.status_code == 401  # required, and headers from elsewhere are not an identity
-        assert proxy.post("/ask", json={"question": QUESTION}).status_code == 401
-    container.close()
-
-
-def test_a_revoked_key_stops_at_once(keyed: dict[str, Any]) -> None:
-    client, keys = keyed["client"], keyed["keys"]
-    store = SqliteKeyStore(Path(client.app.state.guard.settings.keys_path))  # type: ignore[attr-defined]
-    assert client.post("/ask", json={"question": "vacation?"}, headers=_as(keys["plain"])).status_code == 200
-    store.revoke(next(k.key_id for k in store.list() if k.name == "plain"))
-    store.close()
-    assert client.post("/ask", json={"question": "vacation?"}, headers=_as(keys["plain"])).status_code == 401
+    assert made.returncode == 0, made.stderr
+    secret = made.stdout.strip().splitlines()[-1]
+    assert secret.startswith("askd_") and len(secret) > 40
+    listed = subprocess.run([askdocs, "keys", "list"], env=env, capture_output=True, text=True)
+    assert "bot" in listed.stdout and secret[:12] in listed.stdout and secret not in listed.stdout
+    bad = subprocess.run(
+        [askdocs, "keys", "create", "--name", "x", "--scope", "root"], env=env, capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "unknown scope 'root'; available: ask, admin, frontend" in bad.stderr
+    assert subprocess.run([askdocs, "keys", "revoke", "bot"], env=env, capture_output=True).returncode == 0

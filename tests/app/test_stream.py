@@ -37,8 +37,10 @@ def events(text: str) -> list[tuple[str, Any]]:
 
 
 def without_timings(body: dict[str, Any]) -> dict[str, Any]:
+    """The answer without what differs between two askings: timings and the interaction logged."""
     assert set(body["timings_ms"]) == {"embed", "search", "generate", "total"}
-    return {k: v for k, v in body.items() if k != "timings_ms"}
+    assert len(body["interaction_id"]) == 32
+    return {k: v for k, v in body.items() if k not in ("timings_ms", "interaction_id")}
 
 
 def ask_both(client: TestClient, body: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, Any]]]:

@@ -26,7 +26,7 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_")}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_") or k == "ASKDOCS_DATABASE__URL"}
     return base | {"ASKDOCS_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
 
 
@@ -56,6 +56,12 @@ def test_ingest_ask_list_delete(env: dict[str, str], tmp_path: Path) -> None:
     printed = run(env, "ask", "How many vacation days do I get?")
     assert printed.returncode == 0 and "Sources" in printed.stdout and "leave.html" in printed.stdout
 
+    logged = run(env, "log", "list")  # both answers are in the interaction log, newest first
+    assert logged.returncode == 0 and logged.stdout.count("How many vacation days do I get?") == 2
+    assert answer["interaction_id"] in logged.stdout and " cli " in logged.stdout
+    shown = json.loads(run(env, "log", "show", answer["interaction_id"]).stdout)
+    assert shown["answer"] == answer["answer"] and shown["channel"] == "cli" and shown["feedback"] is None
+
     docs = json.loads(run(env, "docs", "list", "--json").stdout)
     assert len(docs) == 7 and set(docs[0]) == {
         "doc_id",
@@ -71,6 +77,21 @@ def test_ingest_ask_list_delete(env: dict[str, str], tmp_path: Path) -> None:
     assert len(json.loads(run(env, "docs", "list", "--json").stdout)) == 6
     gone = run(env, "docs", "delete", leave["doc_id"])
     assert gone.returncode == 2 and "no document with id" in gone.stderr
+
+
+def test_a_document_over_the_parse_time_limit_is_reported_and_the_run_goes_on(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    shutil.copy(BAD / "good.md", folder / "a-good.md")
+    paragraph = "<p>The quarterly figures were reviewed by the board.</p>"
+    (folder / "b-huge.html").write_text(f"<html><body>{paragraph * 300_000}</body></html>")
+    shutil.copy(HANDBOOK / "leave.html", folder / "c-leave.html")
+    done = run(env | {"ASKDOCS_INGEST__PARSE_TIMEOUT_S": "0.5"}, "ingest", str(folder))
+    assert done.returncode == 1, done.stderr
+    assert "b-huge.html: parsing took longer than 0.5 s (ASKDOCS_INGEST__PARSE_TIMEOUT_S)" in done.stderr
+    assert "documents ingested  │ 2" in done.stdout and "failed              │ 1" in done.stdout
 
 
 def test_if_empty_skips_a_filled_index(env: dict[str, str]) -> None:

@@ -64,7 +64,7 @@ def test_fitting_needs_both_kinds_of_questions(tmp_path: Path, embedder: Sentenc
 
 def test_cli_fits_saves_and_the_asker_uses_the_saved_check(tmp_path: Path) -> None:
     data, out, saved = str(squad_file(tmp_path)), tmp_path / "out", tmp_path / "check.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_") or k == "ASKDOCS_DATABASE__URL"}
     env |= {"ASKDOCS_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200", "ASKDOCS_RETRIEVAL__MIN_SCORE": "-1"}
     args = ["eval", "abstain", "--dataset", data, "--target-noans", "1", "--out", str(out), "--save", str(saved)]
     done = subprocess.run([ASKDOCS, *args], env=env, capture_output=True, text=True, timeout=300)

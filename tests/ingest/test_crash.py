@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.index.edge import EdgeIndex
-from askdocs.jobs import SqliteJobQueue
 from askdocs.settings import Settings
+from askdocs.store.engine import make_engine
+from askdocs.store.store import open_store
 from ingest.sourcefile import parse_sources
 from ingest.worker import JobRunner, Worker
 from tests.conftest import HANDBOOK
@@ -65,29 +66,30 @@ def snapshot(data_dir: Path) -> dict[str, tuple[str, str, int]]:
 
 def reference(tmp_path: Path, embedder: SentenceTransformerEmbedder, folder: Path) -> dict[str, tuple[str, str, int]]:
     """What a clean, uninterrupted run writes (same settings, same ids), in this process."""
-    settings = Settings(data_dir=tmp_path / "reference", _env_file=None)  # type: ignore[call-arg]
+    store = f"sqlite:///{tmp_path / 'reference' / 'askdocs.sqlite'}"  # its own store, not the test's
+    settings = Settings(data_dir=tmp_path / "reference", database={"url": store}, _env_file=None)  # type: ignore[call-arg]
     index = EdgeIndex(settings.data_dir / "qdrant" / "askdocs")
     catalog = parse_sources(f"sources:\n  - name: corpus\n    folder: {folder}\n")
-    Worker(SqliteJobQueue(settings.queue_path), JobRunner(settings, embedder, index, catalog)).drain()
+    queue = open_store(settings).queue
+    Worker(queue, JobRunner(settings, embedder, index, catalog, uploads=queue)).drain()
+    queue.engine.dispose()
     index.close()
     return snapshot(settings.data_dir)
 
 
-def running(queue_path: Path) -> tuple[float, int] | None:
-    """The running job's start time and progress (documents handled), from the queue file."""
-    if not queue_path.exists():
-        return None
+def running(store: sa.Engine) -> tuple[float, int] | None:
+    """The running job's start time and progress (documents handled), read from the state store."""
     try:
-        with sqlite3.connect(queue_path, timeout=10) as db:
+        with store.connect() as db:
             row = db.execute(
-                "SELECT started_at, progress FROM jobs WHERE status = 'running' ORDER BY seq DESC"
-            ).fetchone()
-    except sqlite3.OperationalError:  # the worker has created the file but not yet its tables
+                sa.text("SELECT started_at, progress FROM jobs WHERE status = 'running' ORDER BY seq DESC")
+            ).first()
+    except sa.exc.DBAPIError:  # the worker has not yet created the tables
         return None
     return (float(row[0]), int(row[1])) if row else None
 
 
-def kill_mid_run(env: dict[str, str], sources: Path, queue_path: Path, after_docs: int) -> str:
+def kill_mid_run(env: dict[str, str], sources: Path, queue_path: sa.Engine, after_docs: int) -> str:
     """Start a worker, wait until its job has handled ``after_docs`` documents, kill -9 it. Returns its stderr.
     Waiting on progress, not on a clock, lands the kill mid-run however loaded the machine is."""
     proc = subprocess.Popen([ASKDOCS, "worker", "--sources", str(sources)], env=env, stderr=subprocess.PIPE, text=True)
@@ -105,8 +107,11 @@ def kill_mid_run(env: dict[str, str], sources: Path, queue_path: Path, after_doc
     return proc.stderr.read() if proc.stderr else ""
 
 
-@pytest.mark.timeout(600)
-def test_kill_9_at_any_point_converges_to_a_clean_run(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> None:
+@pytest.mark.timeout(900)
+def test_kill_9_at_any_point_converges_to_a_clean_run(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder, any_store_url: str
+) -> None:
+    """On SQLite and on PostgreSQL: a killed worker's job is taken over and the index converges."""
     folder = tmp_path / "corpus"
     data_dir = tmp_path / "data"
     sources = tmp_path / "sources.yaml"
@@ -116,8 +121,9 @@ def test_kill_9_at_any_point_converges_to_a_clean_run(tmp_path: Path, embedder: 
         "ASKDOCS_WORKER__LEASE_S": str(LEASE_S),
         "ASKDOCS_WORKER__POLL_S": "0.1",
         "ASKDOCS_WORKER__MAX_ATTEMPTS": "10",
+        "ASKDOCS_DATABASE__URL": any_store_url,
     }
-    queue_path = data_dir / "jobs.sqlite"
+    queue_path = make_engine(any_store_url)
 
     # First ingestion, killed three times at different depths, then finished by a fourth worker.
     write_corpus(folder, edition=1)

@@ -14,7 +14,7 @@ PRIVATE_HINT = "private and local addresses are refused unless allowed (--allow-
 
 
 def test_crawl_and_sitemap_into_the_index(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_") or k == "ASKDOCS_DATABASE__URL"}
     env |= {"ASKDOCS_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
     site = Site()
     with running(site) as base:

@@ -12,11 +12,13 @@ import pytest
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.errors import InputError
 from askdocs.index.edge import EdgeIndex
-from askdocs.jobs import JobKind, JobStatus, SqliteJobQueue, store_upload
+from askdocs.jobs import JobKind, JobStatus
 from askdocs.settings import Settings
+from askdocs.store.queue import SqlJobQueue
+from askdocs.store.store import open_store
 from ingest.loaders import doc_id_for
 from ingest.sourcefile import parse_sources
-from ingest.worker import JobRunner, Shard, SqliteValidators, Worker
+from ingest.worker import JobRunner, Shard, SqlValidators, Worker
 from tests.conftest import BAD, HANDBOOK
 from tests.servers import serve
 
@@ -30,10 +32,11 @@ def index(settings: Settings) -> Iterator[EdgeIndex]:
 
 def make_worker(
     settings: Settings, embedder: SentenceTransformerEmbedder, index: EdgeIndex, sources_yaml: str | None = None
-) -> tuple[Worker, SqliteJobQueue]:
-    queue = SqliteJobQueue(settings.queue_path, lease_s=5)
+) -> tuple[Worker, SqlJobQueue]:
+    queue = open_store(settings).queue
+    queue.lease_s = 5
     catalog = parse_sources(sources_yaml) if sources_yaml else None
-    runner = JobRunner(settings, embedder, index, catalog, SqliteValidators(settings.data_dir / "web_cache.sqlite"))
+    runner = JobRunner(settings, embedder, index, catalog, SqlValidators(queue.engine), queue)
     return Worker(queue, runner, poll_s=0.05, lease_s=5), queue
 
 
@@ -52,7 +55,7 @@ def consistent(index: EdgeIndex) -> dict[str, int]:
     counts: dict[tuple[str, str], int] = {}
     expected: dict[tuple[str, str], int] = {}
     for p in payloads(index):
-        key = (str(p["doc_id"]), str(p["content_hash"]))
+        key = (str(p["doc_id"]), str(p["content_hash"]))  # the raw points, as stored
         versions.setdefault(key[0], set()).add(key[1])
         counts[key] = counts.get(key, 0) + 1
         expected[key] = int(p["chunk_count"])  # type: ignore[call-overload]
@@ -73,7 +76,7 @@ def test_a_folder_source_follows_additions_changes_and_deletions(
     )
     [first] = worker.drain()
     assert first.kind is JobKind.SYNC and first.status is JobStatus.DONE
-    assert sorted(r["status"] for r in first.result["results"]) == ["new", "new", "new"]
+    assert sorted(r.status for r in first.result.documents) == ["new", "new", "new"]
     assert first.progress == 3  # reported document by document while it ran
     assert {d.origin for d in index.documents()} == {"hb"}
     assert all(p["acl"] == ["staff"] and p["origin"] == "hb" for p in payloads(index))
@@ -84,9 +87,9 @@ def test_a_folder_source_follows_additions_changes_and_deletions(
     (folder / "oncall.html").unlink()
     shutil.copy(HANDBOOK / "expenses.html", folder / "expenses.html")
     [second] = worker.drain()
-    statuses = {Path(r["source"]).name: r["status"] for r in second.result["results"]}
+    statuses = {Path(r.source).name: r.status for r in second.result.documents}
     assert statuses == {"leave.html": "updated", "security.html": "unchanged", "expenses.html": "new"}
-    assert second.result["sync"]["removed"] == 1
+    assert second.result.removed == 1
     docs = consistent(index)
     assert set(docs) == {doc_id_for(str(p.resolve())) for p in folder.iterdir()}
     assert index.count() == sum(docs.values())  # no orphans, no duplicates
@@ -112,7 +115,7 @@ def test_a_changed_acl_rewrites_the_documents_and_a_schedule_is_kept(
     assert worker.schedule() == []  # synced less than an hour ago
     worker, _ = make_worker(settings, embedder, index, yaml.replace("schedule: 1h", "acl: [security]"))
     [job] = worker.drain()
-    assert job.result["results"][0]["status"] == "updated"
+    assert job.result.documents[0].status == "updated"
     assert {tuple(p["acl"]) for p in payloads(index)} == {("security",)}  # type: ignore[arg-type]
     consistent(index)
 
@@ -121,16 +124,16 @@ def test_uploads_are_run_from_the_queue_and_their_files_removed(
     settings: Settings, embedder: SentenceTransformerEmbedder, index: EdgeIndex
 ) -> None:
     worker, queue = make_worker(settings, embedder, index)
-    good = store_upload(settings.uploads_dir, "leave.html", (HANDBOOK / "leave.html").read_bytes())
-    bad = store_upload(settings.uploads_dir, "corrupt.pdf", (BAD / "corrupt.pdf").read_bytes())
-    ok = queue.submit(JobKind.UPLOAD, {"path": str(good), "name": "leave.html", "content_type": "text/html"})
-    broken = queue.submit(JobKind.UPLOAD, {"path": str(bad), "name": "corrupt.pdf", "content_type": None})
+    good = queue.put_upload("leave.html", (HANDBOOK / "leave.html").read_bytes(), "text/html")
+    bad = queue.put_upload("corrupt.pdf", (BAD / "corrupt.pdf").read_bytes(), None)
+    ok = queue.submit(JobKind.UPLOAD, {"upload_id": good, "name": "leave.html", "content_type": "text/html"})
+    broken = queue.submit(JobKind.UPLOAD, {"upload_id": bad, "name": "corrupt.pdf", "content_type": None})
     assert ok is not None and broken is not None
     done = {j.job_id: j for j in worker.drain()}
     assert done[ok.job_id].status is JobStatus.DONE
-    assert done[ok.job_id].result["results"][0]["source"] == "upload://leave.html"
+    assert done[ok.job_id].result.documents[0].source == "upload://leave.html"
     assert done[broken.job_id].status is JobStatus.FAILED and "PDF" in str(done[broken.job_id].error)
-    assert not good.exists() and not bad.exists()
+    assert queue.upload(good) is None and queue.upload(bad) is None  # dropped from the store once run
     assert [d.source for d in index.documents()] == ["upload://leave.html"]
 
 
@@ -187,18 +190,18 @@ def test_a_crawled_source_uses_conditional_requests_and_drops_vanished_pages(
         yaml = f"sources:\n  - name: wiki\n    crawl: {url}/index.html\n    allow_private_network: true\n"
         worker, _ = make_worker(settings, embedder, index, yaml)
         [first] = worker.drain()
-        assert sorted(r["status"] for r in first.result["results"]) == ["new"] * 4, first.result
+        assert sorted(r.status for r in first.result.documents) == ["new"] * 4, first.result
         assert statuses == [200] * 4
 
         statuses.clear()
         [second] = worker.drain()
-        assert sorted(r["status"] for r in second.result["results"]) == ["unchanged"] * 4
+        assert sorted(r.status for r in second.result.documents) == ["unchanged"] * 4
         assert statuses == [304] * 4  # nothing was downloaded again
 
         (site / "oncall.html").unlink()
         (site / "index.html").write_text(home.format(links.format("")))
         [third] = worker.drain()
-        assert third.result["sync"]["removed"] == 1
+        assert third.result.removed == 1
         assert sorted(Path(d.source).name for d in index.documents()) == ["index.html", "leave.html", "security.html"]
         consistent(index)
     # The site is down: an outage, not a reason to empty the index.
@@ -207,10 +210,12 @@ def test_a_crawled_source_uses_conditional_requests_and_drops_vanished_pages(
     assert len(index.documents()) == 3
 
 
-def test_two_workers_share_one_server_index_without_doing_anything_twice(
+def test_two_worker_threads_share_one_local_mode_client_without_doing_anything_twice(
     tmp_path: Path, settings: Settings, embedder: SentenceTransformerEmbedder
 ) -> None:
-    """Two sharded workers on their own threads, one queue file, one index behind the server adapter."""
+    """Two sharded workers on two threads of this process, one queue file, one ServerIndex over ONE
+    qdrant-client object in local mode (``:memory:``). Not two worker processes on a Qdrant server: no
+    server runs here, so this shows the sharding and the queue's claims, not concurrent writes over HTTP."""
     import threading
 
     from qdrant_client import QdrantClient
@@ -227,14 +232,14 @@ def test_two_workers_share_one_server_index_without_doing_anything_twice(
     yaml = "sources:\n" + "".join(f"  - name: share-{i}\n    folder: {f}\n" for i, f in enumerate(folders))
     catalog = parse_sources(yaml)
     index = ServerIndex(QdrantClient(location=":memory:"), "askdocs", where="qdrant-client local mode")
-    queue = SqliteJobQueue(settings.queue_path, lease_s=5)
+    queue = open_store(settings).queue
     for i in range(6):
-        path = store_upload(settings.uploads_dir, f"note-{i}.md", f"# Note {i}\n\nReminder number {i}.".encode())
-        queue.submit(JobKind.UPLOAD, {"path": str(path), "name": f"note-{i}.md", "content_type": None})
+        upload = queue.put_upload(f"note-{i}.md", f"# Note {i}\n\nReminder number {i}.".encode(), None)
+        queue.submit(JobKind.UPLOAD, {"upload_id": upload, "name": f"note-{i}.md", "content_type": None})
     workers = [
         Worker(
-            SqliteJobQueue(settings.queue_path, lease_s=5),
-            JobRunner(settings, embedder, index, catalog),
+            SqlJobQueue(queue.engine, lease_s=5),
+            JobRunner(settings, embedder, index, catalog, uploads=queue),
             worker_id=f"w{i}",
             shard=Shard(i, 2),
             poll_s=0.05,

@@ -1,0 +1,82 @@
+"""The database: its URL, an engine tuned for each backend, and the migrations run on start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from askdocs.errors import ConfigError, StoreError
+from askdocs.settings import Settings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def database_url(settings: Settings) -> str:
+    return settings.database.url or f"sqlite:///{settings.data_dir / 'askdocs.sqlite'}"
+
+
+def make_engine(url: str) -> sa.Engine:
+    """SQLite: WAL, a 30 s busy wait, and every transaction BEGIN IMMEDIATE (a claim's read-then-write is atomic
+    across processes). PostgreSQL: a small pool checked before use (a restarted server is reconnected to)."""
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise ConfigError(f"ASKDOCS_DATABASE__URL {url!r} is not a database URL ({exc})") from exc
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
+        sa.event.listen(engine, "connect", _sqlite_connect)
+        sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        return engine
+    if parsed.get_backend_name() != "postgresql":
+        raise ConfigError(
+            f"ASKDOCS_DATABASE__URL: {parsed.get_backend_name()!r} is not supported; use sqlite:///PATH or "
+            "postgresql+psycopg://USER:PASSWORD@HOST/DB"
+        )
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return sa.create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event says BEGIN IMMEDIATE instead
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _config(connection: sa.Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: sa.Engine) -> None:
+    """Bring the database to the newest schema (nothing to do when it is there)."""
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_config(connection), "head")
+    except sa.exc.OperationalError as exc:
+        raise StoreError(f"cannot reach the state store at {_safe(engine)}: {exc.orig}") from exc
+
+
+def current_revision(engine: sa.Engine) -> tuple[str | None, str]:
+    """(the database's revision, the newest one this version ships)."""
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+        head = ScriptDirectory.from_config(_config(connection)).get_current_head()
+    return current, str(head)
+
+
+def _safe(engine: sa.Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)

@@ -1,0 +1,71 @@
+"""Loaders on the documents that once stopped or fooled them (made by scripts/build_loader_fixtures.py)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from pypdf.errors import LimitReachedError
+
+from askdocs.errors import LoadError
+from ingest.loaders import RawSource, load
+from tests.conftest import FIXTURES
+
+LOADERS = FIXTURES / "loaders"
+
+
+def raw(name: str) -> RawSource:
+    return RawSource(str(LOADERS / name), (LOADERS / name).read_bytes())
+
+
+@pytest.mark.parametrize("algorithm", ["rc4", "aes128", "aes256"])
+def test_pdfs_encrypted_with_an_owner_password_only_are_read(algorithm: str) -> None:
+    document = load(raw(f"owner-{algorithm}.pdf"))
+    assert "Net revenue grew 8% to 17,606 million euros" in document.text
+    assert document.sections[0].page == 1
+
+
+def test_a_pdf_that_needs_a_user_password_says_so() -> None:
+    with pytest.raises(LoadError, match="encrypted PDF that needs a password to open"):
+        load(raw("user-aes256.pdf"))
+
+
+def test_a_pdf_with_an_array_over_pypdfs_default_limit_is_read() -> None:
+    with pytest.raises(LimitReachedError):  # the failure seen on Microsoft's 10-Q filings
+        PdfReader(LOADERS / "big-array.pdf").pages[0]["/AskdocsLongArray"].get_object()
+    assert "A page with a very long array." in load(raw("big-array.pdf")).text
+
+
+def test_table_rows_stay_one_line_of_cells() -> None:
+    text = load(raw("table.pdf")).text
+    rows = ("Net revenue | 17,606 | 16,434", "Cost of revenue | (6,021) | (5,870)", "Gross margin | 11,585 | 10,564")
+    for row in rows:
+        assert f"\n{row}\n" in text, text
+    assert "Revenue grew because more customers renewed" in text  # prose stays prose
+
+
+NO_TESSERACT = "Tesseract is not installed, so OCR cannot be tested: apt-get install tesseract-ocr"
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason=NO_TESSERACT)
+def test_a_scanned_page_is_read_by_ocr_with_its_page_number() -> None:
+    document = load(raw("scanned-text.pdf"))
+    assert [s.page for s in document.sections] == [1]
+    text = " ".join(document.text.split())
+    assert "Taxi receipts above 40 euros" in text and "approval from a manager" in text
+
+
+def test_without_tesseract_a_scanned_page_says_how_to_enable_ocr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")  # no tesseract on PATH: the machine without it
+    with pytest.raises(LoadError) as info:
+        load(raw("scanned-text.pdf"))
+    assert "no text layer; needs OCR" in info.value.reason and "apt-get install tesseract-ocr" in info.value.reason
+
+
+def test_an_html_bomb_of_50000_nested_divs_is_read_not_a_recursion_error(tmp_path: Path) -> None:
+    html = "<html><head><title>Export</title></head><body>" + "<div>" * 50_000
+    html += "<p>The export kept one paragraph of real text.</p>" + "</div>" * 50_000 + "</body></html>"
+    document = load(RawSource(str(tmp_path / "bomb.html"), html.encode()))
+    assert document.title == "Export" and "one paragraph of real text" in document.text
