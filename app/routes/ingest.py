@@ -67,8 +67,8 @@ async def ingest(
     limit = container.settings.service.max_upload_mb * 2**20
     uploads = []
     for upload in files or []:  # all read and checked before anything is queued
-        content_type = (upload.content_type or "").split(";")[0].strip().lower()
-        if Path(upload.filename or "").suffix.lower() not in UPLOAD_TYPES and content_type not in UPLOAD_CONTENT_TYPES:
+        kind = (upload.content_type or "").split(";")[0].strip().lower()
+        if Path(upload.filename or "").suffix.lower() not in UPLOAD_TYPES and kind not in UPLOAD_CONTENT_TYPES:
             raise HTTPException(415, f"{upload.filename}: not a file type askdocs reads ({', '.join(UPLOAD_TYPES)})")
         data = await upload.read(limit + 1)
         if len(data) > limit:
