@@ -3,14 +3,13 @@
     .venv/bin/python -m bench.load --data-dir /tmp/loadidx --restricted-prefix /tmp/loaddocs/corp/pghr \\
         --clients 16 --seconds 120 [--secure] [--out result.json]
 
-Starts `askdocs serve` on 127.0.0.1 over an existing data dir (only there: the bench refuses other hosts) and
-stops it at the end. Half the clients ask as a member of `hr` (the group of the restricted source), half as a
-non-member. `--secure`: an API key per client (created in the data dir's key store, revoked at the end), a rate
-limit per key, the interaction log (the state store) and /metrics scraped every 5 s; without it: no keys, the
-limit at 1,000,000/minute (never reached), no interaction log, no scrape (non-members then send no groups, members
-send `"groups": ["hr"]`). The JSON access log and request ids are always on (the service has no switch for them).
-Every 10th request of a non-member also sends `"groups": ["hr"]`: with keys it must be refused (403); without
-keys it is not sent.
+Starts `askdocs serve` on 127.0.0.1 (it never talks to another host) over an existing data dir, and stops it at
+the end. `--secure`: an API key per client (created in the data dir's state store, revoked at the end), half of
+them in `hr` (the group of the restricted source), the rate limit per key, the interaction log and /metrics
+scraped every 5 s; every 10th request of a non-member also sends `"groups": ["hr"]`, which must be refused (403).
+Without it: no keys (every client an anonymous non-member: anonymous callers cannot claim groups), the limit at
+1,000,000/minute (never reached), no interaction log, no scrape. The JSON access log and request ids are always
+on (the service has no switch for them).
 
 Reports throughput, p50/p95/p99, every error, and leaks: a source under --restricted-prefix in a non-member's
 answer. Bounded: at most --max-requests requests and --seconds seconds (plus the requests in flight).
@@ -131,7 +130,7 @@ def _clients(store: KeyStore, n: int, secure: bool) -> tuple[list[Client], list[
     clients, created = [], []
     run = int(time.time())
     for i in range(n):
-        member = i % 2 == 1
+        member = secure and i % 2 == 1  # without keys nobody can be a member: anonymous callers claim no groups
         key = None
         if secure:
             made, key = store.create(f"load-{run}-{i}", "ask", ("hr",) if member else ())
@@ -195,7 +194,7 @@ async def _client(
         question = (PUBLIC + RESTRICTED)[i % (len(PUBLIC) + len(RESTRICTED))]
         body: dict[str, Any] = {"question": question, "mode": "extractive"}
         probe = not client.member and client.key is not None and i % 10 == 0
-        if probe or (client.member and client.key is None):
+        if probe:
             body["groups"] = ["hr"]
         mark = time.perf_counter()
         try:
