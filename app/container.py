@@ -57,7 +57,7 @@ def build_container(settings: Settings, background: BackgroundFactory | None = N
 
     store = open_store(settings)  # first: a store that cannot be reached or migrated stops the start
     embedder = make_embedder(settings)
-    index = open_checked_index(settings, embedder)
+    index = open_checked_index(settings, embedder, tolerate_unreachable=True)
     log = BackgroundLog(store.log) if settings.log.enabled else None
     container = Container(settings, embedder, index, make_asker(settings, embedder, index), store.queue, log, store)
     container.keys = KeyStore(store.engine)

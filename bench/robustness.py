@@ -60,13 +60,15 @@ def reason(error: LoadError) -> str:
 class Tally:
     ok: Counter[str] = field(default_factory=Counter)
     failed: Counter[str] = field(default_factory=Counter)
-    examples: dict[str, str] = field(default_factory=dict)
+    examples: dict[str, list[str]] = field(default_factory=dict)
     seconds: list[tuple[float, str]] = field(default_factory=list)
     chunks: int = 0
 
     def fail(self, kind: str, source: str, message: str) -> None:
         self.failed[kind] += 1
-        self.examples.setdefault(kind, f"{source}: {message[:240]}")
+        found = self.examples.setdefault(kind, [])
+        if len(found) < 5:  # the first few of each kind, to reproduce
+            found.append(f"{source}: {message[:240]}")
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:

@@ -91,9 +91,30 @@ def _text(element: etree._Element) -> str:
     return _BEFORE_PUNCT.sub(r"\1", _SPACE.sub(" ", "".join(element.itertext()))).strip()
 
 
-def _list(element: etree._Element) -> str:
-    items = (_text(item) for item in element.iter("item"))
-    return "\n".join(f"- {item}" for item in items if item)
+def _list(element: etree._Element, depth: int = 0) -> str:
+    """``- item`` lines; a list inside an item follows it, indented (not repeated inside the item's own line)."""
+    lines = []
+    for item in element.iterchildren("item"):
+        nested = [child for child in item if child.tag == "list"]
+        for child in nested:
+            _detach(child)
+        text = _text(item)
+        if text:
+            lines.append(f"{'  ' * depth}- {text}")
+        lines += [_list(child, depth + 1) for child in nested]
+    return "\n".join(line for line in lines if line)
+
+
+def _detach(element: etree._Element) -> None:
+    """Take ``element`` out of its parent, keeping the text that followed it."""
+    parent, before, tail = element.getparent(), element.getprevious(), element.tail or ""
+    if parent is None:
+        return
+    if before is not None:
+        before.tail = f"{before.tail or ''} {tail}"
+    else:
+        parent.text = f"{parent.text or ''} {tail}"
+    parent.remove(element)
 
 
 def _table(element: etree._Element) -> str:

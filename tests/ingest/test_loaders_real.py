@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,21 @@ def test_pdfs_encrypted_with_an_owner_password_only_are_read(algorithm: str) -> 
     document = load(raw(f"owner-{algorithm}.pdf"))
     assert "Net revenue grew 8% to 17,606 million euros" in document.text
     assert document.sections[0].page == 1
+
+
+def test_without_the_crypto_package_an_aes_pdf_is_that_documents_error_not_a_crash() -> None:
+    # The crash: pypdf's DependencyError is no PyPdfError and escaped the loader. A fresh interpreter where
+    # `cryptography` cannot be imported, as on an install without pypdf's crypto extra.
+    script = (
+        "import sys; sys.modules['cryptography'] = None\n"
+        "from askdocs.errors import LoadError\n"
+        "from ingest.loaders import RawSource, load\n"
+        f"path = {str(LOADERS / 'owner-aes256.pdf')!r}\n"
+        "try:\n    load(RawSource(path, open(path, 'rb').read()))\n"
+        "except LoadError as exc:\n    print(exc.reason)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert "cryptography>=3.1 is required for AES" in done.stdout and "pip install 'pypdf[crypto]'" in done.stdout
 
 
 def test_a_pdf_that_needs_a_user_password_says_so() -> None:
@@ -69,3 +86,12 @@ def test_an_html_bomb_of_50000_nested_divs_is_read_not_a_recursion_error(tmp_pat
     html += "<p>The export kept one paragraph of real text.</p>" + "</div>" * 50_000 + "</body></html>"
     document = load(RawSource(str(tmp_path / "bomb.html"), html.encode()))
     assert document.title == "Export" and "one paragraph of real text" in document.text
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason=NO_TESSERACT)
+def test_a_page_of_drawings_only_is_reported_after_ocr_found_no_text() -> None:
+    # 12 figure-only PDFs of the TeX Live documentation end like this in bench/robustness.py.
+    path = FIXTURES / "bad" / "scanned.pdf"
+    with pytest.raises(LoadError) as info:
+        load(RawSource(str(path), path.read_bytes()))
+    assert info.value.reason == "PDF has 1 page(s) but no text layer; needs OCR: Tesseract found no text on it"

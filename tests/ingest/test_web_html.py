@@ -120,3 +120,30 @@ def test_bytes_win_over_a_wrong_content_type() -> None:
     assert sniff(b"\xef\xbb\xbf\n  <!DOCTYPE html><html>") == "text/html"
     assert sniff(b"<HTML><body>x</body></HTML>") == "text/html"
     assert sniff(b"# A markdown file mentioning <html>") is None
+
+
+def test_a_long_page_keeps_its_heading_path_nested_lists_and_tables_through_the_main_content_extractor() -> None:
+    # Over 150 words: trafilatura picks the main content; the headings, lists and tables still come out as askdocs
+    # needs them (its own output would drop the h1 equal to the title and repeat nested items inside their parent).
+    para = (
+        "<p>The Tromso depot opens at half past six in the morning and closes at six in the evening on every "
+        "working day of the year, except on public holidays. Field staff collect their radios at the counter "
+        "before they leave and hand them back when they return.</p>"
+    )
+    html = (
+        "<html><head><title>Depot guide</title></head><body><nav><a href='/'>Start</a></nav><article>"
+        f"<h1>Depot guide</h1>{para * 3}<h2>What to carry</h2>{para * 2}"
+        "<ul><li>Radio<ul><li>Spare battery</li><li>Charger</li></ul></li><li>First-aid kit</li></ul>"
+        "<h2>Hours</h2><table><tr><th>Site</th><th>Opens</th></tr><tr><td>Tromso depot</td><td>06:30</td></tr></table>"
+        f"{para}</article><footer>All rights reserved</footer></body></html>"
+    )
+    document = load(RawSource("https://docs.example/depot.html", html.encode()))
+    assert [s.heading_path for s in document.sections] == [
+        ("Depot guide",),
+        ("Depot guide", "What to carry"),
+        ("Depot guide", "Hours"),
+    ]
+    assert "- Radio\n  - Spare battery\n  - Charger\n- First-aid kit" in document.text
+    assert document.text.count("Spare battery") == 1
+    assert "Site | Opens\nTromso depot | 06:30" in document.text
+    assert "All rights reserved" not in document.text and "Start" not in document.text
