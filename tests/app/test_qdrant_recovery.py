@@ -1,4 +1,4 @@
-"""Faults: an unreachable Qdrant server is a 503 with a clear message, not a 500 or a hang."""
+"""An unreachable Qdrant server: the service recovers by itself once a server answers on its address again."""
 
 from __future__ import annotations
 
@@ -16,23 +16,6 @@ from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.index.server import ServerIndex
 from askdocs.settings import Settings
 from tests.servers import free_port, serve
-
-
-def test_an_unreachable_qdrant_server_makes_ready_and_ask_503(
-    tmp_path: Path, embedder: SentenceTransformerEmbedder
-) -> None:
-    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    settings = Settings(data_dir=tmp_path, qdrant={"url": url, "timeout_s": 2}, _env_file=None)  # type: ignore[call-arg]
-    client = QdrantClient(url=url, timeout=2, check_compatibility=False)  # no server to ask its version
-    index = ServerIndex(client, "askdocs", where=f"Qdrant server {url}")
-    container = Container(settings, embedder, index, make_asker(settings, embedder, index))
-    with TestClient(create_app(container)) as http:
-        ready = http.get("/ready")
-        assert ready.status_code == 503 and f"Qdrant server {url} failed" in ready.json()["reason"]
-        ask = http.post("/ask", json={"question": "How many vacation days do I get?"})
-        assert ask.status_code == 503
-        assert ask.json()["detail"].startswith(f"the index is unavailable: Qdrant server {url} failed")
-        assert http.get("/health").status_code == 200  # the process itself is alive
 
 
 def _qdrant_stand_in(points: int) -> FastAPI:
