@@ -35,6 +35,7 @@ from askdocs.settings import load_settings
 from askdocs.store.keys import KeyStore
 from askdocs.store.store import open_store
 from evals.metrics import percentile
+from evals.provenance import settings_in_force
 
 ASKDOCS = str(Path(sys.executable).parent / "askdocs")
 PUBLIC = [
@@ -88,6 +89,7 @@ def main() -> None:
     store = KeyStore(open_store(load_settings(data_dir=Path(args.data_dir))).engine)
     clients, created = _clients(store, args.clients, args.secure)
     env = _env(args)
+    load_at_start = os.getloadavg()[0]
     server = subprocess.Popen(
         [ASKDOCS, "serve", "--host", "127.0.0.1", "--port", str(args.port)],
         env=env,
@@ -103,7 +105,11 @@ def main() -> None:
         server.wait(timeout=60)
         for name in created:
             store.revoke(name)
-    report = _report(tally, wall, args)
+    report = _report(tally, wall, args) | {
+        "command": "python -m bench.load " + " ".join(sys.argv[1:]),
+        "load_average_at_start": load_at_start,
+        "settings_in_force": settings_in_force(load_settings(data_dir=Path(args.data_dir)), env),
+    }
     print(json.dumps(report, indent=2))
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
