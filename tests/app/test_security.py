@@ -117,7 +117,7 @@ def test_a_revoked_key_is_refused_and_keys_are_stored_hashed(client: TestClient,
 
 
 def test_a_restricted_chunk_never_reaches_a_caller_without_its_group(client: TestClient, keys: dict[str, str]) -> None:
-    docs = client.get("/documents", headers=bearer(keys["ask"])).json()
+    docs = client.get("/documents", headers=bearer(keys["admin"])).json()  # the list is for admins
     hr = next(d for d in docs if d["source"] == "/hr/executive-pay.md")
     for body in (
         {"question": QUESTION},
@@ -160,11 +160,12 @@ def test_rate_limit_headers_and_request_ids(
     restricted_dir: Path, embedder: SentenceTransformerEmbedder, keys: dict[str, str]
 ) -> None:
     for client in app_for(restricted_dir, embedder, auth={"rate_limit": "3/minute"}):
-        codes = [client.get("/documents", headers=bearer(keys["ask"])).status_code for _ in range(4)]
+        ask = {"question": "How long is parental leave?"}
+        codes = [client.post("/ask", json=ask, headers=bearer(keys["ask"])).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
-        limited = client.get("/documents", headers=bearer(keys["ask"]))
+        limited = client.post("/ask", json=ask, headers=bearer(keys["ask"]))
         assert 0 < int(limited.headers["Retry-After"]) <= 61 and "rate limit of 3 per 1 minute" in limited.text
-        assert client.get("/documents", headers=bearer(keys["hr"])).status_code == 200  # per key
+        assert client.post("/ask", json=ask, headers=bearer(keys["hr"])).status_code == 200  # per key
         response = client.get("/health", headers={"X-Request-ID": "abc-123"})
         assert response.headers["X-Request-ID"] == "abc-123"
         assert response.headers["X-Content-Type-Options"] == "nosniff" and response.headers["X-Frame-Options"] == "DENY"
