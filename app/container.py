@@ -6,11 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from app.limits import RateLimit
 from askdocs.embedding import Embedder
 from askdocs.index.protocol import VectorIndex
 from askdocs.jobs import JobQueue
 from askdocs.qa.pipeline import Asker
 from askdocs.settings import Settings
+from askdocs.store.keys import KeyStore
 from askdocs.store.sqllog import BackgroundLog
 from askdocs.store.store import Store
 
@@ -31,6 +33,8 @@ class Container:
     log: BackgroundLog | None = None  # every answer, unless ASKDOCS_LOG__ENABLED=false
     store: Store | None = None
     background: Background | None = None
+    keys: KeyStore | None = None  # API keys; none stored (and auth not required): callers are anonymous
+    rate_limit: RateLimit | None = None
 
     def close(self) -> None:
         if self.background is not None:
@@ -53,9 +57,11 @@ def build_container(settings: Settings, background: BackgroundFactory | None = N
 
     store = open_store(settings)  # first: a store that cannot be reached or migrated stops the start
     embedder = make_embedder(settings)
-    index = open_checked_index(settings, embedder)
+    index = open_checked_index(settings, embedder, tolerate_unreachable=True)
     log = BackgroundLog(store.log) if settings.log.enabled else None
     container = Container(settings, embedder, index, make_asker(settings, embedder, index), store.queue, log, store)
+    container.keys = KeyStore(store.engine)
+    container.rate_limit = RateLimit(settings.auth.rate_limit)
     if background is not None:
         container.background = background(container)
     return container

@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from app.container import BackgroundFactory, Container, build_container
 from app.errors import error_status
-from app.routes import ask, documents, health, ingest, interactions
+from app.observe import observe
+from app.routes import ask, documents, health, ingest, interactions, metrics
 from askdocs.errors import AskdocsError
 from askdocs.settings import Settings, load_settings
 
@@ -43,6 +45,13 @@ def create_app(
     app.include_router(interactions.router)
     app.include_router(interactions.admin)
     app.include_router(health.router)
+    app.include_router(metrics.router)
+    app.middleware("http")(observe)
+    origins = (settings or (container.settings if container else None) or load_settings()).auth.cors_origins
+    if origins:  # off unless origins are named: a browser page on another origin cannot call the API
+        app.add_middleware(
+            CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"], allow_headers=["Authorization"]
+        )
     _error_handlers(app)
     return app
 

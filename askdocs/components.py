@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from askdocs.embedding import SentenceTransformerEmbedder
-from askdocs.errors import ConfigError, UnknownNameError
+from askdocs.errors import ConfigError, DimensionMismatchError, IndexError_, IndexLockedError, UnknownNameError
 from askdocs.index.factory import open_index
 from askdocs.index.protocol import VectorIndex
 from askdocs.models import AnswerMode
@@ -14,6 +16,8 @@ from askdocs.qa.pipeline import Asker
 from askdocs.qa.select import SelectionParams, SelectorChain
 from askdocs.settings import LLMSettings, Settings
 from askdocs.sparse import Bm25Encoder
+
+log = logging.getLogger(__name__)
 
 
 def make_embedder(settings: Settings, *, warm: bool = True) -> SentenceTransformerEmbedder:
@@ -91,10 +95,22 @@ def make_llm_generators(llm: LLMSettings) -> dict[AnswerMode, Generator]:
     }
 
 
-def open_checked_index(settings: Settings, embedder: SentenceTransformerEmbedder) -> VectorIndex:
-    """Open the index and check its dimension against the model before anything is read or written."""
+def open_checked_index(
+    settings: Settings, embedder: SentenceTransformerEmbedder, *, tolerate_unreachable: bool = False
+) -> VectorIndex:
+    """Open the index and check its dimension against the model before anything is read or written.
+    ``tolerate_unreachable``: a Qdrant server that does not answer yet is not fatal (the service starts, says
+    503 until it answers, and checks the dimension again as it writes); a damaged, locked or mismatched embedded
+    index always is."""
     index = open_index(settings)
-    check_dimension(index, embedder)
+    try:
+        check_dimension(index, embedder)
+    except (DimensionMismatchError, IndexLockedError):
+        raise
+    except IndexError_ as exc:
+        if not (tolerate_unreachable and settings.qdrant.url):
+            raise
+        log.warning("Qdrant is not reachable yet (%s); /ready answers 503 until it is", exc)
     return index
 
 

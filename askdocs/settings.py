@@ -95,6 +95,28 @@ class DatabaseSettings(BaseModel):
     _unset = field_validator("url", mode="before")(_empty_is_unset)
 
 
+class AuthSettings(BaseModel):
+    required: bool = Field(
+        default=False, description="every endpoint but /health needs a key even before any key exists"
+    )
+    rate_limit: str = Field(default="120/minute", description="per key (or per address without keys), e.g. 60/minute")
+    trust_proxy_headers: bool = Field(
+        default=False, description="take the caller from an authenticating reverse proxy's headers (oauth2-proxy)"
+    )
+    proxy_addresses: list[str] = Field(
+        default_factory=list, description="the proxy's addresses or networks; its headers are ignored from any other"
+    )
+    user_header: str = "X-Forwarded-User"
+    groups_header: str = "X-Forwarded-Groups"  # comma-separated
+    metrics_token: SecretStr | None = Field(default=None, description="bearer token for /metrics; unset = admin key")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="origins allowed to call the API; none = CORS off"
+    )
+    max_body_kb: int = Field(default=256, ge=1, description="largest JSON request body (uploads: max_upload_mb)")
+
+    _unset = field_validator("metrics_token", mode="before")(_empty_is_unset)
+
+
 class LogSettings(BaseModel):
     enabled: bool = Field(default=True, description="keep every answer in the interaction log")
     redact_questions: bool = Field(
@@ -158,6 +180,11 @@ class ServiceSettings(BaseModel):
     max_question_chars: int = Field(default=2000, ge=10)
     max_upload_mb: int = Field(default=50, ge=1)
     url: str = Field(default="http://127.0.0.1:8000", description="where the CLI finds a running service")
+    api_key: SecretStr | None = Field(
+        default=None, description="the key the CLI sends to a running service (default: ASKDOCS_ADMIN_TOKEN)"
+    )
+
+    _unset = field_validator("api_key", mode="before")(_empty_is_unset)
 
 
 class IngestSettings(BaseModel):
@@ -207,6 +234,7 @@ class Settings(BaseSettings):
     finetune: FinetuneSettings = FinetuneSettings()
     database: DatabaseSettings = DatabaseSettings()
     log: LogSettings = LogSettings()
+    auth: AuthSettings = AuthSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     extractive: ExtractiveSettings = ExtractiveSettings()

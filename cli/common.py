@@ -44,7 +44,8 @@ class ServiceClient:
 
     def __init__(self, settings: Settings) -> None:
         self.base = settings.service.url.rstrip("/")
-        token = settings.admin_token.get_secret_value() if settings.admin_token else None
+        secret = settings.service.api_key or settings.admin_token
+        token = secret.get_secret_value() if secret else None
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.has_token = token is not None
 

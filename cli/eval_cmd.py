@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -19,7 +21,13 @@ eval_app = typer.Typer(help="Measure retrieval and answer quality on SQuAD-forma
 
 @eval_app.command("retrieval")
 def retrieval(
-    dataset: Annotated[Path, typer.Option(help="SQuAD-format JSON (e.g. ../shared/eval/squad2-dev.json).")],
+    dataset: Annotated[
+        Path,
+        typer.Option(
+            help="SQuAD-format JSON (e.g. ../shared/eval/squad2-dev.json), or Docugami's 10-Q set: its tarball "
+            "or unpacked folder (document-level gold)."
+        ),
+    ],
     chunker: Annotated[str, typer.Option(help="Strategy, or several separated by commas.")] = "recursive",
     top_k: Annotated[int, typer.Option("--top-k", min=1, max=100)] = 10,
     out: Annotated[Path, typer.Option(help="Folder for the JSON, Markdown table and PNG chart.")] = Path("out/eval"),
@@ -55,11 +63,12 @@ def retrieval(
     )
     with clean_errors():
         from askdocs.components import make_embedder
+        from evals.docugami import is_docugami, load_docugami
         from evals.report import results_table, write_outputs
         from evals.retrieval import evaluate
         from evals.squad import load_dataset
 
-        data = load_dataset(dataset)
+        data = load_docugami(dataset) if is_docugami(dataset) else load_dataset(dataset)
         questions = data.answerable[:limit] if limit else data.answerable
         embedder = make_embedder(settings)
         with _Progress() as progress:
@@ -86,7 +95,20 @@ def _command() -> str:
 
 @eval_app.command("answers")
 def answers(
-    dataset: Annotated[Path, typer.Option(help="SQuAD-format JSON (e.g. ../shared/eval/squad2-dev.json).")],
+    dataset: Annotated[
+        Path | None, typer.Option(help="SQuAD-format JSON (e.g. ../shared/eval/squad2-dev.json).")
+    ] = None,
+    from_log: Annotated[
+        bool,
+        typer.Option(
+            "--from-log",
+            help="Instead of --dataset: the logged questions rated helpful or corrected, with the accepted answer "
+            "as reference, asked over the service's own index (stop askdocs serve first in embedded mode).",
+        ),
+    ] = False,
+    since: Annotated[
+        str | None, typer.Option(help="With --from-log: only questions of the last ..., e.g. 90d.")
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions (after --sample).")] = None,
     sample: Annotated[
         int | None, typer.Option(min=1, help="A seeded random sample of N questions, answerable and not.")
@@ -121,24 +143,20 @@ def answers(
         settings = settings.model_copy(
             update={"retrieval": settings.retrieval.model_copy(update={"min_score": min_score})}
         )
+    if (dataset is None) == (not from_log):
+        fail("give either --dataset PATH or --from-log")
     with clean_errors():
         from askdocs.components import make_embedder
-        from evals.abstain import split_articles
-        from evals.answers import AskerFactory, evaluate_answers, ingested, mode_settings, select_questions
+        from evals.answers import AskerFactory, evaluate_answers, mode_settings
         from evals.answers import sweep_min_score as sweep
         from evals.answers_report import results_table, sweep_table, write_outputs
-        from evals.squad import load_dataset
 
         for name in modes:
             mode_settings(settings, name)  # unknown mode or missing LLM: say so before loading anything
-        data = load_dataset(dataset)
-        pool = data.questions
-        if articles == "held-out":
-            held_out = split_articles(data)[1]
-            pool = [q for q in pool if q.doc_id in held_out]
-        questions = select_questions(pool, limit=limit, sample=sample, seed=seed)
+        data, pool = _answer_questions(settings, dataset, articles, since)
+        questions = _select(pool, limit=limit, sample=sample, seed=seed)
         factory = AskerFactory(settings, make_embedder(settings))
-        with _Progress() as progress, ingested(data, factory, progress) as index:
+        with _Progress() as progress, _answer_index(data, factory, progress) as index:
             results = evaluate_answers(data, factory, modes, questions, progress, index=index)
             rows = sweep(data, factory, questions, progress=progress, index=index) if sweep_min_score else []
         answerable = sum(q.answerable for q in questions)
@@ -157,6 +175,55 @@ def answers(
         command = _command()
         for path in write_outputs(results, rows, out, data.name, command, setup):
             console.print(f"wrote {path}")
+
+
+def _answer_questions(settings: Any, dataset: Path | None, articles: str, since: str | None) -> tuple[Any, list[Any]]:
+    """The data set and the question pool: a SQuAD file (its held-out articles, when asked), or the log."""
+    if dataset is None:
+        from askdocs.store.interactions import parse_age
+        from evals.logged import logged_dataset
+
+        try:
+            start = time.time() - parse_age(since) if since else None
+        except ValueError as exc:
+            fail(str(exc))
+        data = logged_dataset(settings, start)
+        if not data.questions:
+            fail("no logged question is rated helpful or corrected yet (POST /feedback); nothing to compare on")
+        return data, data.questions
+    from evals.abstain import split_articles
+    from evals.squad import load_dataset
+
+    data = load_dataset(dataset)
+    pool = data.questions
+    if articles == "held-out":
+        held_out = split_articles(data)[1]
+        pool = [q for q in pool if q.doc_id in held_out]
+    return data, pool
+
+
+def _select(pool: list[Any], **how: Any) -> list[Any]:
+    from evals.answers import select_questions
+
+    return select_questions(pool, **how)
+
+
+@contextmanager
+def _answer_index(data: Any, factory: Any, progress: Any) -> Iterator[Any]:
+    """A data set's articles in a throwaway index; for the log (no documents), the service's own index."""
+    if data.documents:
+        from evals.answers import ingested
+
+        with ingested(data, factory, progress) as throwaway:
+            yield throwaway
+        return
+    from askdocs.components import open_checked_index
+
+    index = open_checked_index(factory.settings, factory.embedder)
+    try:
+        yield index
+    finally:
+        index.close()
 
 
 @eval_app.command("abstain")

@@ -12,7 +12,9 @@ from cli.ask_cmd import ask
 from cli.common import settings_or_exit
 from cli.docs_cmd import docs_app
 from cli.eval_cmd import eval_app
+from cli.finetune_cmd import finetune_app
 from cli.ingest_cmd import ingest
+from cli.keys_cmd import keys_app
 from cli.log_cmd import db_app, log_app
 from cli.worker_cmd import load_configured_sources, sources_app, worker
 
@@ -29,6 +31,8 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(sources_app, name="sources")
 app.add_typer(log_app, name="log")
 app.add_typer(db_app, name="db")
+app.add_typer(finetune_app, name="finetune")
+app.add_typer(keys_app, name="keys")
 app.command()(worker)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.table import Table
 
 from evals.answers import ModeResult, SweepRow
+from evals.answers_chart import compare_chart, idk_rate
 from evals.provenance import environment_line, settings_in_force
 
 _ROWS: list[tuple[str, Callable[[ModeResult], str]]] = [
@@ -23,7 +24,9 @@ _ROWS: list[tuple[str, Callable[[ModeResult], str]]] = [
     ("HasAns questions", lambda r: str(r.metrics.has_ans)),
     ("NoAns accuracy", lambda r: f"{r.metrics.no_ans_accuracy:.3f}"),
     ("NoAns questions", lambda r: str(r.metrics.no_ans)),
+    ('all "I do not know"', lambda r: f"{idk_rate(r):.3f}"),
     ("tokens / question", lambda r: f"{r.tokens_per_question:.1f}"),
+    ("prompt tokens / question", lambda r: f"{r.prompt_tokens:.1f}"),
     ("latency p50 ms", lambda r: f"{r.latency_p50_ms:.0f}"),
     ("latency p95 ms", lambda r: f"{r.latency_p95_ms:.0f}"),
     ("degraded", lambda r: str(r.degraded)),
@@ -85,7 +88,7 @@ def write_outputs(
     json_path.write_text(json.dumps(data, indent=2))
     md_path = out / f"answers-{dataset}.md"
     md_path.write_text(f"`{command}`\n\n{environment_line(record)}\n\n{setup}\n\n{markdown_tables(results, sweep)}\n")
-    paths = [json_path, md_path]
+    paths = [json_path, md_path, compare_chart(results, out / f"answers-{dataset}.png", dataset)]
     for result in results:
         paths.append(out / f"answers-{dataset}-{result.mode}-predictions.json")
         paths[-1].write_text(json.dumps(result.predictions, indent=1))

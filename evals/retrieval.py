@@ -46,11 +46,30 @@ Found = tuple[str, tuple[int, int]]  # a retrieved chunk as the metric sees it: 
 
 
 def first_hit(question: EvalQuestion, found: Sequence[Found]) -> int | None:
-    """The rank of the first retrieved chunk of the question's document whose span holds a gold answer."""
+    """The rank of the first retrieved chunk of the question's document whose span holds a gold answer (any
+    chunk of a gold document when the question's gold is document-level)."""
+    if question.gold_docs:
+        return first_document_hit(question.gold_docs, found)
     for rank, (doc_id, span) in enumerate(found, start=1):
         if doc_id == question.doc_id and contains(span, question.spans):
             return rank
     return None
+
+
+def first_document_hit(gold: Sequence[str], found: Sequence[Found]) -> int | None:
+    """The rank of the first retrieved chunk of any gold document."""
+    return next((rank for rank, (doc_id, _) in enumerate(found, start=1) if doc_id in gold), None)
+
+
+def grouped(
+    dataset: Dataset, label: str, questions: Sequence[EvalQuestion], ranks: Sequence[int | None]
+) -> list[tuple[str, RankingMetrics]]:
+    """The row over all questions, then one per question group of the data set (e.g. ``[single-doc]``)."""
+    rows = [(label, ranking_metrics(ranks))]
+    for group, ids in dataset.groups.items():
+        subset = [r for q, r in zip(questions, ranks, strict=True) if q.qid in ids]
+        rows.append((f"{label} [{group}]", ranking_metrics(subset)))
+    return rows
 
 
 def found_in(hits: Sequence[Hit]) -> list[Found]:
@@ -127,7 +146,8 @@ def evaluate_dense(
             index.fusion = fusion
             label = plan.label(name, mode, fusion)
             ranks, latency = _ranks(asker, plan, mode, questions, progress(f"{label}: questions", len(questions)))
-            results.append(StrategyResult(label, ranking_metrics(ranks), chunks, ingest_s, latency))
+            for row, metrics in grouped(dataset, label, questions, ranks):
+                results.append(StrategyResult(row, metrics, chunks, ingest_s, latency))
         index.close()
     return results
 

@@ -7,7 +7,7 @@ paragraph boundaries; gold answers become absolute character spans in that text.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,12 @@ class EvalQuestion:
     doc_id: str
     spans: tuple[tuple[int, int], ...]  # gold answer spans in the article text; empty = unanswerable
     answers: tuple[str, ...]
+    reference: bool = False  # answerable by a reference answer alone (no spans: logged, rated questions)
+    gold_docs: tuple[str, ...] = ()  # document-level gold (the 10-Q set): any chunk of one of these is a hit
 
     @property
     def answerable(self) -> bool:
-        return bool(self.spans)
+        return bool(self.spans or self.gold_docs) or self.reference
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,7 @@ class Dataset:
     name: str
     documents: list[Document]
     questions: list[EvalQuestion]
+    groups: dict[str, frozenset[str]] = field(default_factory=dict)  # extra rows: a subset of question ids
 
     @property
     def answerable(self) -> list[EvalQuestion]:

@@ -1,8 +1,9 @@
 """Parsing raw bytes into Documents, where one document cannot hang or exhaust the run.
 
 ``InlineParser`` parses in the caller's process (tests, evaluations, already trusted input). ``ChildParser``
-parses in a child process with a time limit per document and an address-space limit: a document over either is
-reported as that document's LoadError, the child is killed and replaced, and the run goes on. The child also
+parses in a child process with a time limit per document and a memory limit (the parent watches the child's
+resident memory; a hard address-space cap of a few times that backs it up): a document over either is reported as
+that document's LoadError, the child is killed and replaced, and the run goes on. The child also
 parses the next documents while the caller embeds the previous ones.
 
 Both keep the order of their input: ``map`` takes ``(key, raw or None)`` pairs and yields ``(key, result)``, where
@@ -34,7 +35,8 @@ from ingest.loaders import RawSource, load
 log = logging.getLogger(__name__)
 K = TypeVar("K")
 Parsed = Document | LoadError | None
-_POLL_S = 1.0  # how long a parent waits for the "started" mark before looking again
+_POLL_S = 0.1  # how often a waiting parent looks at the child's clock and memory
+_ADDRESS_SPACE_FACTOR = 4  # the child's hard address-space cap, a backstop behind the parent's RSS watch
 
 
 class Parser(Protocol):
@@ -153,12 +155,12 @@ class _Child:
         deadline: float | None = None
         while True:
             try:
-                message = self._results.get(
-                    timeout=_POLL_S if deadline is None else max(0.0, deadline - time.monotonic())
-                )
+                message = self._results.get(timeout=_POLL_S)
             except queue.Empty:
                 if deadline is not None and time.monotonic() >= deadline:
                     return _Stopped(f"parsing took longer than {timeout_s:g} s (ASKDOCS_INGEST__PARSE_TIMEOUT_S)")
+                if (_resident_mb(self._process.pid) or 0) > self._memory_mb:
+                    return _Stopped(self._over_memory())
                 continue
             if message is _EOF:
                 return _Stopped(self._death())
@@ -172,8 +174,11 @@ class _Child:
         code = self._process.wait()
         self._tail.join(timeout=5)  # its stderr, to the end
         if any(b"MemoryError" in line for line in self._stderr):
-            return f"parsing needed more than {self._memory_mb} MB of memory (ASKDOCS_INGEST__PARSE_MEMORY_MB)"
+            return self._over_memory()
         return f"the parser process died (exit code {code})"
+
+    def _over_memory(self) -> str:
+        return f"parsing needed more than {self._memory_mb} MB of memory (ASKDOCS_INGEST__PARSE_MEMORY_MB)"
 
     def restart(self, resend: list[RawSource]) -> None:
         self.stop()
@@ -217,6 +222,18 @@ def _drain(pipe: IO[bytes] | None, results: queue.Queue[Any]) -> None:
         results.put(_EOF)
 
 
+def _resident_mb(pid: int) -> float | None:
+    """The process's resident memory (Linux /proc); None where that cannot be read (the rlimit still holds)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 def _tail(pipe: IO[bytes] | None, lines: deque[bytes]) -> None:
     with contextlib.suppress(OSError, ValueError):
         for line in pipe or ():
@@ -226,7 +243,7 @@ def _tail(pipe: IO[bytes] | None, lines: deque[bytes]) -> None:
 def _serve(memory_mb: int) -> None:
     """The child: parse documents in order until its input closes. Results go to the real stdout; anything a
     loader prints goes to stderr."""
-    limit = memory_mb * 2**20
+    limit = _ADDRESS_SPACE_FACTOR * memory_mb * 2**20  # the parent stops the child at memory_mb resident
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     logging.disable(logging.CRITICAL)
     source, sink = sys.stdin.buffer, os.fdopen(os.dup(sys.stdout.fileno()), "wb")

@@ -51,13 +51,19 @@ def embedder() -> SentenceTransformerEmbedder:
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real PostgreSQL 16 server for the session (the ``pgserver`` wheel; no root, no set-up)."""
+def postgres() -> Iterator[str]:
+    """A real PostgreSQL 16 server for the session (the ``pgserver`` wheel; no root, no set-up). Its data lives
+    outside pytest's temporary folders, which a concurrent pytest run may prune."""
+    import shutil
+    import tempfile
+
     import pgserver
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("postgres"), cleanup_mode="stop")
+    folder = tempfile.mkdtemp(prefix="askdocs-test-postgres-")
+    server = pgserver.get_server(folder, cleanup_mode="stop")
     yield server.get_uri()
     server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def fresh_database(server_uri: str) -> str:

@@ -25,9 +25,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Run an ASGI app under uvicorn in a thread; yields its base URL."""
-    port = free_port()
+def serve(app: Any, port: int | None = None) -> Iterator[str]:
+    """Run an ASGI app under uvicorn in a thread (on ``port``, default a free one); yields its base URL."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -2,16 +2,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from app.container import Container
 from app.deps import ContainerDep
 from app.errors import error_status
+from app.metrics import record_answer
 from app.schemas import AskRequest, AskResponse
+from app.security import Caller, CallerDep, groups_for
+from askdocs.qa.generate import I_DO_NOT_KNOW
 from askdocs.qa.pipeline import AskOptions, AskResult, Prepared, sources_for
 from askdocs.qa.response import answer_body
 from askdocs.store.interactions import Channel, interaction_of
@@ -30,10 +33,10 @@ stream has started is an `error` event `{"detail": ...}`; a bad request is a nor
 
 
 @router.post("/ask", response_model=AskResponse)
-def ask(body: AskRequest, container: ContainerDep) -> AskResponse:
+def ask(body: AskRequest, container: ContainerDep, caller: CallerDep, request: Request) -> AskResponse:
     """Answer a question from the indexed documents, citing sources as [n]."""
-    result = container.asker.ask(body.question, _options(body))
-    return response_of(result, logged(container, body.question, result, "api"))
+    result = container.asker.ask(body.question, _options(body, caller))
+    return response_of(result, logged(container, Asked(body.question, caller, request), result, "api"))
 
 
 @router.post(
@@ -41,36 +44,59 @@ def ask(body: AskRequest, container: ContainerDep) -> AskResponse:
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": _STREAM_DOC}},
 )
-def ask_stream(body: AskRequest, container: ContainerDep) -> StreamingResponse:
+def ask_stream(body: AskRequest, container: ContainerDep, caller: CallerDep, request: Request) -> StreamingResponse:
     """Answer as /ask does, streaming the answer as it is generated (Server-Sent Events)."""
     # Search before the response starts, so that a bad question or filter is still a plain 422.
-    prepared = container.asker.prepare(body.question, _options(body))
+    prepared = container.asker.prepare(body.question, _options(body, caller))
     return StreamingResponse(
-        _events(container, body.question, prepared),
+        _events(container, Asked(body.question, caller, request), prepared),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-def _options(body: AskRequest) -> AskOptions:
-    return AskOptions(body.top_k, body.filters, body.retrieval, body.mode, body.groups)
+def _options(body: AskRequest, caller: Caller) -> AskOptions:
+    """The request's options; the groups are the caller's (or, from a frontend key, the asker's it vouches for)."""
+    return AskOptions(body.top_k, body.filters, body.retrieval, body.mode, groups_for(caller, body.groups))
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """Who asked what, for the log."""
+
+    question: str
+    caller: Caller
+    request: Request
+
+    @property
+    def request_id(self) -> str | None:
+        return getattr(self.request.state, "request_id", None)
 
 
 def response_of(result: AskResult, interaction_id: str | None = None) -> AskResponse:
     return AskResponse.model_validate(answer_body(result) | {"interaction_id": interaction_id})
 
 
-def logged(container: Container, question: str, result: AskResult, channel: Channel) -> str | None:
-    """Hand the answer to the interaction log (which never blocks nor fails the answer); its id, or None."""
+def logged(container: Container, asked: Asked, result: AskResult, channel: Channel) -> str | None:
+    """Count the answer in the metrics and hand it to the interaction log (which never blocks nor fails the
+    answer); its id, or None."""
+    answer = result.answer
+    record_answer(answer.mode, answer.answer == I_DO_NOT_KNOW, result.degraded, asdict(answer.timings_ms))
     if container.log is None:
         return None
-    redact = container.settings.log.redact_questions
-    interaction = interaction_of(result, question=question, channel=channel, redact=redact)
+    interaction = interaction_of(
+        result,
+        question=asked.question,
+        channel=channel,
+        caller=asked.caller.name,
+        redact=container.settings.log.redact_questions,
+        request_id=asked.request_id,
+    )
     container.log.record(interaction)
     return interaction.interaction_id
 
 
-def _events(container: Container, question: str, prepared: Prepared) -> Iterator[str]:
+def _events(container: Container, question: Asked, prepared: Prepared) -> Iterator[str]:
     yield _event("sources", [asdict(s) for s in sources_for(prepared.contexts)])
     try:
         for item in container.asker.stream(prepared):

@@ -5,16 +5,21 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from app.deps import AdminDep, ContainerDep
+from app.deps import ContainerDep
 from app.schemas import IngestResponse, IngestResultOut, JobOut
+from app.security import AdminCaller as AdminDep
 from askdocs.jobs import Job, JobKind, JobQueue
 from askdocs.urls import ONLY_HTTP, is_http_url
 
+# What the loaders read (ingest.loaders: SUFFIXES, CONTENT_TYPES); anything else is refused before it is stored.
+UPLOAD_TYPES = (".html", ".htm", ".pdf", ".md", ".markdown", ".txt")
+UPLOAD_CONTENT_TYPES = ("text/html", "application/xhtml+xml", "application/pdf", "text/markdown", "text/plain")
 router = APIRouter(tags=["ingest"], dependencies=[AdminDep])
 _POLL_S = 0.1
 
@@ -62,6 +67,9 @@ async def ingest(
     limit = container.settings.service.max_upload_mb * 2**20
     uploads = []
     for upload in files or []:  # all read and checked before anything is queued
+        kind = (upload.content_type or "").split(";")[0].strip().lower()
+        if Path(upload.filename or "").suffix.lower() not in UPLOAD_TYPES and kind not in UPLOAD_CONTENT_TYPES:
+            raise HTTPException(415, f"{upload.filename}: not a file type askdocs reads ({', '.join(UPLOAD_TYPES)})")
         data = await upload.read(limit + 1)
         if len(data) > limit:
             raise HTTPException(413, f"{upload.filename}: over the {limit // 2**20} MiB upload limit")

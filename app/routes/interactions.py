@@ -9,13 +9,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 
-from app.deps import AdminDep, ContainerDep
+from app.deps import ContainerDep
 from app.schemas import FeedbackIn, FeedbackOut
+from app.security import AdminCaller as AdminDep
+from app.security import CallerDep
 from askdocs.store.interactions import Feedback, LogQuery, parse_age
 from askdocs.store.sqllog import BackgroundLog
 from askdocs.store.stats import log_stats
 
-router = APIRouter(tags=["feedback"])
+router = APIRouter(tags=["feedback"])  # needs a caller: see ``feedback``
 admin = APIRouter(tags=["interactions"], dependencies=[AdminDep])
 
 
@@ -26,9 +28,9 @@ def _log(container: ContainerDep) -> BackgroundLog:
 
 
 @router.post("/feedback", response_model=FeedbackOut)
-async def feedback(body: FeedbackIn, container: ContainerDep) -> FeedbackOut:
+async def feedback(body: FeedbackIn, container: ContainerDep, caller: CallerDep) -> FeedbackOut:
     """Rate an answer by its interaction_id (from /ask); a second rating replaces the first."""
-    rating = Feedback(body.interaction_id, body.rating, body.comment, body.corrected_answer, None, time.time())
+    rating = Feedback(body.interaction_id, body.rating, body.comment, body.corrected_answer, caller.name, time.time())
     try:
         replaced = await run_in_threadpool(_log(container).rate, rating)
     except LookupError:

@@ -74,14 +74,22 @@ class EdgeIndex:
                     "(askdocs ingest sends them there when ASKDOCS_ADMIN_TOKEN is set), or use a Qdrant "
                     "server (ASKDOCS_QDRANT__URL) that several processes can share"
                 ) from exc
-            raise IndexError_(f"embedded Qdrant failed at {self._path}: {exc}") from exc
+            raise IndexError_(
+                f"embedded Qdrant failed at {self._path}: {exc} (the files were left as they are)"
+            ) from exc
 
     def stored_dimension(self) -> int | None:
         config_file = self._path / _CONFIG_FILE
         if not config_file.is_file():
             return None
-        config = json.loads(config_file.read_text())
-        return int(config["vectors"][DENSE]["size"])
+        try:
+            config = json.loads(config_file.read_text())
+            return int(config["vectors"][DENSE]["size"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexError_(
+                f"the embedded index at {self._path} is damaged ({config_file.name} cannot be read: {exc}); nothing "
+                "was changed: restore it from a backup, or ingest again into a new ASKDOCS_DATA_DIR"
+            ) from exc
 
     def ensure_collection(self, dimension: int) -> None:
         with self._lock:

@@ -60,7 +60,8 @@ class ServerIndex:
     def connect(
         cls, url: str, api_key: str | None, collection: str, timeout_s: float, *, fusion: Fusion = "dbsf"
     ) -> ServerIndex:
-        client = QdrantClient(url=url, api_key=api_key, timeout=int(timeout_s))
+        # No version check thread at start: it fails noisily while the server is down; calls say so clearly.
+        client = QdrantClient(url=url, api_key=api_key, timeout=int(timeout_s), check_compatibility=False)
         return cls(client, collection, where=f"Qdrant server {url}", fusion=fusion)
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

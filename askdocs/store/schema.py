@@ -105,3 +105,15 @@ finetune_jobs = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
 )
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("prefix", sa.String(16), nullable=False, unique=True),  # shown by `keys list`, never the key
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),  # SHA-256 of the whole key
+    sa.Column("scope", sa.String(16), nullable=False),  # ask | admin | frontend
+    sa.Column("groups", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("revoked_at", sa.Float),
+)

@@ -7,11 +7,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.container import Container
+from app.limits import RateLimit
 from app.main import create_app
 from askdocs.components import make_asker
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.index.factory import open_index
 from askdocs.settings import Settings
+from askdocs.store.keys import KeyStore
 from askdocs.store.sqllog import BackgroundLog
 from askdocs.store.store import open_store
 from ingest.worker import start_background_worker
@@ -25,6 +27,8 @@ def container_for(settings: Settings, embedder: SentenceTransformerEmbedder) -> 
     log = BackgroundLog(store.log) if settings.log.enabled else None
     asker = make_asker(settings, embedder, index)
     container = Container(settings, embedder, index, asker, store.queue, log, store)
+    container.keys = KeyStore(store.engine)
+    container.rate_limit = RateLimit(settings.auth.rate_limit)
     container.background = start_background_worker(settings, embedder, index, store.queue, None)
     return container
 

@@ -81,8 +81,10 @@ def test_filters_restrict_the_search(client: TestClient) -> None:
 def test_bad_questions_get_a_clear_422(client: TestClient) -> None:
     empty = client.post("/ask", json={"question": " \t\n\x00 "})
     assert empty.status_code == 422 and empty.json()["detail"] == "question is empty"
-    huge = client.post("/ask", json={"question": "why " * 262_144})  # 1 MiB
-    assert huge.status_code == 422 and "the limit is 2000" in huge.json()["detail"]
+    long = client.post("/ask", json={"question": "why " * 2_600})  # 10 KiB: over the question limit
+    assert long.status_code == 422 and "the limit is 2000" in long.json()["detail"]
+    huge = client.post("/ask", json={"question": "why " * 262_144})  # 1 MiB: refused before it is read
+    assert huge.status_code == 413 and "over the 262144 byte limit (ASKDOCS_AUTH__MAX_BODY_KB)" in huge.json()["detail"]
     assert client.post("/ask", json={"question": "vacation?", "top_k": 0}).status_code == 422
     assert client.post("/ask", content=b"not json", headers={"content-type": "application/json"}).status_code == 422
 

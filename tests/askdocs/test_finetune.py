@@ -27,7 +27,11 @@ def example(i: int, answer: str = "You get 25 vacation days [1].", question: str
 def test_both_formats_are_what_the_service_sends() -> None:
     template = chat_example(example(1), "template")["messages"]
     assert template == [
-        {"role": "user", "content": f"Question: How many vacation days do I get, case 1?\n\nContext: {CONTEXT}"},
+        {
+            "role": "user",
+            "content": f"Question: How many vacation days do I get, case 1?\n\nContext: <documents>\n{CONTEXT}\n"
+            "</documents>",
+        },
         {"role": "assistant", "content": "You get 25 vacation days [1]."},
     ]
     instructions = chat_example(example(1), "instructions")["messages"]

@@ -194,12 +194,14 @@ def test_min_score_sweep_matches_the_asker_and_abstains_more_as_it_rises(
     assert [p.name for p in paths] == [
         "answers-mini-squad.json",
         "answers-mini-squad.md",
+        "answers-mini-squad.png",
         "answers-mini-squad-extractive-predictions.json",
     ]
+    assert paths[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     data = json.loads(paths[0].read_text())
     assert data["results"][0]["metrics"]["has_ans"] == 4 and "predictions" not in data["results"][0]
     assert len(data["sweep"]) == len(thresholds) and "| NoAns accuracy | 1.000 |" in paths[1].read_text()
-    assert set(json.loads(paths[2].read_text())) == {q.qid for q in dataset.questions}
+    assert set(json.loads(paths[3].read_text())) == {q.qid for q in dataset.questions}
 
 
 def test_llm_modes_without_an_endpoint_name_the_variables(

@@ -51,7 +51,11 @@ def test_a_parse_over_the_memory_limit_is_reported() -> None:
     parser = ChildParser(ParseLimits(timeout_s=120, memory_mb=300))
     [(_, hungry), (_, after)] = parser.map([(1, huge_html(400_000)), (2, SMALL)])
     assert isinstance(hungry, LoadError)
-    assert hungry.reason == "parsing needed more than 300 MB of memory (ASKDOCS_INGEST__PARSE_MEMORY_MB)"
+    # Caught as a MemoryError inside the parser, or the parser died of it: either way said so, the run goes on.
+    assert hungry.reason in (
+        "parsing needed more than 300 MB of memory (ASKDOCS_INGEST__PARSE_MEMORY_MB)",
+        "parsing needed more memory than allowed (ASKDOCS_INGEST__PARSE_MEMORY_MB)",
+    )
     assert isinstance(after, Document)
 
 

@@ -5,9 +5,10 @@ for the session, so every Python subprocess (the ``askdocs`` CLI, ingest's parse
 this file at start-up, as ``sitecustomize``, and is blocked the same way before any of its own code runs.
 
 Outbound connections (``connect``/``connect_ex`` on IPv4/IPv6 sockets) may go to loopback addresses only, and name
-lookups (``getaddrinfo``, ``gethostbyname``) may only ask for ``localhost`` or an address literal that is loopback
-(or unspecified, which is how a server asks for its bind address). Anything else raises an ``OSError`` (a
-``socket.gaierror`` for lookups) saying ``tests may not reach the network``. Stdlib only: it runs in any Python.
+lookups (``getaddrinfo``, ``gethostbyname``) may only ask for ``localhost`` or an address literal in any spelling
+(parsing a literal sends no query; connecting to a non-loopback one is still refused). Anything else raises an
+``OSError`` (a ``socket.gaierror`` for lookups) saying ``tests may not reach the network``. Stdlib only: it runs
+in any Python.
 """
 
 from __future__ import annotations
@@ -47,11 +48,22 @@ def is_loopback(host: object) -> bool:
     return address is not None and address.is_loopback
 
 
+def _numeric(host: object) -> bool:
+    """An address literal in any spelling the resolver parses without asking DNS (``127.1``, ``0x7f.1``,
+    ``2130706433``, ``169.254.169.254``): looking it up sends nothing; connecting to it is still checked."""
+    if _address(host) is not None:
+        return True
+    try:
+        socket.inet_aton(host.decode() if isinstance(host, bytes) else str(host))
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _may_resolve(host: object) -> bool:
     if host is None:
         return True  # getaddrinfo(None, port): the local wildcard or loopback, never a lookup
-    address = _address(host)
-    return is_loopback(host) or (address is not None and address.is_unspecified)
+    return is_loopback(host) or _numeric(host)
 
 
 def _check_connect(sock: socket.socket, address: Any) -> None:
