@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from askdocs.errors import ConfigError
 from askdocs.qa.select import DEFAULT_MIN_SCORE
-from askdocs.sparse import Fusion, RetrievalMode
+from askdocs.sparse import DEFAULT_DENSE_WEIGHT, Fusion, RetrievalMode
 
 MIN_CHUNK_TOKENS = 16  # the chunkers' own lower bound
 MAX_CHUNK_TOKENS = 4096
@@ -144,6 +144,12 @@ class RetrievalSettings(BaseModel):
     mode: RetrievalMode = Field(default="hybrid", description="dense (cosine), sparse (BM25) or hybrid (both, fused)")
     fusion: Fusion = Field(
         default="dbsf", description="hybrid fusion: dbsf (normalised scores summed) or rrf (reciprocal rank)"
+    )
+    dense_weight: float = Field(
+        default=DEFAULT_DENSE_WEIGHT,
+        ge=0.1,
+        le=10,
+        description="hybrid fusion: the dense list's weight; the sparse (BM25) list's is 1 (docs/EVAL.md)",
     )
     top_k: int = Field(default=5, ge=1, le=50)
     min_score: float = Field(default=DEFAULT_MIN_SCORE, ge=-1, le=1, description="cosine below which a hit is dropped")

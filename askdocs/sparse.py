@@ -16,6 +16,8 @@ RETRIEVAL_MODES: tuple[RetrievalMode, ...] = ("dense", "sparse", "hybrid")
 # "rrf" (reciprocal rank fusion, k=60). docs/EVAL.md compares them.
 Fusion = Literal["dbsf", "rrf"]
 FUSIONS: tuple[Fusion, ...] = ("dbsf", "rrf")
+# The dense list weighs this much in the fusion, the sparse list 1: docs/EVAL.md "Weighted fusion".
+DEFAULT_DENSE_WEIGHT = 1.5
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,13 @@ def retrieval(
     fusion: Annotated[
         str, typer.Option(help="Hybrid fusion: dbsf, rrf, or both separated by commas (one hybrid row each).")
     ] = "dbsf",
+    dense_weight: Annotated[
+        str | None,
+        typer.Option(
+            help="Hybrid fusion's dense-list weight (the sparse list weighs 1), or several separated by commas "
+            "(one hybrid row each). Default from settings."
+        ),
+    ] = None,
 ) -> None:
     """Ingest the articles with each strategy into a throwaway index and score retrieval of the gold answers."""
     from evals.retrieval import RetrievalPlan
@@ -58,6 +65,7 @@ def retrieval(
         top_k=top_k,
         modes=[m for m in RETRIEVAL_MODES if m in _listed(retrieval, RETRIEVAL_MODES, "retrieval mode")],
         fusions=cast(list[Fusion], _listed(fusion, FUSIONS, "fusion")),
+        dense_weights=_weights(dense_weight) if dense_weight else [settings.retrieval.dense_weight],
         per_article=per_article,
         bm25=bm25,
     )
@@ -87,6 +95,16 @@ def _listed(value: str, allowed: Sequence[str], what: str) -> list[str]:
     if bad := [n for n in names if n not in allowed]:
         fail(f"unknown {what} {bad[0]!r}; available: {', '.join(allowed)}")
     return names
+
+
+def _weights(value: str) -> list[float]:
+    try:
+        weights = [float(w) for w in value.split(",") if w.strip()]
+    except ValueError:
+        fail(f"--dense-weight takes numbers separated by commas, e.g. 1,2; got {value!r}")
+    if not weights or any(not 0.1 <= w <= 10 for w in weights):
+        fail(f"--dense-weight: each weight must be between 0.1 and 10; got {value!r}")
+    return weights
 
 
 def _command() -> str:

@@ -19,7 +19,7 @@ from askdocs.index.edge import EdgeIndex
 from askdocs.models import Hit
 from askdocs.qa.pipeline import Asker, AskOptions
 from askdocs.settings import ChunkingSettings, LLMSettings, Settings
-from askdocs.sparse import Fusion, RetrievalMode
+from askdocs.sparse import DEFAULT_DENSE_WEIGHT, Fusion, RetrievalMode
 from evals.bm25 import Bm25Index
 from evals.metrics import RankingMetrics, contains, percentile, ranking_metrics
 from evals.squad import Dataset, EvalQuestion
@@ -86,15 +86,22 @@ class RetrievalPlan:
     top_k: int = 10
     modes: Sequence[RetrievalMode] = ("dense",)
     fusions: Sequence[Fusion] = ("dbsf",)
+    dense_weights: Sequence[float] = (DEFAULT_DENSE_WEIGHT,)
     per_article: bool = False
     bm25: bool = False
 
-    def runs(self) -> list[tuple[RetrievalMode, Fusion]]:
-        return [(m, f) for m in self.modes for f in (self.fusions if m == "hybrid" else self.fusions[:1])]
+    def runs(self) -> list[tuple[RetrievalMode, Fusion, float]]:
+        """Each mode once; hybrid once per fusion and dense weight."""
+        hybrid = [(f, w) for f in self.fusions for w in self.dense_weights]
+        return [(m, f, w) for m in self.modes for f, w in (hybrid if m == "hybrid" else hybrid[:1])]
 
-    def label(self, name: str, mode: RetrievalMode, fusion: Fusion) -> str:
+    def label(self, name: str, mode: RetrievalMode, fusion: Fusion, weight: float) -> str:
         label = name if mode == "dense" else f"{name} + {mode}"
-        return label + (f" ({fusion})" if mode == "hybrid" and len(self.fusions) > 1 else "")
+        if mode != "hybrid":
+            return label
+        how: list[str] = [fusion] if len(self.fusions) > 1 else []
+        how += [f"dense x{weight:g}"] if len(self.dense_weights) > 1 else []
+        return label + (f" ({', '.join(how)})" if how else "")
 
 
 def evaluate(
@@ -142,9 +149,9 @@ def evaluate_dense(
         chunks = index.count()
         asker = make_asker(base, embedder, index)
         results = []
-        for mode, fusion in plan.runs():
-            index.fusion = fusion
-            label = plan.label(name, mode, fusion)
+        for mode, fusion, weight in plan.runs():
+            index.fusion, index.dense_weight = fusion, weight
+            label = plan.label(name, mode, fusion, weight)
             ranks, latency = _ranks(asker, plan, mode, questions, progress(f"{label}: questions", len(questions)))
             for row, metrics in grouped(dataset, label, questions, ranks):
                 results.append(StrategyResult(row, metrics, chunks, ingest_s, latency))

@@ -10,6 +10,8 @@ Files produced:
     big-array.pdf       a page carrying an array of 150,000 numbers (pypdf's default limit is 100,000; real
                         10-Q filings have such arrays)
     table.pdf           a financial statement laid out in columns (label, then one amount per period)
+    sec-cover.pdf       a quarterly report (Form 10-Q) whose metadata title is an accession number: the cover
+                        page names the company and period, the statement on page 2 does not
 
 The encrypted files are made by pypdf's own writer. AES adds random initialisation vectors, so those bytes differ
 between runs; their content does not. Usage:
@@ -117,6 +119,39 @@ def make_table() -> bytes:
     return bytes(pdf.output())
 
 
+SEC_COVER = [
+    "UNITED STATES SECURITIES AND EXCHANGE COMMISSION",
+    "Washington, D.C. 20549",
+    "FORM 10-Q",
+    "QUARTERLY REPORT PURSUANT TO SECTION 13 OR 15(d) OF THE SECURITIES EXCHANGE ACT OF 1934",
+    "For the quarterly period ended March 31, 2023",
+    "Commission File Number: 001-99999",
+    "Northwind Labs, Inc.",
+    "(Exact name of registrant as specified in its charter)",
+    "Delaware 12-3456789",
+]
+
+
+def make_sec_cover() -> bytes:
+    pdf = FPDF(unit="mm", format="A4")
+    pdf.set_title("0000999999-23-000001")  # what EDGAR exports carry
+    pdf.set_creation_date(CREATION_DATE)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", 11)
+    for line in SEC_COVER:
+        pdf.cell(0, 7, line, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 13)
+    pdf.cell(0, 10, "Condensed Statements of Operations (in millions)", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 10)
+    for label, *amounts in [("", "2023", "2022"), *TABLE_ROWS]:
+        pdf.cell(100, 7, label)
+        for amount in amounts:
+            pdf.cell(35, 7, amount, align="R")
+        pdf.ln(7)
+    return bytes(pdf.output())
+
+
 def build(output_dir: Path) -> None:
     output_dir.mkdir(parents=True, exist_ok=True)
     files = {
@@ -127,6 +162,7 @@ def build(output_dir: Path) -> None:
         "scanned-text.pdf": make_scanned_text(),
         "big-array.pdf": make_big_array(),
         "table.pdf": make_table(),
+        "sec-cover.pdf": make_sec_cover(),
     }
     for name, data in files.items():
         (output_dir / name).write_bytes(data)

@@ -15,6 +15,7 @@ import numpy as np
 import qdrant_edge as qe
 
 from askdocs.errors import DimensionMismatchError, IndexError_, IndexLockedError
+from askdocs.index.fusion import fuse
 from askdocs.index.points import (
     ACL,
     CHUNK_INDEX,
@@ -31,7 +32,6 @@ from askdocs.index.points import (
     to_hit,
 )
 from askdocs.index.protocol import (
-    RRF_K,
     Filters,
     Scope,
     StoredVersion,
@@ -46,9 +46,10 @@ _CONFIG_FILE = "edge_config.json"
 
 
 class EdgeIndex:
-    def __init__(self, path: Path, *, fusion: Fusion = "dbsf") -> None:
+    def __init__(self, path: Path, *, fusion: Fusion = "dbsf", dense_weight: float = 1.0) -> None:
         self._path = path
         self.fusion = fusion  # how hybrid search fuses; may be changed between searches (evaluation does)
+        self.dense_weight = dense_weight  # the dense list's weight in the fusion (the sparse list's is 1)
         self._shard: Any = None
         self._lock = threading.RLock()
 
@@ -169,20 +170,12 @@ class EdgeIndex:
         sparse_q = qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE) if sparse else None
         if mode == "hybrid":
             candidates = hybrid_candidates(limit)
-            request = qe.QueryRequest(
-                limit=limit,
-                prefetches=[
-                    qe.Prefetch(candidates, dense_q, filter=flt),
-                    qe.Prefetch(candidates, sparse_q, filter=flt),
-                ],
-                query=_fusion(self.fusion),
-                with_payload=True,
-                with_vector=[DENSE],
-            )
-        elif mode == "sparse":
-            request = qe.QueryRequest(limit=limit, query=sparse_q, filter=flt, with_payload=True, with_vector=[DENSE])
-        else:
-            request = qe.QueryRequest(limit=limit, query=dense_q, filter=flt, with_payload=True, with_vector=[DENSE])
+            dense, lexical = (self._query(shard, vector, q, candidates, flt) for q in (dense_q, sparse_q))
+            return fuse(dense, lexical, fusion=self.fusion, dense_weight=self.dense_weight, limit=limit)
+        return self._query(shard, vector, sparse_q if mode == "sparse" else dense_q, limit, flt)
+
+    def _query(self, shard: Any, vector: np.ndarray, query: Any, limit: int, flt: Any) -> list[Hit]:
+        request = qe.QueryRequest(limit=limit, query=query, filter=flt, with_payload=True, with_vector=[DENSE])
         return [to_hit(vector, p.id, p.score, p.payload, p.vector) for p in self._call(shard.query, request)]
 
     def neighbours(self, hit: Hit, window: int) -> list[Hit]:
@@ -238,10 +231,6 @@ class EdgeIndex:
             yield from (dict(r.payload or {}) for r in records)
             if offset is None:
                 return
-
-
-def _fusion(fusion: Fusion) -> Any:
-    return qe.Fusion.Dbsf() if fusion == "dbsf" else qe.Fusion.Rrf(k=RRF_K)
 
 
 def _match(field: str, value: str) -> Any:

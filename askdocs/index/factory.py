@@ -17,7 +17,11 @@ def open_index(settings: Settings) -> VectorIndex:
             settings.qdrant.collection,
             settings.qdrant.timeout_s,
             fusion=settings.retrieval.fusion,
+            dense_weight=settings.retrieval.dense_weight,
         )
     from askdocs.index.edge import EdgeIndex
 
-    return EdgeIndex(settings.data_dir / "qdrant" / settings.qdrant.collection, fusion=settings.retrieval.fusion)
+    r = settings.retrieval
+    return EdgeIndex(
+        settings.data_dir / "qdrant" / settings.qdrant.collection, fusion=r.fusion, dense_weight=r.dense_weight
+    )

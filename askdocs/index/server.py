@@ -15,6 +15,7 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from askdocs.errors import DimensionMismatchError, IndexError_
+from askdocs.index.fusion import fuse
 from askdocs.index.points import (
     ACL,
     CHUNK_INDEX,
@@ -31,7 +32,6 @@ from askdocs.index.points import (
     to_hit,
 )
 from askdocs.index.protocol import (
-    RRF_K,
     Filters,
     Scope,
     StoredVersion,
@@ -47,10 +47,17 @@ T = TypeVar("T")
 
 class ServerIndex:
     def __init__(
-        self, client: QdrantClient, collection: str, *, where: str = "Qdrant server", fusion: Fusion = "dbsf"
+        self,
+        client: QdrantClient,
+        collection: str,
+        *,
+        where: str = "Qdrant server",
+        fusion: Fusion = "dbsf",
+        dense_weight: float = 1.0,
     ) -> None:
         self._client = client
         self.fusion = fusion  # how hybrid search fuses; may be changed between searches (evaluation does)
+        self.dense_weight = dense_weight  # the dense list's weight in the fusion (the sparse list's is 1)
         self._collection = collection
         self._where = where
         self._lock = threading.RLock()
@@ -58,11 +65,18 @@ class ServerIndex:
 
     @classmethod
     def connect(
-        cls, url: str, api_key: str | None, collection: str, timeout_s: float, *, fusion: Fusion = "dbsf"
+        cls,
+        url: str,
+        api_key: str | None,
+        collection: str,
+        timeout_s: float,
+        *,
+        fusion: Fusion = "dbsf",
+        dense_weight: float = 1.0,
     ) -> ServerIndex:
         # No version check thread at start: it fails noisily while the server is down; calls say so clearly.
         client = QdrantClient(url=url, api_key=api_key, timeout=int(timeout_s), check_compatibility=False)
-        return cls(client, collection, where=f"Qdrant server {url}", fusion=fusion)
+        return cls(client, collection, where=f"Qdrant server {url}", fusion=fusion, dense_weight=dense_weight)
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         with self._lock:
@@ -153,25 +167,20 @@ class ServerIndex:
         if not self._has_collection():
             return []
         sparse_q = models.SparseVector(indices=sparse.indices, values=sparse.values) if sparse else None
-        args: dict[str, Any] = {"limit": limit, "query_filter": flt, "with_payload": True}
-        if mode == "hybrid":
-            candidates = hybrid_candidates(limit)
-            args["prefetch"] = [
-                models.Prefetch(query=vector.tolist(), using=DENSE, limit=candidates, filter=flt),
-                models.Prefetch(query=sparse_q, using=SPARSE, limit=candidates, filter=flt),
-            ]
-            fused: models.Query = (
-                models.FusionQuery(fusion=models.Fusion.DBSF)
-                if self.fusion == "dbsf"
-                else models.RrfQuery(rrf=models.Rrf(k=RRF_K))
-            )
-            args |= {"query": fused, "with_vectors": [DENSE]}
-        elif mode == "sparse":
-            args |= {"query": sparse_q, "using": SPARSE, "with_vectors": [DENSE]}
-        else:
-            args |= {"query": vector.tolist(), "using": DENSE, "with_vectors": [DENSE]}
-        response = self._call(self._client.query_points, self._collection, **args)
-        return [to_hit(vector, p.id, p.score, p.payload, p.vector) for p in response.points]
+        dense_r = models.QueryRequest(query=vector.tolist(), using=DENSE, limit=limit, filter=flt)
+        sparse_r = models.QueryRequest(query=sparse_q, using=SPARSE, limit=limit, filter=flt)
+        if mode != "hybrid":
+            return self._query(vector, [sparse_r if mode == "sparse" else dense_r])[0]
+        candidates = hybrid_candidates(limit)
+        dense, lexical = self._query(  # both lists in one round trip, fused here (askdocs/index/fusion.py)
+            vector, [r.model_copy(update={"limit": candidates}) for r in (dense_r, sparse_r)]
+        )
+        return fuse(dense, lexical, fusion=self.fusion, dense_weight=self.dense_weight, limit=limit)
+
+    def _query(self, vector: np.ndarray, requests: list[models.QueryRequest]) -> list[list[Hit]]:
+        requests = [r.model_copy(update={"with_payload": True, "with_vector": [DENSE]}) for r in requests]
+        responses = self._call(self._client.query_batch_points, self._collection, requests)
+        return [[to_hit(vector, p.id, p.score, p.payload, p.vector) for p in r.points] for r in responses]
 
     def neighbours(self, hit: Hit, window: int) -> list[Hit]:
         """The chunks within ``window`` positions of ``hit`` in the same version of its document, in order."""

@@ -20,6 +20,7 @@ from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, P
 from askdocs.errors import LoadError
 from askdocs.models import Document, Section
 from ingest.loaders import RawSource, ocr
+from ingest.loaders.cover import cover_title
 from ingest.loaders.layout import page_text
 from ingest.loaders.text import build
 
@@ -89,6 +90,9 @@ def _meta_title(reader: PdfReader) -> str:
 
 
 def _title(meta_title: str, sections: list[Section], raw: RawSource) -> str:
+    # A cover page that names the document (an SEC filing's registrant, form and period) says more than metadata.
+    if cover := cover_title("\n".join(s.text for s in sections[:2])):
+        return cover
     # Not a placeholder, nor a file number without a word (SEC filings carry "0000320193-23-000006").
     if any(c.isalpha() for c in meta_title) and meta_title.lower() not in {"untitled", "microsoft word"}:
         return meta_title

@@ -60,3 +60,12 @@ def test_eval_answers_writes_the_settings_in_force(tmp_path: Path) -> None:
     assert record["settings"]["retrieval"]["fusion"] == "rrf"
     assert record["settings"]["data_dir"] == str(tmp_path / "data")
     assert "`ASKDOCS_RETRIEVAL__FUSION=rrf`" in (out / "answers-mini-squad.md").read_text()
+
+
+@pytest.mark.parametrize(("weights", "message"), [("abc", "takes numbers"), ("1,50", "between 0.1 and 10")])
+def test_eval_retrieval_rejects_bad_dense_weights(tmp_path: Path, weights: str, message: str) -> None:
+    args = ["eval", "retrieval", "--dataset", str(squad_file(tmp_path)), "--dense-weight", weights]
+    done = subprocess.run(
+        [ASKDOCS, *args], capture_output=True, text=True, timeout=120, env=os.environ | {"COLUMNS": "200"}
+    )
+    assert done.returncode == 2 and message in done.stderr, done.stderr

@@ -91,9 +91,12 @@ def test_bad_data_sets_are_refused_clearly(tmp_path: Path) -> None:
 
 def test_dense_and_bm25_rows_on_a_small_set(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> None:
     dataset = load_dataset(squad_file(tmp_path))
-    plan = RetrievalPlan(["recursive"], size=32, overlap=0, top_k=3, modes=("dense", "hybrid"), bm25=True)
-    dense, hybrid, lexical = evaluate(dataset, plan, Settings(_env_file=None), embedder, dataset.answerable)  # type: ignore[call-arg]
-    assert hybrid.name == "recursive + hybrid" and hybrid.metrics.recall_at_1 == 1.0
+    plan = RetrievalPlan(
+        ["recursive"], size=32, overlap=0, top_k=3, modes=("dense", "hybrid"), dense_weights=(1, 2), bm25=True
+    )
+    dense, hybrid, heavy, lexical = evaluate(dataset, plan, Settings(_env_file=None), embedder, dataset.answerable)  # type: ignore[call-arg]
+    assert hybrid.name == "recursive + hybrid (dense x1)" and hybrid.metrics.recall_at_1 == 1.0
+    assert heavy.name == "recursive + hybrid (dense x2)" and heavy.metrics.recall_at_1 == 1.0
     assert lexical.name == "bm25 (recursive chunks)"
     assert dense.metrics.questions == 4 and dense.chunks == lexical.chunks == 4
     assert dense.metrics.recall_at_1 == 1.0 and lexical.metrics.recall_at_1 == 1.0

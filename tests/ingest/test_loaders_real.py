@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -95,3 +96,18 @@ def test_a_page_of_drawings_only_is_reported_after_ocr_found_no_text() -> None:
     with pytest.raises(LoadError) as info:
         load(RawSource(str(path), path.read_bytes()))
     assert info.value.reason == "PDF has 1 page(s) but no text layer; needs OCR: Tesseract found no text on it"
+
+
+def test_an_sec_filing_is_titled_by_its_cover_page_and_its_chunks_carry_the_company(embedder: Any) -> None:
+    from askdocs.models import Provenance
+    from askdocs.settings import ChunkingSettings
+    from ingest.chunking import build_chunker, make_chunks
+
+    document = load(raw("sec-cover.pdf"))  # metadata title: an accession number
+    assert document.title == "Northwind Labs, Inc. Form 10-Q, quarterly period ended March 31, 2023"
+    settings = ChunkingSettings()  # the default, structural: the title heads every chunk's embedded text
+    chunker = build_chunker(settings.chunker, embedder, settings.chunk_size, settings.chunk_overlap)
+    chunks = make_chunks(chunker, document, "v1", Provenance())
+    table = next(c for c in chunks if "Net revenue | 17,606" in c.text)
+    assert table.page == 2 and "Northwind" not in table.text
+    assert table.embed_text.startswith("Northwind Labs, Inc. Form 10-Q")  # what the embedder and BM25 see

@@ -1,0 +1,50 @@
+"""Hybrid search's fusion of its dense and sparse candidate lists, done here rather than in Qdrant's query API so
+that the dense list can weigh more than the sparse one (Qdrant's DBSF and RRF weigh both lists the same) and both
+adapters fuse identically.
+
+- ``dbsf``: distribution-based score fusion, as Qdrant does it: each list's scores mapped to [0, 1] by its
+  mean +- 3 standard deviations, then summed with the lists' weights.
+- ``rrf``: reciprocal rank fusion, weight / (k + rank).
+
+With ``dense_weight`` 1 these give Qdrant's own rankings (checked on the 10-Q set: the same recall figures).
+docs/EVAL.md "Weighted fusion" says why the default weighs the dense list twice.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+
+from askdocs.index.protocol import RRF_K
+from askdocs.models import Hit
+from askdocs.sparse import Fusion
+
+
+def fuse(dense: Sequence[Hit], sparse: Sequence[Hit], *, fusion: Fusion, dense_weight: float, limit: int) -> list[Hit]:
+    """The top ``limit`` of both lists fused; a chunk found by both keeps the dense hit (its cosine) and sums."""
+    scores: dict[str, float] = {}
+    hits: dict[str, Hit] = {}
+    for found, weight in ((dense, dense_weight), (sparse, 1.0)):
+        for hit, score in zip(found, _scores(found, fusion), strict=True):
+            key = hit.chunk.point_id
+            scores[key] = scores.get(key, 0.0) + weight * score
+            hits.setdefault(key, hit)
+    ranked = sorted(scores, key=lambda key: -scores[key])[:limit]
+    return [_rescored(hits[key], scores[key]) for key in ranked]
+
+
+def _scores(found: Sequence[Hit], fusion: Fusion) -> list[float]:
+    if fusion == "rrf":
+        return [1.0 / (RRF_K + rank) for rank in range(1, len(found) + 1)]
+    raw = [hit.score for hit in found]
+    if len(raw) < 2:
+        return [0.5] * len(raw)
+    mean, sd = statistics.fmean(raw), statistics.pstdev(raw)
+    if sd == 0:
+        return [0.5] * len(raw)
+    low, span = mean - 3 * sd, 6 * sd
+    return [(score - low) / span for score in raw]
+
+
+def _rescored(hit: Hit, score: float) -> Hit:
+    return Hit(hit.chunk, score, hit.dense_score, hit.vector)
