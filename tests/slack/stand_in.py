@@ -155,4 +155,6 @@ def post_form(base_url: str, fields: dict[str, str]) -> httpx.Response:
 def text_of(call: Call) -> str:
     """Everything a call shows a reader: its text and its blocks."""
     blocks = call.args.get("blocks")
-    return f"{call.args.get('text', '')}\n{blocks if isinstance(blocks, str) else json.dumps(blocks)}"
+    return (
+        f"{call.args.get('text', '')}\n{blocks if isinstance(blocks, str) else json.dumps(blocks, ensure_ascii=False)}"
+    )
