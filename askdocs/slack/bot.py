@@ -102,6 +102,7 @@ class Asked:
     thread_ts: str | None  # reply in this thread (None: a new message, for /ask)
     message_ts: str | None  # the message that shows work in progress (None for /ask)
     policy: ChannelPolicy
+    respond: Any = None  # /ask's response_url: answers the asker where the bot may not post (not in the channel)
 
     @property
     def private(self) -> bool:
@@ -144,15 +145,14 @@ class SlackBot:
         if asked.question and should_answer(trigger, asked.policy, asked.question):
             self._handle(asked, client)
 
-    def on_command(self, command: dict[str, Any], client: WebClient) -> None:
+    def on_command(self, command: dict[str, Any], client: WebClient, respond: Any) -> None:
         channel = str(command["channel_id"])
         question = " ".join(str(command.get("text", "")).split())
         if not question:
             return
         trigger: Trigger = "dm" if channel.startswith("D") else "command"
-        self._handle(
-            Asked(trigger, channel, command["user_id"], question, None, None, self._config.policy(channel)), client
-        )
+        policy = self._config.policy(channel)
+        self._handle(Asked(trigger, channel, command["user_id"], question, None, None, policy, respond), client)
 
     def _asked(self, trigger: Trigger, event: dict[str, Any], bot_user_id: str | None) -> Asked:
         channel = str(event["channel"])
@@ -229,11 +229,16 @@ class SlackBot:
                 self._threads.add((asked.channel, asked.thread_ts))
         except SlackApiError as exc:
             log.error("slack: posting the answer in %s failed: %s", asked.channel, exc.response.get("error"))
+            if asked.respond is not None:  # what was searched for the channel may be shown to the asker alone
+                _quietly(asked.respond, blocks=blocks, text=text, response_type="ephemeral")
 
 
 def _quietly(call: Any, **kwargs: Any) -> None:
-    """A reaction is a courtesy: its failure (already_reacted, no_reaction, missing scope) only goes to the log."""
+    """A reaction is a courtesy (and a fallback a last try): a failure (already_reacted, no_reaction, a missing
+    scope, an expired response_url) only goes to the log."""
     try:
         call(**kwargs)
     except SlackApiError as exc:
         log.info("slack: %s", exc.response.get("error"))
+    except Exception as exc:  # the response_url's webhook client raises its own errors
+        log.warning("slack: %s failed: %s", getattr(call, "__name__", call), exc)

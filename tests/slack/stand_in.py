@@ -37,6 +37,8 @@ class FakeSlack:
     throttle: set[str] = field(default_factory=set)
     calls: list[Call] = field(default_factory=list)
     refused: list[tuple[str, float]] = field(default_factory=list)  # (method, when) of each 429
+    not_in: set[str] = field(default_factory=set)  # channels where chat.postMessage fails: not_in_channel
+    responses: list[dict[str, Any]] = field(default_factory=list)  # what was posted to a response_url
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -52,7 +54,14 @@ class FakeSlack:
                 return JSONResponse({"ok": False, "error": "ratelimited"}, 429, headers={"Retry-After": "1"})
             with self._lock:
                 self.calls.append(Call(method, args | {"at": time.monotonic()}))
+            if method == "chat.postMessage" and args.get("channel") in self.not_in:
+                return JSONResponse({"ok": False, "error": "not_in_channel"})
             return JSONResponse(self._answer(method, args))
+
+        @api.post("/respond")
+        async def respond(request: Request) -> Response:
+            self.responses.append(await request.json())
+            return Response("ok")
 
         return api
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from askdocs.embedding import SentenceTransformerEmbedder
-from tests.slack.conftest import bot_service, slack_settings
+from tests.slack.conftest import bot_service, slack_settings, write_config
 from tests.slack.stand_in import (
     BOT_USER,
     Call,
@@ -151,24 +151,67 @@ def test_dm_thread_follow_up_and_slash_command_are_answered_and_bots_joins_edits
             ]
         ):
             assert post_event(url, event(ignored, f"Ev-ignored-{n}")).status_code == 200
-        command = {
-            "command": "/ask",
-            "text": "  How many   vacation days do I get? ",
-            "user_id": "UANA",
-            "channel_id": "CPUBLIC",
-            "team_id": "T1",
-            "api_app_id": "A1",
-            "trigger_id": "1.2.3",
-            "response_url": f"{api}/respond",
-        }
-        acked = post_form(url, command)
-        assert acked.status_code == 200 and "Looking up: How many vacation days do I get?" in acked.text
-        fake.wait("chat.postMessage", 4)
         fake.settle(2)
         posted = fake.of("chat.postMessage")
-    assert len(posted) == 4
+    assert len(posted) == 3
     assert dm.args["channel"] == "DANA" and dm.args["thread_ts"] == "1700000300.000100" and "25" in text_of(dm)
     assert posted[2].args["thread_ts"] == "1700000301.000100" and "parental" in text_of(posted[2]).lower()
-    slash = posted[3]
-    assert "thread_ts" not in slash.args and "<@UANA> asked: How many vacation days do I get?" in text_of(slash)
-    assert "25" in text_of(slash)
+
+
+def slash(api: str, channel: str) -> dict[str, str]:
+    return {
+        "command": "/ask",
+        "text": "  How many   vacation days do I get? ",
+        "user_id": "UANA",
+        "channel_id": channel,
+        "team_id": "T1",
+        "api_app_id": "A1",
+        "trigger_id": "1.2.3",
+        "response_url": f"{api}/respond",
+    }
+
+
+def test_slash_command_answers_in_the_channel_or_to_the_asker_where_the_bot_may_not_post(
+    slack: tuple[FakeSlack, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    fake, api = slack
+    fake.not_in = {"CNOTIN"}
+    with bot_service(handbook_dir, embedder, slack_settings(api)) as (url, _):
+        acked = post_form(url, slash(api, "CPUBLIC"))
+        assert acked.status_code == 200 and "Looking up: How many vacation days do I get?" in acked.text
+        [answered] = fake.wait("chat.postMessage")
+        post_form(url, slash(api, "CNOTIN"))
+        fake.wait("chat.postMessage", 2)
+        deadline = time.monotonic() + 30
+        while not fake.responses and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert "thread_ts" not in answered.args and "<@UANA> asked: How many vacation days do I get?" in text_of(answered)
+    assert "25" in text_of(answered)
+    [fallback] = fake.responses
+    assert fallback["response_type"] == "ephemeral" and "25" in json.dumps(fallback["blocks"])
+
+
+def test_a_help_channel_answers_questions_without_a_mention_and_stays_silent_when_it_does_not_know(
+    slack: tuple[FakeSlack, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    fake, api = slack
+    config = write_config(tmp_path, {"channels": {"CHELP": {"answer": "questions", "silent_idk": True}}})
+    unknown = "What is the boiling point of mercury on Mars?"
+    settings = slack_settings(api, config, idk_hint="Ask in #people-team.")
+    with bot_service(handbook_dir, embedder, settings) as (url, _):
+        for n, said in enumerate(["Lunch is at noon today.", unknown, VACATION]):
+            post_event(url, event(message(said, f"1700001000.00000{n}", channel="CHELP"), f"Ev-help-{n}"))
+        post_event(url, event(mention(unknown, "1700001000.000009", channel="CHELP"), "Ev-help-mention"))
+        fake.wait("chat.postMessage", 2)
+        fake.settle(2)
+        posted = fake.of("chat.postMessage")
+    assert [p.args["thread_ts"] for p in sorted(posted, key=lambda p: p.args["thread_ts"])] == [
+        "1700001000.000002",  # the question the documents answer
+        "1700001000.000009",  # the mention: "I do not know", said plainly, with where to look
+    ]
+    by_thread = {p.args["thread_ts"]: text_of(p) for p in posted}
+    assert "25" in by_thread["1700001000.000002"]
+    assert (
+        "I do not know: the documents I can search do not answer this. Ask in #people-team."
+        in by_thread["1700001000.000009"]
+    )
