@@ -215,3 +215,43 @@ def test_a_help_channel_answers_questions_without_a_mention_and_stays_silent_whe
         "I do not know: the documents I can search do not answer this. Ask in #people-team."
         in by_thread["1700001000.000009"]
     )
+
+
+def click(reply: Call, value: str, channel: str, ephemeral: bool) -> dict[str, str]:
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "UANA"},
+        "team": {"id": "T1"},
+        "api_app_id": "A1",
+        "container": {"type": "message", "message_ts": "1.1", "channel_id": channel, "is_ephemeral": ephemeral},
+        "channel": {"id": channel},
+        "actions": [buttons(reply)[0] | {"value": value, "block_id": "askdocs_feedback", "action_ts": "1.2"}],
+        "trigger_id": "1.2.3",
+        "response_url": "http://127.0.0.1:9/respond",
+    }
+    return {"payload": json.dumps(payload)}
+
+
+def test_a_private_reply_is_ephemeral_and_its_rating_is_stored_and_an_unknown_answer_says_so(
+    slack: tuple[FakeSlack, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    fake, api = slack
+    config = write_config(tmp_path, {"channels": {"CQUIET": {"private": True}}})
+    with bot_service(handbook_dir, embedder, slack_settings(api, config)) as (url, container):
+        post_event(url, event(mention(VACATION, "1700001200.0001", channel="CQUIET"), "Ev-quiet"))
+        [private] = fake.wait("chat.postEphemeral")
+        interaction_id = buttons(private)[0]["value"]
+        post_form(url, click(private, interaction_id, "CQUIET", ephemeral=True))
+        post_form(url, click(private, "0" * 32, "CQUIET", ephemeral=True))
+        thanks, gone = fake.wait("chat.postEphemeral", 3)[1:]
+        assert container.log is not None
+        logged = container.log.get(interaction_id)
+    assert (
+        private.args["user"] == "UANA" and private.args["thread_ts"] == "1700001200.0001" and "25" in text_of(private)
+    )
+    assert fake.of("chat.postMessage") == [] and fake.of("chat.update") == []  # nothing in the channel itself
+    assert {thanks.args["text"], gone.args["text"]} == {
+        "Thank you: rated helpful.",
+        "This answer is no longer in the log, so the rating was not recorded.",
+    }
+    assert logged is not None and logged.feedback is not None and logged.feedback.rated_by == "slack:UANA"

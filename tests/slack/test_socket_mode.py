@@ -18,6 +18,7 @@ from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.errors import ConfigError
 from askdocs.settings import Settings, SlackSettings, load_settings
 from askdocs.slack.answerer import HttpAnswerer
+from askdocs.slack.blocks import UNAVAILABLE
 from askdocs.slack.bot import build_bolt_app
 from askdocs.slack.policy import SlackConfig
 from askdocs.store.keys import KeyStore
@@ -25,7 +26,7 @@ from askdocs.store.store import open_store
 from cli.main import app as cli
 from tests.app.conftest import container_for
 from tests.app.test_security import QUESTION, restricted_dir  # noqa: F401 - the fixture
-from tests.servers import serve
+from tests.servers import free_port, serve
 from tests.slack.stand_in import TOKEN, FakeSlack, event, message, text_of
 from tests.slack.test_events import blocks_of, buttons
 
@@ -117,3 +118,17 @@ def test_askdocs_slack_refuses_half_set_tokens_naming_the_missing_one(
 def test_the_service_refuses_to_start_with_half_set_tokens(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="ASKDOCS_SLACK: Value error, ASKDOCS_SLACK__BOT_TOKEN is missing"):
         load_settings(data_dir=tmp_path, slack={"signing_secret": "s"}, _env_file=None)
+
+
+def test_socket_mode_with_the_service_down_says_askdocs_is_unavailable(slack: tuple[FakeSlack, str]) -> None:
+    fake, api = slack
+    handler, sent = handler_for(api, f"http://127.0.0.1:{free_port()}", "askd_unused")  # nothing listens there
+    try:
+        dm = event(message(QUESTION, "1700001100.0001", user="UANA", channel="DANA", channel_type="im"), "Ev-down")
+        handler.handle(handler.client, SocketModeRequest(type="events_api", envelope_id="env-9", payload=dm))
+        [reply] = fake.wait("chat.postMessage")
+        fake.wait("reactions.remove")
+    finally:
+        handler.close()
+    assert [r.envelope_id for r in sent] == ["env-9"]
+    assert reply.args["thread_ts"] == "1700001100.0001" and text_of(reply).startswith(UNAVAILABLE)
