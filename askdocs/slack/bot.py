@@ -150,9 +150,10 @@ class SlackBot:
         question = " ".join(str(command.get("text", "")).split())
         if not question:
             return
-        trigger: Trigger = "dm" if channel.startswith("D") else "command"
         policy = self._config.policy(channel)
-        self._handle(Asked(trigger, channel, command["user_id"], question, None, None, policy, respond), client)
+        if channel.startswith("D"):  # maybe a DM between two people: answer the asker alone, with their groups
+            policy = policy.model_copy(update={"private": True})
+        self._handle(Asked("command", channel, command["user_id"], question, None, None, policy, respond), client)
 
     def _asked(self, trigger: Trigger, event: dict[str, Any], bot_user_id: str | None) -> Asked:
         channel = str(event["channel"])

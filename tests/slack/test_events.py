@@ -129,7 +129,7 @@ def test_a_button_click_is_stored_as_feedback_and_the_message_says_who_rated(
     assert "Rated helpful by <@UBEA>" in text_of(update) and buttons(update) == []
 
 
-def test_dm_thread_follow_up_and_slash_command_are_answered_and_bots_joins_edits_are_not(
+def test_dm_and_thread_follow_up_are_answered_and_bots_joins_edits_are_not(
     slack: tuple[FakeSlack, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
     fake, api = slack
@@ -171,7 +171,7 @@ def slash(api: str, channel: str) -> dict[str, str]:
     }
 
 
-def test_slash_command_answers_in_the_channel_or_to_the_asker_where_the_bot_may_not_post(
+def test_slash_command_answers_in_the_channel_or_to_the_asker_alone_in_a_dm_or_where_the_bot_may_not_post(
     slack: tuple[FakeSlack, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
     fake, api = slack
@@ -185,6 +185,11 @@ def test_slash_command_answers_in_the_channel_or_to_the_asker_where_the_bot_may_
         deadline = time.monotonic() + 30
         while not fake.responses and time.monotonic() < deadline:
             time.sleep(0.05)
+        post_form(url, slash(api, "DANA"))  # in a DM (maybe with another person): to the asker alone
+        [private] = fake.wait("chat.postEphemeral")
+        fake.settle()
+    assert len(fake.of("chat.postMessage")) == 2
+    assert private.args["user"] == "UANA" and private.args["channel"] == "DANA" and "25" in text_of(private)
     assert "thread_ts" not in answered.args and "<@UANA> asked: How many vacation days do I get?" in text_of(answered)
     assert "25" in text_of(answered)
     [fallback] = fake.responses
