@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.socket_mode.request import SocketModeRequest
@@ -57,6 +58,7 @@ def test_socket_mode_answers_a_dm_with_the_askers_groups_through_the_service_and
 ) -> None:
     fake, api = slack
     url, key = service
+    assert httpx.post(f"{url}/slack/events", json={}).status_code == 404  # no bot tokens on the service: no route
     handler, sent = handler_for(api, url, key)
     try:
         dm = event(message(QUESTION, "1700000900.0001", user="UHR", channel="DHR", channel_type="im"), "Ev-sock")
