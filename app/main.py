@@ -9,10 +9,12 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
+from app import slack
 from app.container import BackgroundFactory, Container, build_container
 from app.errors import error_status
 from app.observe import observe
 from app.routes import ask, documents, health, ingest, interactions, metrics
+from app.slack import slack_app
 from askdocs.errors import AskdocsError
 from askdocs.settings import Settings, load_settings
 
@@ -28,6 +30,8 @@ def create_app(
         owned = container is None
         app.state.container = container or build_container(settings or load_settings(), background)
         try:
+            if slack_on:  # a bad Slack settings file stops the start (and closes what was opened)
+                app.state.slack = slack_app(app.state.container)
             yield
         finally:
             if owned:
@@ -47,7 +51,11 @@ def create_app(
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.middleware("http")(observe)
-    origins = (settings or (container.settings if container else None) or load_settings()).auth.cors_origins
+    configured = settings or (container.settings if container else None) or load_settings()
+    slack_on = configured.slack.http_enabled
+    if slack_on:  # the route exists only when the bot's tokens are set
+        app.include_router(slack.router)
+    origins = configured.auth.cors_origins
     if origins:  # off unless origins are named: a browser page on another origin cannot call the API
         app.add_middleware(
             CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"], allow_headers=["Authorization"]

@@ -223,6 +223,44 @@ class WorkerSettings(BaseModel):
     _unset = field_validator("sources_file", "queue_path", mode="before")(_empty_is_unset)
 
 
+class SlackSettings(BaseModel):
+    bot_token: SecretStr | None = Field(default=None, description="xoxb-...: the bot's token; unset = no Slack bot")
+    signing_secret: SecretStr | None = Field(
+        default=None, description="verifies the Events API requests at /slack/events (the HTTP transport)"
+    )
+    app_token: SecretStr | None = Field(default=None, description="xapp-...: Socket Mode (`askdocs slack`)")
+    api_url: str = Field(default="https://slack.com/api/", description="the Slack Web API's base URL")
+    config_file: Path | None = Field(
+        default=None, description="YAML: per-channel behaviour and the Slack user (id or e-mail) to groups mapping"
+    )
+    idk_hint: str = Field(
+        default="Try the intranet search, or ask the team that owns the topic.",
+        description="what an 'I do not know' reply suggests (where to look, whom to ask)",
+    )
+    max_sources: int = Field(default=5, ge=1, le=10, description="sources listed under an answer")
+
+    _unset = field_validator("bot_token", "signing_secret", "app_token", "config_file", mode="before")(_empty_is_unset)
+
+    @model_validator(mode="after")
+    def _complete(self) -> SlackSettings:
+        if self.bot_token is None and (self.signing_secret or self.app_token):
+            raise ValueError(
+                "ASKDOCS_SLACK__BOT_TOKEN is missing: the Slack bot needs its xoxb- token as well as the "
+                "signing secret or app token that are set"
+            )
+        if self.bot_token is not None and not (self.signing_secret or self.app_token):
+            raise ValueError(
+                "ASKDOCS_SLACK__SIGNING_SECRET is missing: set it for the Events API at /slack/events "
+                "(or ASKDOCS_SLACK__APP_TOKEN for Socket Mode with `askdocs slack`)"
+            )
+        return self
+
+    @property
+    def http_enabled(self) -> bool:
+        """The Events API route exists only with both the bot token and the signing secret."""
+        return self.bot_token is not None and self.signing_secret is not None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ASKDOCS_",
@@ -247,6 +285,7 @@ class Settings(BaseSettings):
     service: ServiceSettings = ServiceSettings()
     ingest: IngestSettings = IngestSettings()
     worker: WorkerSettings = WorkerSettings()
+    slack: SlackSettings = SlackSettings()
 
     _unset = field_validator("admin_token", mode="before")(_empty_is_unset)
 

@@ -1,4 +1,4 @@
-"""``askdocs``: serve, ingest, ask, docs, worker, eval, log, db."""
+"""``askdocs``: serve, ingest, ask, docs, worker, slack, eval, log, db."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from cli.finetune_cmd import finetune_app
 from cli.ingest_cmd import ingest
 from cli.keys_cmd import keys_app
 from cli.log_cmd import db_app, log_app
+from cli.slack_cmd import slack
 from cli.worker_cmd import load_configured_sources, sources_app, worker
 
 app = typer.Typer(
@@ -34,6 +35,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(finetune_app, name="finetune")
 app.add_typer(keys_app, name="keys")
 app.command()(worker)
+app.command()(slack)
 
 
 @app.command()

@@ -80,17 +80,29 @@ def response_of(result: AskResult, interaction_id: str | None = None) -> AskResp
 def logged(container: Container, asked: Asked, result: AskResult, channel: Channel) -> str | None:
     """Count the answer in the metrics and hand it to the interaction log (which never blocks nor fails the
     answer); its id, or None."""
+    return log_answer(container, result, asked.question, channel, asked.caller.name, asked.request_id)
+
+
+def log_answer(
+    container: Container,
+    result: AskResult,
+    question: str,
+    channel: Channel,
+    caller: str | None,
+    request_id: str | None = None,
+) -> str | None:
+    """``logged`` for callers without an HTTP request (the Slack bot in the service)."""
     answer = result.answer
     record_answer(answer.mode, answer.answer == I_DO_NOT_KNOW, result.degraded, asdict(answer.timings_ms))
     if container.log is None:
         return None
     interaction = interaction_of(
         result,
-        question=asked.question,
+        question=question,
         channel=channel,
-        caller=asked.caller.name,
+        caller=caller,
         redact=container.settings.log.redact_questions,
-        request_id=asked.request_id,
+        request_id=request_id,
     )
     container.log.record(interaction)
     return interaction.interaction_id

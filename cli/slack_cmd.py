@@ -1,0 +1,33 @@
+"""``askdocs slack``: the Slack bot in Socket Mode, for workspaces that cannot reach a public URL.
+
+It asks the running ``askdocs serve`` over HTTP (the service holds the index, and its log keeps the answers),
+with a frontend key so that a DM searches with the asker's groups.
+"""
+
+from __future__ import annotations
+
+from cli.common import ServiceClient, clean_errors, fail, settings_or_exit
+
+
+def slack() -> None:
+    """Run the Slack bot in Socket Mode, answering through a running `askdocs serve`."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from askdocs.slack.answerer import HttpAnswerer
+    from askdocs.slack.bot import build_bolt_app
+    from askdocs.slack.policy import load_slack_config
+
+    settings = settings_or_exit()
+    config = settings.slack
+    if config.bot_token is None:
+        fail("ASKDOCS_SLACK__BOT_TOKEN is not set: give the bot's xoxb- token (see docs/SLACK.md)")
+    if config.app_token is None:
+        fail("ASKDOCS_SLACK__APP_TOKEN is not set: Socket Mode needs an app-level xapp- token with connections:write")
+    service = ServiceClient(settings)
+    if not service.reachable():
+        fail(f"no askdocs service answers at {service.base}: start `askdocs serve` (or set ASKDOCS_SERVICE__URL)")
+    key = settings.service.api_key or settings.admin_token
+    with clean_errors():
+        answerer = HttpAnswerer(service.base, key.get_secret_value() if key else None)
+        app = build_bolt_app(config, load_slack_config(config.config_file), answerer, socket_mode=True)
+    SocketModeHandler(app, config.app_token.get_secret_value()).start()
