@@ -35,7 +35,7 @@ types: $(STAMP)
 # server (started by the tests themselves with pgserver; chunkers and evaluations never open the store).
 unit: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
-	ASKDOCS_TEST_DATABASE=postgresql $(BIN)/pytest $(PYTEST_ARGS) tests/app tests/askdocs tests/cli tests/ingest
+	ASKDOCS_TEST_DATABASE=postgresql $(BIN)/pytest $(PYTEST_ARGS) tests/app tests/askdocs tests/cli tests/ingest tests/slack
 
 test: lint types unit
 
