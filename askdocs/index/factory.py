@@ -19,5 +19,8 @@ def open_index(settings: Settings) -> VectorIndex:
             fusion=settings.retrieval.fusion,
         )
     from askdocs.index.edge import EdgeIndex
+    from askdocs.index.pointer import read_live
 
-    return EdgeIndex(settings.data_dir / "qdrant" / settings.qdrant.collection, fusion=settings.retrieval.fusion)
+    qdrant_dir = settings.data_dir / "qdrant"
+    live = read_live(qdrant_dir, settings.qdrant.collection)
+    return EdgeIndex(qdrant_dir / live.shard, fusion=settings.retrieval.fusion, model=live.model)
