@@ -24,7 +24,7 @@ def reembed(
     settings = settings_or_exit()
     with clean_errors():
         from askdocs.components import make_embedder
-        from askdocs.index.reembed import reembed_edge, reembed_server
+        from askdocs.index.reembed import reembed_server
 
         current = make_embedder(settings, warm=False)
         embedding = settings.embedding.model_copy(update={"model_path": model})
@@ -34,14 +34,28 @@ def reembed(
             if settings.qdrant.url:
                 done = reembed_server(_client(settings), name, current.model_id, embedder, advance)
             else:
-                qdrant_dir = settings.data_dir / "qdrant"
-                done = reembed_edge(qdrant_dir, name, current.model_id, embedder, advance)
+                done = _reembed_embedded(settings, current.model_id, embedder, advance)
     console.print(
         f"re-embedded {done.chunks} chunks with {done.model} in {done.seconds:.0f} s; live: {done.live} "
         f"(kept: {done.previous}, `askdocs index restore` switches back)",
         highlight=False,
     )
     console.print(f"now serve with ASKDOCS_EMBEDDING__MODEL_PATH={model.resolve()}", highlight=False, soft_wrap=True)
+
+
+def _reembed_embedded(settings: Any, current: str, embedder: Any, advance: Any) -> Any:
+    from askdocs.errors import IndexLockedError
+    from askdocs.index.reembed import reembed_edge
+
+    try:
+        return reembed_edge(settings.data_dir / "qdrant", settings.qdrant.collection, current, embedder, advance)
+    except IndexLockedError:
+        fail(
+            f"the embedded index in {settings.data_dir} is held by a running askdocs serve (or worker): one process "
+            "at a time may open it. Stop the service, run `askdocs index reembed` again, then start the service "
+            "with ASKDOCS_EMBEDDING__MODEL_PATH set to the new model (with a Qdrant server, ASKDOCS_QDRANT__URL, "
+            "re-embedding runs beside a live service)"
+        )
 
 
 @index_app.command("restore")

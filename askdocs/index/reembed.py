@@ -5,6 +5,7 @@ complete (a Qdrant alias on a server, the live-shard pointer file in embedded mo
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,6 +80,10 @@ def reembed_edge(
         if reader.count() == 0:
             raise IndexError_(f"the index at {qdrant_dir / live.shard} is empty: nothing to re-embed")
         copied = copy_reembedded(reader, target, embedder, advance)
+    except BaseException:
+        target.close()
+        shutil.rmtree(qdrant_dir / target_name, ignore_errors=True)  # never live: nothing refers to it
+        raise
     finally:
         target.close()
         if source is None:
@@ -98,7 +103,12 @@ def reembed_server(
     if reader.count() == 0:
         raise IndexError_(f"collection {live!r} is empty: nothing to re-embed")
     target_name = versioned_name(alias)
-    copied = copy_reembedded(reader, ServerIndex(client, target_name, physical=True), embedder, advance)
+    try:
+        copied = copy_reembedded(reader, ServerIndex(client, target_name, physical=True), embedder, advance)
+    except BaseException:
+        if client.collection_exists(target_name):
+            client.delete_collection(target_name)  # never live: nothing refers to it
+        raise
     model = embedder.model_id
     record_origin(client, target_name, model, live, reader.stored_model() or current_model)
     switch_alias(client, alias, target_name)

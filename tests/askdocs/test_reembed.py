@@ -16,6 +16,7 @@ from askdocs.components import check_dimension, make_asker, open_checked_index
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.errors import IndexError_, ModelMismatchError
 from askdocs.index.aliases import alias_target
+from askdocs.index.edge import EdgeIndex
 from askdocs.index.factory import open_index
 from askdocs.index.pointer import read_live
 from askdocs.index.reembed import reembed_edge, reembed_server, restore_edge, restore_server
@@ -23,6 +24,7 @@ from askdocs.index.server import ServerIndex
 from askdocs.qa.pipeline import AskOptions
 from askdocs.settings import Settings
 from tests.app.conftest import container_for
+from tests.chunks import make_chunk
 from tests.conftest import HANDBOOK, ingest_paths, make_ingestor
 
 QUESTION = "How many vacation days do I get?"
@@ -138,3 +140,33 @@ def test_what_cannot_be_reembedded_says_why(
     (tmp_path / "qdrant" / "askdocs.live.json").write_text("{not json")
     with pytest.raises(IndexError_, match=r"pointer .* cannot be read"):
         read_live(tmp_path / "qdrant", "askdocs")
+
+
+def test_a_failed_reembed_leaves_the_live_index_as_it_was(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder, finetuned_model: Path
+) -> None:
+    qdrant_dir = tmp_path / "qdrant"
+    live = EdgeIndex(qdrant_dir / "askdocs")
+    texts = [f"Policy {i}: expense receipts are due within {i} days." for i in range(300)]
+    live.ensure_collection(embedder.dimension)
+    live.upsert([make_chunk(f"{i:032x}", text=t) for i, t in enumerate(texts)], embedder.embed_documents(texts))
+
+    def interrupted(n: int) -> None:
+        raise KeyboardInterrupt  # after the first batch: the new shard is half-built
+
+    tuned = SentenceTransformerEmbedder(finetuned_model)
+    with pytest.raises(KeyboardInterrupt):
+        reembed_edge(qdrant_dir, "askdocs", embedder.model_id, tuned, interrupted, source=live)
+    assert sorted(p.name for p in qdrant_dir.iterdir()) == ["askdocs"]  # no pointer, no half-built shard
+    assert live.count() == 300
+    live.close()
+
+    client = QdrantClient(location=":memory:")
+    index = ServerIndex(client, "askdocs")
+    index.ensure_collection(embedder.dimension)
+    index.upsert([make_chunk(f"{i:032x}", text=t) for i, t in enumerate(texts)], embedder.embed_documents(texts))
+    first = alias_target(client, "askdocs")
+    with pytest.raises(KeyboardInterrupt):
+        reembed_server(client, "askdocs", embedder.model_id, tuned, interrupted)
+    assert alias_target(client, "askdocs") == first
+    assert [c.name for c in client.get_collections().collections] == [first]

@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+from askdocs.index.edge import EdgeIndex
 from tests.cli.test_cli import env, run
 from tests.conftest import HANDBOOK
 from tests.evals.test_retrieval import squad_file
@@ -57,6 +58,11 @@ def test_reembed_and_restore_from_the_command_line(env: dict[str, str], tmp_path
     folder = tmp_path / "docs"
     shutil.copytree(HANDBOOK, folder)
     assert run(env, "ingest", str(folder)).returncode == 0
+    held = EdgeIndex(Path(env["ASKDOCS_DATA_DIR"]) / "qdrant" / "askdocs")  # as a running askdocs serve holds it
+    assert held.count() > 0
+    locked = run(env, "index", "reembed", "--model", str(finetuned_model))
+    held.close()
+    assert locked.returncode == 2 and "held by a running askdocs serve" in locked.stderr
     switched = run(env, "index", "reembed", "--model", str(finetuned_model))
     assert switched.returncode == 0, switched.stderr
     assert "re-embedded" in switched.stdout and "kept: askdocs" in switched.stdout
