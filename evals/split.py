@@ -13,6 +13,7 @@ from askdocs.errors import InputError
 from evals.squad import Dataset
 
 SPLITS = ("train", "test", "all")
+UNSEEN = "question not asked in the train half"  # the test half's row group of questions new to training
 
 
 def split_ids(dataset: Dataset, seed: int) -> tuple[set[str], set[str]]:
@@ -35,10 +36,18 @@ def split_dataset(dataset: Dataset, part: str, seed: int = 0) -> Dataset:
     keep = train if part == "train" else test
     questions = [q for q in dataset.questions if q.doc_id in keep]
     kept_ids = {q.qid for q in questions}
+    groups = {name: ids & kept_ids for name, ids in dataset.groups.items()}
+    if part == "test":  # sets like PolicyQA ask the same questions of every document: score the new ones apart
+        trained = {_normal(q.question) for q in dataset.questions if q.doc_id in train}
+        groups[UNSEEN] = frozenset(q.qid for q in questions if _normal(q.question) not in trained)
     return dataclasses.replace(
         dataset,
         name=f"{dataset.name}-{part}-seed{seed}",
         documents=[d for d in dataset.documents if d.doc_id in keep],
         questions=questions,
-        groups={name: ids & kept_ids for name, ids in dataset.groups.items()},
+        groups=groups,
     )
+
+
+def _normal(question: str) -> str:
+    return " ".join(question.lower().split())

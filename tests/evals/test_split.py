@@ -10,7 +10,7 @@ from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.errors import InputError
 from askdocs.settings import ChunkingSettings
 from evals.pairs import squad_pairs
-from evals.split import split_dataset, split_ids
+from evals.split import UNSEEN, split_dataset, split_ids
 from evals.squad import load_dataset
 from tests.evals.test_retrieval import squad_file
 
@@ -25,6 +25,8 @@ def test_halves_are_disjoint_cover_every_document_and_follow_the_seed(tmp_path: 
     assert split_ids(data, 3) == split_ids(data, 3)
     assert split_dataset(data, "all", 3) is data
     assert {frozenset(split_ids(data, s)[0]) for s in range(20)} == {frozenset({d.doc_id}) for d in data.documents}
+    unseen = split_dataset(data, "test", 3).groups[UNSEEN]  # "What colour is the moon?" is asked of both articles
+    assert unseen == {q.qid for q in test.questions if "moon" not in q.question} and len(unseen) == 2
     with pytest.raises(InputError, match="unknown split 'half'; available: train, test, all"):
         split_dataset(data, "half")
 
