@@ -56,6 +56,13 @@ def default_model_path() -> Path:
     return path
 
 
+def _is_default(path: Path) -> bool:
+    try:
+        return path.resolve() == default_model_path().resolve()
+    except ConfigError:  # the package is not installed: a configured folder cannot be it
+        return False
+
+
 def _finetuned_id(path: Path) -> str | None:
     """The id ``askdocs finetune embeddings`` wrote beside the model, if this folder is one of its outputs."""
     try:
@@ -105,7 +112,7 @@ class SentenceTransformerEmbedder:
             if self._max_seq_length:
                 model.max_seq_length = self._max_seq_length
             self._model = model
-            default = self._path is None or path.resolve() == default_model_path().resolve()
+            default = self._path is None or _is_default(path)
             self._name = "all-MiniLM-L6-v2" if default else path.name
             self._model_id = _finetuned_id(path) or self._name
 
