@@ -1,4 +1,4 @@
-"""``askdocs``: serve, ingest, ask, docs, worker, eval, log, db."""
+"""``askdocs``: serve, ingest, ask, docs, worker, eval, log, db, finetune, index."""
 
 from __future__ import annotations
 
