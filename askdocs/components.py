@@ -5,7 +5,14 @@ from __future__ import annotations
 import logging
 
 from askdocs.embedding import SentenceTransformerEmbedder
-from askdocs.errors import ConfigError, DimensionMismatchError, IndexError_, IndexLockedError, UnknownNameError
+from askdocs.errors import (
+    ConfigError,
+    DimensionMismatchError,
+    IndexError_,
+    IndexLockedError,
+    ModelMismatchError,
+    UnknownNameError,
+)
 from askdocs.index.factory import open_index
 from askdocs.index.protocol import VectorIndex
 from askdocs.models import AnswerMode
@@ -105,7 +112,7 @@ def open_checked_index(
     index = open_index(settings)
     try:
         check_dimension(index, embedder)
-    except (DimensionMismatchError, IndexLockedError):
+    except (DimensionMismatchError, IndexLockedError, ModelMismatchError):
         raise
     except IndexError_ as exc:
         if not (tolerate_unreachable and settings.qdrant.url):
@@ -119,3 +126,11 @@ def check_dimension(index: VectorIndex, embedder: SentenceTransformerEmbedder) -
     a locked embedded index (IndexLockedError) before any work."""
     if index.stored_dimension() is not None:
         index.ensure_collection(embedder.dimension)
+        stored = index.stored_model()
+        if stored is not None and stored != embedder.model_id:
+            raise ModelMismatchError(
+                f"the index's vectors were made with the embedding model {stored!r}, but the configured model is "
+                f"{embedder.model_id!r}: its queries would find the wrong passages. Set ASKDOCS_EMBEDDING__MODEL_PATH "
+                "to the index's model, or switch the index with `askdocs index reembed --model DIR` "
+                "(`askdocs index restore` goes back to the previous one)"
+            )

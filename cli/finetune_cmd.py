@@ -11,8 +11,10 @@ from typing import Annotated, Any
 import typer
 
 from cli.common import clean_errors, console, err_console, fail, settings_or_exit
+from cli.finetune_embed_cmd import embeddings
 
 finetune_app = typer.Typer(help="Fine-tune on the answers people found good.", no_args_is_help=True)
+finetune_app.command("embeddings")(embeddings)
 
 
 @finetune_app.command("export")

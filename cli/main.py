@@ -1,4 +1,4 @@
-"""``askdocs``: serve, ingest, ask, docs, worker, slack, eval, log, db."""
+"""``askdocs``: serve, ingest, ask, docs, worker, slack, eval, log, db, finetune, index."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from cli.common import settings_or_exit
 from cli.docs_cmd import docs_app
 from cli.eval_cmd import eval_app
 from cli.finetune_cmd import finetune_app
+from cli.index_cmd import index_app
 from cli.ingest_cmd import ingest
 from cli.keys_cmd import keys_app
 from cli.log_cmd import db_app, log_app
@@ -33,6 +34,7 @@ app.add_typer(sources_app, name="sources")
 app.add_typer(log_app, name="log")
 app.add_typer(db_app, name="db")
 app.add_typer(finetune_app, name="finetune")
+app.add_typer(index_app, name="index")
 app.add_typer(keys_app, name="keys")
 app.command()(worker)
 app.command()(slack)

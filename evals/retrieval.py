@@ -7,6 +7,7 @@ into a throwaway embedded index.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -121,6 +122,29 @@ def evaluate(
     if plan.bm25:
         rows.append(evaluate_bm25(dataset, embedder, plan, questions, progress))
     return rows
+
+
+def evaluate_models(
+    dataset: Dataset,
+    plan: RetrievalPlan,
+    settings: Settings,
+    models: Sequence[tuple[str, SentenceTransformerEmbedder]],
+    questions: Sequence[EvalQuestion],
+    progress: Progress = _no_progress,
+) -> list[StrategyResult]:
+    """``evaluate`` once per (label, embedder), each row named ``label: row`` (the BM25 floor once, last)."""
+    rows = []
+    for label, embedder in models:
+        dense = dataclasses.replace(plan, bm25=False)
+        for row in evaluate(dataset, dense, settings, embedder, questions, _labelled(label, progress)):
+            rows.append(dataclasses.replace(row, name=f"{label}: {row.name}"))
+    if plan.bm25:
+        rows.append(evaluate_bm25(dataset, models[0][1], plan, questions, progress))
+    return rows
+
+
+def _labelled(label: str, progress: Progress) -> Progress:
+    return lambda name, total: progress(f"{label}: {name}", total)
 
 
 def evaluate_dense(

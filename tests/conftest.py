@@ -138,3 +138,32 @@ def handbook_dir(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTra
 def handbook_questions() -> list[dict[str, Any]]:
     questions: list[dict[str, Any]] = json.loads((FIXTURES / "handbook_questions.json").read_text())
     return questions
+
+
+def handbook_pairs(handbook_dir: Path, questions: list[dict[str, Any]]) -> list[Any]:
+    """(question, passage) for each handbook question: the stored chunk of its page that holds its answer."""
+    from askdocs.finetune.embeddings import Pair
+
+    index = EdgeIndex(handbook_dir / "qdrant" / "askdocs")
+    chunks = [c for batch in index.iter_chunks() for c in batch]
+    index.close()
+    pairs = []
+    for q in questions:
+        found = [c for c in chunks if c.source.endswith(q["source"]) and q["answer_contains"] in c.text]
+        if found:
+            pairs.append(Pair(q["question"], found[0].embed_text))
+    return pairs
+
+
+@pytest.fixture(scope="session")
+def finetuned_model(
+    tmp_path_factory: pytest.TempPathFactory, handbook_dir: Path, handbook_questions: list[dict[str, Any]]
+) -> Path:
+    """The default model fine-tuned for real, one epoch on the handbook's questions (a few dozen pairs)."""
+    from askdocs.embedding import default_model_path
+    from askdocs.finetune.embeddings import TrainPlan, train_embeddings
+
+    out = tmp_path_factory.mktemp("finetuned") / "handbook-minilm"
+    pairs = handbook_pairs(handbook_dir, handbook_questions)
+    train_embeddings(default_model_path(), pairs, out, TrainPlan(epochs=1, batch_size=16, progress=False))
+    return out

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from askdocs.finetune.dataset import Example
+from askdocs.finetune.embeddings import Pair
+from askdocs.qa.citations import resolve_citations
 from askdocs.store.interactions import Logged
 
 
@@ -38,3 +41,45 @@ def examples_from_log(logged: Sequence[Logged], min_rating: str = "helpful") -> 
         answer = corrected or interaction.answer
         examples.append(Example(interaction.interaction_id, interaction.question, interaction.context, answer))
     return Selected(examples, rated, redacted, bare)
+
+
+_BLOCK = re.compile(r"^\[(\d+)\] ", re.MULTILINE)
+
+
+def passages_of(context: str) -> dict[int, str]:
+    """The numbered passages of a logged context (``[n] title — heading`` then the text), by number, each as
+    its heading line and text without the marker."""
+    marks = list(_BLOCK.finditer(context))
+    blocks = {}
+    for i, mark in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(context)
+        blocks[int(mark.group(1))] = context[mark.end() : end].strip()
+    return blocks
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedPairs:
+    pairs: list[Pair]
+    helpful: int  # interactions rated helpful (or corrected)
+    without_passage: int  # helpful, but redacted, or no passage could be read back
+
+
+def pairs_from_log(logged: Sequence[Logged]) -> LoggedPairs:
+    """(question, passage) for every passage a helpful (or corrected) answer cites; an answer citing none gives
+    its first passage (extractive answers quote it without a marker)."""
+    pairs: list[Pair] = []
+    helpful = bare = 0
+    for item in logged:
+        feedback, interaction = item.feedback, item.interaction
+        if feedback is None or (feedback.rating != "helpful" and not (feedback.corrected_answer or "").strip()):
+            continue
+        helpful += 1
+        passages = passages_of(interaction.context)
+        if interaction.question is None or not passages:
+            bare += 1
+            continue
+        answer = (feedback.corrected_answer or "").strip() or interaction.answer
+        cited = resolve_citations(answer, max(passages))
+        numbers = cited.order[: cited.cited] or (min(passages),)
+        pairs.extend(Pair(interaction.question, passages[n]) for n in numbers if passages.get(n))
+    return LoggedPairs(pairs, helpful, bare)

@@ -46,8 +46,11 @@ _CONFIG_FILE = "edge_config.json"
 
 
 class EdgeIndex:
-    def __init__(self, path: Path, *, fusion: Fusion = "dbsf", dense_weight: float = 1.0) -> None:
+    def __init__(
+        self, path: Path, *, fusion: Fusion = "dbsf", dense_weight: float = 1.0, model: str | None = None
+    ) -> None:
         self._path = path
+        self._model = model  # the embedding model the shard was built with, when its pointer file names it
         self.fusion = fusion  # how hybrid search fuses; may be changed between searches (evaluation does)
         self.dense_weight = dense_weight  # the dense list's weight in the fusion (the sparse list's is 1)
         self._shard: Any = None
@@ -91,6 +94,9 @@ class EdgeIndex:
                 f"the embedded index at {self._path} is damaged ({config_file.name} cannot be read: {exc}); nothing "
                 "was changed: restore it from a backup, or ingest again into a new ASKDOCS_DATA_DIR"
             ) from exc
+
+    def stored_model(self) -> str | None:
+        return self._model
 
     def ensure_collection(self, dimension: int) -> None:
         with self._lock:
@@ -222,6 +228,19 @@ class EdgeIndex:
             return []
         first_chunks = qe.Filter(must=[qe.FieldCondition(CHUNK_INDEX, match=qe.MatchValue(0))])
         return sorted((document_info(p) for p in self._scroll(first_chunks, DOC_FIELDS)), key=lambda d: d.source)
+
+    def iter_chunks(self, batch: int = 256) -> Iterator[list[Chunk]]:
+        """Every stored chunk, ``batch`` at a time (re-embedding reads them so)."""
+        if self._open() is None:
+            return
+        offset = None
+        while True:
+            request = qe.ScrollRequest(offset=offset, limit=batch, with_payload=True)
+            records, offset = self._call(self._shard.scroll, request)
+            if records:
+                yield [chunk_of(r.id, r.payload) for r in records]
+            if offset is None:
+                return
 
     def _scroll(self, flt: Any, fields: list[str]) -> Iterator[dict[str, Any]]:
         offset = None

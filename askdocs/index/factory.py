@@ -20,8 +20,9 @@ def open_index(settings: Settings) -> VectorIndex:
             dense_weight=settings.retrieval.dense_weight,
         )
     from askdocs.index.edge import EdgeIndex
+    from askdocs.index.pointer import read_live
 
+    qdrant_dir = settings.data_dir / "qdrant"
+    live = read_live(qdrant_dir, settings.qdrant.collection)
     r = settings.retrieval
-    return EdgeIndex(
-        settings.data_dir / "qdrant" / settings.qdrant.collection, fusion=r.fusion, dense_weight=r.dense_weight
-    )
+    return EdgeIndex(qdrant_dir / live.shard, fusion=r.fusion, dense_weight=r.dense_weight, model=live.model)

@@ -19,6 +19,8 @@ SPARSE = "sparse"
 ACL = "acl"  # the groups allowed to see a chunk; empty = everyone
 VERSION = "content_hash"
 CHUNK_INDEX = "chunk_index"
+EMBED_HEAD = "embed_head"  # the text embedded before the chunk's text, when there was any
+EMBED_TEXT = "embed_text"  # the embedded text, when it is not the text with a head
 # Fields with a payload index: callers filter on the first four; the others serve version checks and access.
 KEYWORD_INDEXES = ("doc_id", "source", VERSION, "chunker", "origin", ACL)
 INTEGER_INDEXES = (CHUNK_INDEX,)
@@ -45,7 +47,17 @@ def payload_of(chunk: Chunk) -> dict[str, Any]:
         "context_end": chunk.context_end,
         "origin": chunk.origin,
         ACL: list(chunk.acl),
-    }
+    } | _embedded_head(chunk)
+
+
+def _embedded_head(chunk: Chunk) -> dict[str, str]:
+    """What was embedded beyond the text (the heading line the structural chunker puts first), so the chunk can
+    be embedded again the same way (``askdocs index reembed``) without re-parsing its document."""
+    if chunk.embed_text == chunk.text:
+        return {}
+    if chunk.embed_text.endswith(chunk.text):
+        return {EMBED_HEAD: chunk.embed_text[: len(chunk.embed_text) - len(chunk.text)]}
+    return {EMBED_TEXT: chunk.embed_text}
 
 
 def chunk_of(point_id: Any, payload: Mapping[str, Any] | None) -> Chunk:
@@ -58,7 +70,7 @@ def chunk_of(point_id: Any, payload: Mapping[str, Any] | None) -> Chunk:
         source=str(p.get("source") or ""),
         title=str(p.get("title") or ""),
         text=text,
-        embed_text=text,  # what was embedded is not stored; the text is what a reader needs
+        embed_text=str(p.get(EMBED_TEXT) or (str(p.get(EMBED_HEAD) or "") + text)),
         chunk_index=int(p.get(CHUNK_INDEX) or 0),
         chunk_count=int(p.get("chunk_count") or 0),
         chunker=str(p.get("chunker") or ""),

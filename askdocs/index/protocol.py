@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -86,6 +86,14 @@ class VectorIndex(Protocol):
 
     def stored_dimension(self) -> int | None:
         """The dimension of the stored vectors; None while no collection exists."""
+        ...
+
+    def stored_model(self) -> str | None:
+        """The embedding model the vectors were made with, when recorded (by ``askdocs index reembed``)."""
+        ...
+
+    def iter_chunks(self, batch: int = 256) -> Iterator[list[Chunk]]:
+        """Every stored chunk, ``batch`` at a time."""
         ...
 
     def ensure_collection(self, dimension: int) -> None:

@@ -15,6 +15,7 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from askdocs.errors import DimensionMismatchError, IndexError_
+from askdocs.index.aliases import MODEL_KEY, alias_target, versioned_name
 from askdocs.index.fusion import fuse
 from askdocs.index.points import (
     ACL,
@@ -54,8 +55,12 @@ class ServerIndex:
         where: str = "Qdrant server",
         fusion: Fusion = "dbsf",
         dense_weight: float = 1.0,
+        physical: bool = False,
     ) -> None:
+        """``collection``: the configured name, an alias created with the collection it points at (``physical``:
+        a collection of that very name, as re-embedding builds)."""
         self._client = client
+        self._physical = physical
         self.fusion = fusion  # how hybrid search fuses; may be changed between searches (evaluation does)
         self.dense_weight = dense_weight  # the dense list's weight in the fusion (the sparse list's is 1)
         self._collection = collection
@@ -87,7 +92,8 @@ class ServerIndex:
 
     def _has_collection(self) -> bool:
         if not self._exists:
-            self._exists = bool(self._call(self._client.collection_exists, self._collection))
+            exists = self._call(self._client.collection_exists, self._collection)
+            self._exists = bool(exists or self._call(alias_target, self._client, self._collection))
         return bool(self._exists)
 
     def stored_dimension(self) -> int | None:
@@ -102,6 +108,14 @@ class ServerIndex:
             )
         return int(vectors[DENSE].size)
 
+    def stored_model(self) -> str | None:
+        """The embedding model the collection was built with, when ``askdocs index reembed`` recorded it."""
+        if not self._has_collection():
+            return None
+        metadata = self._call(self._client.get_collection, self._collection).config.metadata or {}
+        model = metadata.get(MODEL_KEY)
+        return str(model) if model else None
+
     def ensure_collection(self, dimension: int) -> None:
         stored = self.stored_dimension()
         if stored is not None:
@@ -112,16 +126,20 @@ class ServerIndex:
                     "collection was built with, or another ASKDOCS_QDRANT__COLLECTION"
                 )
             return
+        physical = self._collection if self._physical else versioned_name(self._collection)
         self._call(
             self._client.create_collection,
-            self._collection,
+            physical,
             vectors_config={DENSE: models.VectorParams(size=dimension, distance=models.Distance.COSINE)},
             sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
         )
         for field in KEYWORD_INDEXES:
-            self._call(self._client.create_payload_index, self._collection, field, models.PayloadSchemaType.KEYWORD)
+            self._call(self._client.create_payload_index, physical, field, models.PayloadSchemaType.KEYWORD)
         for field in INTEGER_INDEXES:
-            self._call(self._client.create_payload_index, self._collection, field, models.PayloadSchemaType.INTEGER)
+            self._call(self._client.create_payload_index, physical, field, models.PayloadSchemaType.INTEGER)
+        if not self._physical:  # the configured name is an alias, so a re-embedded collection can replace it
+            create = models.CreateAlias(collection_name=physical, alias_name=self._collection)
+            self._call(self._client.update_collection_aliases, [models.CreateAliasOperation(create_alias=create)])
         self._exists = True
 
     def close(self) -> None:
@@ -231,6 +249,20 @@ class ServerIndex:
             return []
         first = models.Filter(must=[models.FieldCondition(key=CHUNK_INDEX, match=models.MatchValue(value=0))])
         return sorted((document_info(p) for p in self._scroll(first, DOC_FIELDS)), key=lambda d: d.source)
+
+    def iter_chunks(self, batch: int = 256) -> Iterator[list[Chunk]]:
+        """Every stored chunk, ``batch`` at a time (re-embedding reads them so)."""
+        if not self._has_collection():
+            return
+        offset: Any = None
+        while True:
+            records, offset = self._call(
+                self._client.scroll, self._collection, limit=batch, offset=offset, with_payload=True
+            )
+            if records:
+                yield [chunk_of(r.id, r.payload) for r in records]
+            if offset is None:
+                return
 
     def _scroll(self, flt: models.Filter, fields: list[str]) -> Iterator[dict[str, Any]]:
         offset: Any = None

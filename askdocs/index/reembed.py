@@ -1,0 +1,150 @@
+"""Switch the index to another embedding model without re-parsing a document: read every stored chunk from the
+live collection, embed its text again into a new collection beside it, and switch to the new one only once it is
+complete (a Qdrant alias on a server, the live-shard pointer file in embedded mode). The old collection is kept:
+:func:`restore` switches back to it."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from qdrant_client import QdrantClient
+
+from askdocs.embedding import Embedder
+from askdocs.errors import IndexError_
+from askdocs.index.aliases import (
+    MODEL_KEY,
+    PREVIOUS_KEY,
+    alias_target,
+    metadata_of,
+    record_origin,
+    switch_alias,
+    versioned_name,
+)
+from askdocs.index.edge import EdgeIndex
+from askdocs.index.pointer import Live, read_live, switch_live
+from askdocs.index.protocol import VectorIndex
+from askdocs.index.server import ServerIndex
+from askdocs.sparse import Bm25Encoder
+
+Advance = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Switched:
+    live: str  # the collection (server) or shard directory (embedded) now live
+    previous: str  # the one it replaced, kept for restore
+    model: str | None
+    chunks: int
+    seconds: float
+
+
+def copy_reembedded(source: VectorIndex, target: VectorIndex, embedder: Embedder, advance: Advance) -> int:
+    """Every chunk of ``source`` into ``target`` with ``embedder``'s vectors (and BM25 vectors, as ingest makes)."""
+    target.ensure_collection(embedder.dimension)
+    sparse = Bm25Encoder()
+    copied = 0
+    for chunks in source.iter_chunks(256):
+        texts = [c.embed_text for c in chunks]
+        target.upsert(chunks, embedder.embed_documents(texts), sparse.encode_documents(texts))
+        copied += len(chunks)
+        advance(len(chunks))
+    if copied != source.count() or target.count() != copied:
+        raise IndexError_(
+            f"the live index changed while it was re-embedded ({copied} chunks copied, {source.count()} live, "
+            f"{target.count()} in the new collection); nothing was switched: run it again with no ingest running"
+        )
+    return copied
+
+
+def reembed_edge(
+    qdrant_dir: Path,
+    collection: str,
+    current_model: str,
+    embedder: Embedder,
+    advance: Advance = lambda n: None,
+    *,
+    source: EdgeIndex | None = None,
+) -> Switched:
+    """A new shard directory beside the live one, then the pointer file swapped. ``source``: the live shard
+    already open in this process (a second open would find it locked)."""
+    started = time.perf_counter()
+    live = read_live(qdrant_dir, collection)
+    reader = source or EdgeIndex(qdrant_dir / live.shard, model=live.model)
+    target_name = versioned_name(collection)
+    target = EdgeIndex(qdrant_dir / target_name)
+    try:
+        if reader.count() == 0:
+            raise IndexError_(f"the index at {qdrant_dir / live.shard} is empty: nothing to re-embed")
+        copied = copy_reembedded(reader, target, embedder, advance)
+    except BaseException:
+        target.close()
+        shutil.rmtree(qdrant_dir / target_name, ignore_errors=True)  # never live: nothing refers to it
+        raise
+    finally:
+        target.close()
+        if source is None:
+            reader.close()
+    model = embedder.model_id
+    switch_live(qdrant_dir, collection, Live(target_name, model, live.shard, live.model or current_model))
+    return Switched(target_name, live.shard, model, copied, time.perf_counter() - started)
+
+
+def reembed_server(
+    client: QdrantClient, alias: str, current_model: str, embedder: Embedder, advance: Advance = lambda n: None
+) -> Switched:
+    """A new collection beside the one ``alias`` points at, then the alias switched in one request."""
+    started = time.perf_counter()
+    live = _live_collection(client, alias)
+    reader = ServerIndex(client, live, physical=True)
+    if reader.count() == 0:
+        raise IndexError_(f"collection {live!r} is empty: nothing to re-embed")
+    target_name = versioned_name(alias)
+    try:
+        copied = copy_reembedded(reader, ServerIndex(client, target_name, physical=True), embedder, advance)
+    except BaseException:
+        if client.collection_exists(target_name):
+            client.delete_collection(target_name)  # never live: nothing refers to it
+        raise
+    model = embedder.model_id
+    record_origin(client, target_name, model, live, reader.stored_model() or current_model)
+    switch_alias(client, alias, target_name)
+    return Switched(target_name, live, model, copied, time.perf_counter() - started)
+
+
+def _live_collection(client: QdrantClient, alias: str) -> str:
+    target = alias_target(client, alias)
+    if target is not None:
+        return target
+    if client.collection_exists(alias):
+        raise IndexError_(
+            f"{alias!r} on the Qdrant server is a plain collection, made before askdocs named its collections "
+            "through an alias, so it cannot be replaced in one step. Ingest into a new ASKDOCS_QDRANT__COLLECTION "
+            "(askdocs now creates it as an alias), then re-embed that one"
+        )
+    raise IndexError_(f"there is no collection {alias!r} on the Qdrant server: nothing to re-embed")
+
+
+def restore_edge(qdrant_dir: Path, collection: str) -> Switched:
+    """Switch the embedded index back to the shard the live one replaced (twice: forth again)."""
+    live = read_live(qdrant_dir, collection)
+    if not live.previous:
+        raise IndexError_(f"the embedded index {collection!r} records no previous shard: nothing to restore")
+    switch_live(qdrant_dir, collection, Live(live.previous, live.previous_model, live.shard, live.model))
+    return Switched(live.previous, live.shard, live.previous_model, 0, 0.0)
+
+
+def restore_server(client: QdrantClient, alias: str) -> Switched:
+    """Point ``alias`` back at the collection the live one replaced (twice: forth again)."""
+    live = _live_collection(client, alias)
+    metadata = metadata_of(client, live)
+    previous = metadata.get(PREVIOUS_KEY)
+    if not previous or not client.collection_exists(previous):
+        raise IndexError_(f"collection {live!r} records no previous collection that still exists: nothing to restore")
+    previous_model = metadata.get(f"{PREVIOUS_KEY}_model") or ""
+    record_origin(client, previous, previous_model, live, str(metadata.get(MODEL_KEY) or ""))
+    switch_alias(client, alias, previous)
+    return Switched(previous, live, previous_model or None, 0, 0.0)

@@ -1,0 +1,172 @@
+"""Re-embedding the index with a fine-tuned model: built beside the live collection while questions keep being
+answered from it, switched only once complete, the old one kept and restorable; the model recorded, so a query
+with another model is a clear error. Embedded engine (pointer file) and qdrant-client's local mode (aliases)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from qdrant_client import QdrantClient
+
+from app.main import create_app
+from askdocs.components import check_dimension, make_asker, open_checked_index
+from askdocs.embedding import SentenceTransformerEmbedder
+from askdocs.errors import IndexError_, ModelMismatchError
+from askdocs.index.aliases import alias_target
+from askdocs.index.edge import EdgeIndex
+from askdocs.index.factory import open_index
+from askdocs.index.pointer import read_live
+from askdocs.index.reembed import reembed_edge, reembed_server, restore_edge, restore_server
+from askdocs.index.server import ServerIndex
+from askdocs.qa.pipeline import AskOptions
+from askdocs.settings import Settings
+from tests.app.conftest import container_for
+from tests.chunks import make_chunk
+from tests.conftest import HANDBOOK, ingest_paths, make_ingestor
+
+QUESTION = "How many vacation days do I get?"
+
+
+def sources(body: dict[str, Any]) -> list[str]:
+    return [s["url_or_path"] for s in body["sources"]]
+
+
+def test_embedded_reembed_answers_throughout_switches_and_restores(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder, finetuned_model: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+    qdrant_dir = settings.data_dir / "qdrant"
+    index = open_index(settings)
+    assert not ingest_paths(make_ingestor(embedder, index), HANDBOOK).failed
+    chunks = index.count()
+    index.close()
+    tuned = SentenceTransformerEmbedder(finetuned_model)
+
+    container = container_for(settings, embedder)
+    during: list[tuple[str, dict[str, Any]]] = []
+    with TestClient(create_app(container)) as client:
+        before = client.post("/ask", json={"question": QUESTION}).json()
+        assert before["sources"] and "leave.html" in sources(before)[0]
+
+        def ask_meanwhile(n: int) -> None:  # called after every batch written to the new shard
+            during.append((read_live(qdrant_dir, "askdocs").shard, client.post("/ask", json={"question": QUESTION})))
+
+        done = reembed_edge(qdrant_dir, "askdocs", embedder.model_id, tuned, ask_meanwhile, source=container.index)
+        still = client.post("/ask", json={"question": QUESTION}).json()  # this process keeps its open shard
+    container.close()
+    assert during and all(shard == "askdocs" for shard, _ in during)  # the live pointer moved only at the end
+    assert all(r.status_code == 200 and sources(r.json()) == sources(before) for _, r in during)
+    assert sources(still) == sources(before)
+    assert done.chunks == chunks and done.previous == "askdocs" and done.model == tuned.model_id
+    assert read_live(qdrant_dir, "askdocs").shard == done.live and (qdrant_dir / "askdocs").is_dir()
+
+    # the old model cannot query the new vectors: a clear error naming both models and the way out
+    with pytest.raises(ModelMismatchError, match=f"made with the embedding model '{tuned.model_id}'.*index restore"):
+        open_checked_index(settings, embedder)
+    # restarted with the fine-tuned model: answers from the new shard, every chunk in it
+    tuned_settings = settings.model_copy(
+        update={"embedding": settings.embedding.model_copy(update={"model_path": finetuned_model})}
+    )
+    container = container_for(tuned_settings, tuned)
+    assert container.index.count() == chunks
+    with TestClient(create_app(container)) as client:
+        after = client.post("/ask", json={"question": QUESTION}).json()
+    container.close()
+    assert after["sources"] and "leave.html" in sources(after)[0]
+
+    back = restore_edge(qdrant_dir, "askdocs")
+    assert back.live == "askdocs" and back.previous == done.live and back.model == embedder.model_id
+    index = open_checked_index(settings, embedder)  # the base model fits the restored shard again
+    assert index.count() == chunks and index.stored_model() == embedder.model_id
+    index.close()
+    assert restore_edge(qdrant_dir, "askdocs").live == done.live  # and forth
+
+
+def test_server_reembed_switches_the_alias_and_restores(
+    settings: Settings, embedder: SentenceTransformerEmbedder, finetuned_model: Path
+) -> None:
+    client = QdrantClient(location=":memory:")  # qdrant-client local mode: aliases and metadata work
+    index = ServerIndex(client, "askdocs", where="qdrant-client local mode")
+    assert not ingest_paths(make_ingestor(embedder, index), HANDBOOK).failed
+    first = alias_target(client, "askdocs")
+    assert first is not None and first.startswith("askdocs_")  # a new collection is made behind an alias
+    chunks = index.count()
+    asker = make_asker(settings, embedder, index)
+    options = AskOptions(top_k=3)
+    before = [h.point_id for h in asker.retrieve(QUESTION, options).hits]
+    during: list[tuple[str | None, list[str]]] = []
+
+    def ask_meanwhile(n: int) -> None:
+        during.append((alias_target(client, "askdocs"), [h.point_id for h in asker.retrieve(QUESTION, options).hits]))
+
+    tuned = SentenceTransformerEmbedder(finetuned_model)
+    done = reembed_server(client, "askdocs", embedder.model_id, tuned, ask_meanwhile)
+    assert during and all(target == first and hits == before for target, hits in during)
+    assert alias_target(client, "askdocs") == done.live != first and client.collection_exists(first)
+    assert done.chunks == index.count() == chunks and index.stored_model() == tuned.model_id
+    with pytest.raises(ModelMismatchError, match="askdocs index reembed"):
+        check_dimension(index, embedder)
+    hits = make_asker(settings, tuned, index).retrieve(QUESTION, options).hits
+    assert hits and hits[0].chunk.source.endswith("leave.html")
+
+    back = restore_server(client, "askdocs")
+    assert back.live == first and alias_target(client, "askdocs") == first
+    assert index.stored_model() == embedder.model_id
+    check_dimension(index, embedder)
+    assert [h.point_id for h in asker.retrieve(QUESTION, options).hits] == before
+    assert restore_server(client, "askdocs").live == done.live  # and forth
+    index.close()
+
+
+def test_what_cannot_be_reembedded_says_why(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder, finetuned_model: Path
+) -> None:
+    client = QdrantClient(location=":memory:")
+    tuned = SentenceTransformerEmbedder(finetuned_model)
+    with pytest.raises(IndexError_, match="no collection 'askdocs'"):
+        reembed_server(client, "askdocs", embedder.model_id, tuned)
+    plain = ServerIndex(client, "plain", physical=True)
+    plain.ensure_collection(embedder.dimension)
+    with pytest.raises(IndexError_, match="plain collection, made before"):
+        reembed_server(client, "plain", embedder.model_id, tuned)
+    with pytest.raises(IndexError_, match="is empty: nothing to re-embed"):
+        reembed_edge(tmp_path / "qdrant", "askdocs", embedder.model_id, tuned)
+    with pytest.raises(IndexError_, match="records no previous shard"):
+        restore_edge(tmp_path / "qdrant", "askdocs")
+    (tmp_path / "qdrant").mkdir()
+    (tmp_path / "qdrant" / "askdocs.live.json").write_text("{not json")
+    with pytest.raises(IndexError_, match=r"pointer .* cannot be read"):
+        read_live(tmp_path / "qdrant", "askdocs")
+
+
+def test_a_failed_reembed_leaves_the_live_index_as_it_was(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder, finetuned_model: Path
+) -> None:
+    qdrant_dir = tmp_path / "qdrant"
+    live = EdgeIndex(qdrant_dir / "askdocs")
+    texts = [f"Policy {i}: expense receipts are due within {i} days." for i in range(300)]
+    live.ensure_collection(embedder.dimension)
+    live.upsert([make_chunk(f"{i:032x}", text=t) for i, t in enumerate(texts)], embedder.embed_documents(texts))
+
+    def interrupted(n: int) -> None:
+        raise KeyboardInterrupt  # after the first batch: the new shard is half-built
+
+    tuned = SentenceTransformerEmbedder(finetuned_model)
+    with pytest.raises(KeyboardInterrupt):
+        reembed_edge(qdrant_dir, "askdocs", embedder.model_id, tuned, interrupted, source=live)
+    assert sorted(p.name for p in qdrant_dir.iterdir()) == ["askdocs"]  # no pointer, no half-built shard
+    assert live.count() == 300
+    live.close()
+
+    client = QdrantClient(location=":memory:")
+    index = ServerIndex(client, "askdocs")
+    index.ensure_collection(embedder.dimension)
+    index.upsert([make_chunk(f"{i:032x}", text=t) for i, t in enumerate(texts)], embedder.embed_documents(texts))
+    first = alias_target(client, "askdocs")
+    with pytest.raises(KeyboardInterrupt):
+        reembed_server(client, "askdocs", embedder.model_id, tuned, interrupted)
+    assert alias_target(client, "askdocs") == first
+    assert [c.name for c in client.get_collections().collections] == [first]
