@@ -14,7 +14,7 @@ from askdocs.errors import (
     UnknownNameError,
 )
 from askdocs.index.factory import open_index
-from askdocs.index.protocol import VectorIndex
+from askdocs.index.protocol import VectorIndex, model_mismatch
 from askdocs.models import AnswerMode
 from askdocs.qa.abstain import LogisticCheck
 from askdocs.qa.extractive import ExtractiveGenerator
@@ -110,6 +110,7 @@ def open_checked_index(
     503 until it answers, and checks the dimension again as it writes); a damaged, locked or mismatched embedded
     index always is."""
     index = open_index(settings)
+    index.watch_model(embedder.model_id)
     try:
         check_dimension(index, embedder)
     except (DimensionMismatchError, IndexLockedError, ModelMismatchError):
@@ -128,9 +129,4 @@ def check_dimension(index: VectorIndex, embedder: SentenceTransformerEmbedder) -
         index.ensure_collection(embedder.dimension)
         stored = index.stored_model()
         if stored is not None and stored != embedder.model_id:
-            raise ModelMismatchError(
-                f"the index's vectors were made with the embedding model {stored!r}, but the configured model is "
-                f"{embedder.model_id!r}: its queries would find the wrong passages. Set ASKDOCS_EMBEDDING__MODEL_PATH "
-                "to the index's model, or switch the index with `askdocs index reembed --model DIR` "
-                "(`askdocs index restore` goes back to the previous one)"
-            )
+            raise model_mismatch(stored, embedder.model_id)

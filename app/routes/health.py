@@ -5,6 +5,7 @@ from fastapi.responses import JSONResponse
 
 from app.deps import ContainerDep
 from askdocs.errors import AskdocsError
+from askdocs.index.protocol import model_mismatch
 
 router = APIRouter(tags=["health"])
 
@@ -17,10 +18,13 @@ def health() -> dict[str, str]:
 
 @router.get("/ready")
 def ready(container: ContainerDep) -> JSONResponse:
-    """The model is loaded and the index answers."""
+    """The model is loaded, the index answers and holds vectors of that model."""
     try:
         dimension = container.embedder.dimension
         points = container.index.count()
+        stored = container.index.stored_model()  # a server alias may have been switched to another model's vectors
+        if stored is not None and stored != container.embedder.model_id:
+            raise model_mismatch(stored, container.embedder.model_id)
     except AskdocsError as exc:
         return JSONResponse({"status": "not ready", "reason": str(exc)}, status_code=503)
     return JSONResponse({"status": "ready", "model": container.embedder.name, "dimension": dimension, "points": points})

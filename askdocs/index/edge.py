@@ -98,6 +98,9 @@ class EdgeIndex:
     def stored_model(self) -> str | None:
         return self._model
 
+    def watch_model(self, model_id: str) -> None:
+        """Nothing to watch: an embedded shard is switched only while no service holds it (one process each)."""
+
     def ensure_collection(self, dimension: int) -> None:
         with self._lock:
             stored = self.stored_dimension()

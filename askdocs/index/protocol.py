@@ -9,7 +9,7 @@ from typing import Protocol
 
 import numpy as np
 
-from askdocs.errors import InputError
+from askdocs.errors import InputError, ModelMismatchError
 from askdocs.models import Chunk, DocumentInfo, Hit
 from askdocs.sparse import RetrievalMode, SparseVec
 
@@ -74,6 +74,15 @@ class StoredVersion:
         return self.expected > 0 and self.points == self.points_with_hash == self.expected
 
 
+def model_mismatch(stored: str, configured: str) -> ModelMismatchError:
+    return ModelMismatchError(
+        f"the index's vectors were made with the embedding model {stored!r}, but the configured model is "
+        f"{configured!r}: its queries would find the wrong passages. Set ASKDOCS_EMBEDDING__MODEL_PATH "
+        "to the index's model (and restart), or switch the index with `askdocs index reembed --model DIR` "
+        "(`askdocs index restore` goes back to the previous one)"
+    )
+
+
 def check_mode(mode: RetrievalMode, sparse: SparseVec | None) -> None:
     if mode not in ("dense", "sparse", "hybrid"):
         raise InputError(f"unknown retrieval mode {mode!r}; available: dense, hybrid, sparse")
@@ -90,6 +99,11 @@ class VectorIndex(Protocol):
 
     def stored_model(self) -> str | None:
         """The embedding model the vectors were made with, when recorded (by ``askdocs index reembed``)."""
+        ...
+
+    def watch_model(self, model_id: str) -> None:
+        """From now on, searches fail with ModelMismatchError if the stored vectors turn out to be another model's
+        (``askdocs index reembed`` moved a server alias under a running service)."""
         ...
 
     def iter_chunks(self, batch: int = 256) -> Iterator[list[Chunk]]:

@@ -7,6 +7,7 @@ thread-safe: every call goes through one lock.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -38,12 +39,14 @@ from askdocs.index.protocol import (
     StoredVersion,
     check_mode,
     hybrid_candidates,
+    model_mismatch,
     scope_of,
 )
 from askdocs.models import Chunk, DocumentInfo, Hit
 from askdocs.sparse import Fusion, RetrievalMode, SparseVec
 
 T = TypeVar("T")
+MODEL_RECHECK_S = 30.0  # how stale a running service's view of the alias's model may be
 
 
 class ServerIndex:
@@ -67,6 +70,8 @@ class ServerIndex:
         self._where = where
         self._lock = threading.RLock()
         self._exists: bool | None = None
+        self._watched: str | None = None  # the model the service embeds questions with (``watch_model``)
+        self._model_checked = -MODEL_RECHECK_S
 
     @classmethod
     def connect(
@@ -115,6 +120,18 @@ class ServerIndex:
         metadata = self._call(self._client.get_collection, self._collection).config.metadata or {}
         model = metadata.get(MODEL_KEY)
         return str(model) if model else None
+
+    def watch_model(self, model_id: str) -> None:
+        self._watched = model_id
+
+    def _check_model(self) -> None:
+        """At most every MODEL_RECHECK_S: the alias may have been switched to vectors of another model since."""
+        if self._watched is None or time.monotonic() - self._model_checked < MODEL_RECHECK_S:
+            return
+        stored = self.stored_model()
+        if stored is not None and stored != self._watched:
+            raise model_mismatch(stored, self._watched)  # and checked again on the next search
+        self._model_checked = time.monotonic()
 
     def ensure_collection(self, dimension: int) -> None:
         stored = self.stored_dimension()
@@ -184,6 +201,7 @@ class ServerIndex:
         check_mode(mode, sparse)
         if not self._has_collection():
             return []
+        self._check_model()
         sparse_q = models.SparseVector(indices=sparse.indices, values=sparse.values) if sparse else None
         dense_r = models.QueryRequest(query=vector.tolist(), using=DENSE, limit=limit, filter=flt)
         sparse_r = models.QueryRequest(query=sparse_q, using=SPARSE, limit=limit, filter=flt)

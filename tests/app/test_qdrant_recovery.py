@@ -25,6 +25,16 @@ def _qdrant_stand_in(points: int, found: list[dict[str, Any]] | None = None) -> 
     searches all find ``found`` (scored points with payload and dense vector)."""
     api = FastAPI()
 
+    @api.get("/collections/{name}")
+    def info(name: str) -> dict[str, Any]:  # the fields qdrant-client requires; no model recorded in metadata
+        config = {
+            "params": {},
+            "hnsw_config": {"m": 16, "ef_construct": 100, "full_scan_threshold": 10000},
+            "optimizer_config": {"default_segment_number": 0, "flush_interval_sec": 5},
+        }
+        result = {"status": "green", "optimizer_status": "ok", "segments_count": 1, "config": config}
+        return {"result": result | {"payload_schema": {}}, "status": "ok", "time": 0.0}
+
     @api.post("/collections/{name}/points/query/batch")
     def query_batch(name: str, body: dict[str, Any]) -> dict[str, Any]:
         answers = [{"points": found or []} for _ in body["searches"]]

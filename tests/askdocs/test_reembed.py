@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from qdrant_client import QdrantClient
 
+from app.container import Container
 from app.main import create_app
 from askdocs.components import check_dimension, make_asker, open_checked_index
 from askdocs.embedding import SentenceTransformerEmbedder
@@ -86,11 +87,13 @@ def test_embedded_reembed_answers_throughout_switches_and_restores(
 
 
 def test_server_reembed_switches_the_alias_and_restores(
-    settings: Settings, embedder: SentenceTransformerEmbedder, finetuned_model: Path
+    settings: Settings, embedder: SentenceTransformerEmbedder, finetuned_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = QdrantClient(location=":memory:")  # qdrant-client local mode: aliases and metadata work
     index = ServerIndex(client, "askdocs", where="qdrant-client local mode")
     assert not ingest_paths(make_ingestor(embedder, index), HANDBOOK).failed
+    running = ServerIndex(client, "askdocs", where="a running service's view")
+    running.watch_model(embedder.model_id)  # as open_checked_index does for the service
     first = alias_target(client, "askdocs")
     assert first is not None and first.startswith("askdocs_")  # a new collection is made behind an alias
     chunks = index.count()
@@ -109,6 +112,15 @@ def test_server_reembed_switches_the_alias_and_restores(
     assert done.chunks == index.count() == chunks and index.stored_model() == tuned.model_id
     with pytest.raises(ModelMismatchError, match="askdocs index reembed"):
         check_dimension(index, embedder)
+    monkeypatch.setattr("askdocs.index.server.MODEL_RECHECK_S", 0.0)
+    with pytest.raises(ModelMismatchError, match=f"made with the embedding model '{tuned.model_id}'"):
+        make_asker(settings, embedder, running).retrieve(QUESTION, options)  # not the wrong passages, silently
+    with TestClient(
+        create_app(Container(settings, embedder, running, make_asker(settings, embedder, running)))
+    ) as http:
+        ready = http.get("/ready")
+        assert ready.status_code == 503 and "askdocs index restore" in ready.json()["reason"]
+        assert http.post("/ask", json={"question": QUESTION}).status_code == 503
     hits = make_asker(settings, tuned, index).retrieve(QUESTION, options).hits
     assert hits and hits[0].chunk.source.endswith("leave.html")
 
@@ -117,6 +129,7 @@ def test_server_reembed_switches_the_alias_and_restores(
     assert index.stored_model() == embedder.model_id
     check_dimension(index, embedder)
     assert [h.point_id for h in asker.retrieve(QUESTION, options).hits] == before
+    assert [h.point_id for h in make_asker(settings, embedder, running).retrieve(QUESTION, options).hits] == before
     assert restore_server(client, "askdocs").live == done.live  # and forth
     index.close()
 
