@@ -19,6 +19,13 @@ class AskRequest(BaseModel):
         description="The asker's groups, as vouched for by the front end (e.g. an SSO proxy): documents whose "
         "source has an ACL are found only by its members. Without groups, only documents without an ACL.",
     )
+    asked_by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Who asked, as vouched for by the front end (e.g. 'slack:U0123'): the interaction log names "
+        "them instead of the key. Honoured only from a frontend key.",
+    )
     retrieval: Literal["dense", "sparse", "hybrid"] | None = Field(
         default=None, description="Override the retrieval mode (default ASKDOCS_RETRIEVAL__MODE)."
     )
@@ -107,6 +114,12 @@ class FeedbackIn(BaseModel):
     comment: str | None = Field(default=None, max_length=4000)
     corrected_answer: str | None = Field(
         default=None, max_length=20_000, description="The right answer; fine-tuning exports prefer it."
+    )
+    rated_by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Who rated, as vouched for by the front end (e.g. 'slack:U0123'). Only from a frontend key.",
     )
 
 

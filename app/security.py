@@ -119,5 +119,16 @@ def groups_for(caller: Caller, asked: list[str]) -> tuple[str, ...]:
     return caller.groups
 
 
+def person_for(caller: Caller, vouched: str | None, field: str) -> str | None:
+    """Who the log names: the caller, or, from a frontend, the person it vouches for (the Slack user it asks for)."""
+    if vouched is None:
+        return caller.name
+    if not caller.vouches_for_groups:
+        raise HTTPException(
+            403, f"the {field!r} field is honoured only from a frontend key (a Slack bot, an SSO proxy)"
+        )
+    return vouched
+
+
 CallerDep = Annotated[Caller, Depends(get_caller)]
 AdminCaller = Depends(require_admin)

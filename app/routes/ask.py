@@ -13,7 +13,7 @@ from app.deps import ContainerDep
 from app.errors import error_status
 from app.metrics import record_answer
 from app.schemas import AskRequest, AskResponse
-from app.security import Caller, CallerDep, groups_for
+from app.security import Caller, CallerDep, groups_for, person_for
 from askdocs.qa.generate import I_DO_NOT_KNOW
 from askdocs.qa.pipeline import AskOptions, AskResult, Prepared, sources_for
 from askdocs.qa.response import answer_body
@@ -36,7 +36,15 @@ stream has started is an `error` event `{"detail": ...}`; a bad request is a nor
 def ask(body: AskRequest, container: ContainerDep, caller: CallerDep, request: Request) -> AskResponse:
     """Answer a question from the indexed documents, citing sources as [n]."""
     result = container.asker.ask(body.question, _options(body, caller))
-    return response_of(result, logged(container, Asked(body.question, caller, request), result, "api"))
+    return response_of(
+        result,
+        logged(
+            container,
+            _asked(body, caller, request),
+            result,
+            "api",
+        ),
+    )
 
 
 @router.post(
@@ -49,10 +57,14 @@ def ask_stream(body: AskRequest, container: ContainerDep, caller: CallerDep, req
     # Search before the response starts, so that a bad question or filter is still a plain 422.
     prepared = container.asker.prepare(body.question, _options(body, caller))
     return StreamingResponse(
-        _events(container, Asked(body.question, caller, request), prepared),
+        _events(container, _asked(body, caller, request), prepared),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+def _asked(body: AskRequest, caller: Caller, request: Request) -> Asked:
+    return Asked(body.question, caller, request, person_for(caller, body.asked_by, "asked_by"))
 
 
 def _options(body: AskRequest, caller: Caller) -> AskOptions:
@@ -67,6 +79,7 @@ class Asked:
     question: str
     caller: Caller
     request: Request
+    asker: str | None = None  # who the log names: the caller, or the person a frontend vouches for
 
     @property
     def request_id(self) -> str | None:
@@ -80,7 +93,7 @@ def response_of(result: AskResult, interaction_id: str | None = None) -> AskResp
 def logged(container: Container, asked: Asked, result: AskResult, channel: Channel) -> str | None:
     """Count the answer in the metrics and hand it to the interaction log (which never blocks nor fails the
     answer); its id, or None."""
-    return log_answer(container, result, asked.question, channel, asked.caller.name, asked.request_id)
+    return log_answer(container, result, asked.question, channel, asked.asker, asked.request_id)
 
 
 def log_answer(

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from app.deps import ContainerDep
 from app.schemas import FeedbackIn, FeedbackOut
 from app.security import AdminCaller as AdminDep
-from app.security import CallerDep
+from app.security import CallerDep, person_for
 from askdocs.store.interactions import Feedback, LogQuery, parse_age
 from askdocs.store.sqllog import BackgroundLog
 from askdocs.store.stats import log_stats
@@ -30,7 +30,8 @@ def _log(container: ContainerDep) -> BackgroundLog:
 @router.post("/feedback", response_model=FeedbackOut)
 async def feedback(body: FeedbackIn, container: ContainerDep, caller: CallerDep) -> FeedbackOut:
     """Rate an answer by its interaction_id (from /ask); a second rating replaces the first."""
-    rating = Feedback(body.interaction_id, body.rating, body.comment, body.corrected_answer, caller.name, time.time())
+    rated_by = person_for(caller, body.rated_by, "rated_by")
+    rating = Feedback(body.interaction_id, body.rating, body.comment, body.corrected_answer, rated_by, time.time())
     try:
         replaced = await run_in_threadpool(_log(container).rate, rating)
     except LookupError:

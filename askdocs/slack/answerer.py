@@ -79,7 +79,7 @@ class HttpAnswerer:
         self._timeout = timeout_s
 
     def ask(self, question: str, groups: Sequence[str], asker: str) -> Reply:
-        response = self._post("/ask", {"question": question, "groups": list(groups)})
+        response = self._post("/ask", {"question": question, "groups": list(groups), "asked_by": asker})
         if response.status_code >= 500:
             raise IndexError_(f"the askdocs service at {self._base} answered HTTP {response.status_code}")
         if response.status_code == 422:
@@ -92,7 +92,7 @@ class HttpAnswerer:
         return Reply.from_body(response.json())
 
     def rate(self, interaction_id: str, rating: Rating, rated_by: str) -> None:
-        response = self._post("/feedback", {"interaction_id": interaction_id, "rating": rating})
+        response = self._post("/feedback", {"interaction_id": interaction_id, "rating": rating, "rated_by": rated_by})
         if response.status_code == 404:
             raise LookupError(interaction_id)
         if response.status_code >= 400:

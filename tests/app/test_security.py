@@ -144,6 +144,18 @@ def test_groups_come_from_identity_not_from_the_request(client: TestClient, keys
     assert "4.2 million" not in json.dumps(public.json())
 
 
+def test_only_a_frontend_may_name_the_person_it_asks_and_rates_for(client: TestClient, keys: dict[str, str]) -> None:
+    body = {"question": QUESTION, "asked_by": "slack:U042"}
+    claimed = client.post("/ask", json=body, headers=bearer(keys["ask"]))
+    assert claimed.status_code == 403 and "'asked_by' field is honoured only from a frontend" in claimed.text
+    asked = client.post("/ask", json=body, headers=bearer(keys["frontend"])).json()
+    rating = {"interaction_id": asked["interaction_id"], "rating": "helpful", "rated_by": "slack:U043"}
+    assert client.post("/feedback", json=rating, headers=bearer(keys["ask"])).status_code == 403
+    assert client.post("/feedback", json=rating, headers=bearer(keys["frontend"])).status_code == 200
+    logged = client.get(f"/interactions/{asked['interaction_id']}", headers=bearer(keys["admin"])).json()
+    assert logged["caller"] == "slack:U042" and logged["feedback"]["rated_by"] == "slack:U043"
+
+
 def test_anonymous_callers_without_keys_cannot_claim_groups(
     restricted_dir: Path, embedder: SentenceTransformerEmbedder, tmp_path: Path
 ) -> None:
