@@ -101,19 +101,24 @@ def make_big_array() -> bytes:
     return buffer.getvalue()
 
 
-def make_table() -> bytes:
-    pdf = FPDF(unit="mm", format="A4")
-    pdf.set_title("Condensed Statements of Operations")
-    pdf.set_creation_date(CREATION_DATE)
+def _statement(pdf: FPDF, years: tuple[str, str]) -> None:
+    """A new page with a statement of operations: a label column, then one amount column per year."""
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 13)
     pdf.cell(0, 10, "Condensed Statements of Operations (in millions)", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 10)
-    for label, *amounts in [("", "2022", "2021"), *TABLE_ROWS]:
+    for label, *amounts in [("", *years), *TABLE_ROWS]:
         pdf.cell(100, 7, label)
         for amount in amounts:
             pdf.cell(35, 7, amount, align="R")
         pdf.ln(7)
+
+
+def make_table() -> bytes:
+    pdf = FPDF(unit="mm", format="A4")
+    pdf.set_title("Condensed Statements of Operations")
+    pdf.set_creation_date(CREATION_DATE)
+    _statement(pdf, ("2022", "2021"))
     pdf.ln(4)
     pdf.multi_cell(0, 6, "Revenue grew because more customers renewed their contracts than in the year before.")
     return bytes(pdf.output())
@@ -140,15 +145,7 @@ def make_sec_cover() -> bytes:
     pdf.set_font("Helvetica", "", 11)
     for line in SEC_COVER:
         pdf.cell(0, 7, line, align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.add_page()
-    pdf.set_font("Helvetica", "B", 13)
-    pdf.cell(0, 10, "Condensed Statements of Operations (in millions)", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
-    for label, *amounts in [("", "2023", "2022"), *TABLE_ROWS]:
-        pdf.cell(100, 7, label)
-        for amount in amounts:
-            pdf.cell(35, 7, amount, align="R")
-        pdf.ln(7)
+    _statement(pdf, ("2023", "2022"))
     return bytes(pdf.output())
 
 
