@@ -93,7 +93,7 @@ class _bar:  # noqa: N801 - used as a context manager like a function
         )
         self._progress.start()
         task = self._progress.add_task("chunks", total=None)
-        return lambda n: self._progress.advance(task, n)
+        return lambda n, total: self._progress.update(task, advance=n, total=total)
 
     def __exit__(self, *exc: object) -> None:
         self._progress.stop()

@@ -30,7 +30,7 @@ from askdocs.index.protocol import VectorIndex
 from askdocs.index.server import ServerIndex
 from askdocs.sparse import Bm25Encoder
 
-Advance = Callable[[int], None]
+Advance = Callable[[int, int], None]  # (chunks just written, chunks in all)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +46,13 @@ def copy_reembedded(source: VectorIndex, target: VectorIndex, embedder: Embedder
     """Every chunk of ``source`` into ``target`` with ``embedder``'s vectors (and BM25 vectors, as ingest makes)."""
     target.ensure_collection(embedder.dimension)
     sparse = Bm25Encoder()
+    total = source.count()
     copied = 0
     for chunks in source.iter_chunks(256):
         texts = [c.embed_text for c in chunks]
         target.upsert(chunks, embedder.embed_documents(texts), sparse.encode_documents(texts))
         copied += len(chunks)
-        advance(len(chunks))
+        advance(len(chunks), total)
     if copied != source.count() or target.count() != copied:
         raise IndexError_(
             f"the live index changed while it was re-embedded ({copied} chunks copied, {source.count()} live, "
@@ -65,7 +66,7 @@ def reembed_edge(
     collection: str,
     current_model: str,
     embedder: Embedder,
-    advance: Advance = lambda n: None,
+    advance: Advance = lambda n, total: None,
     *,
     source: EdgeIndex | None = None,
 ) -> Switched:
@@ -94,7 +95,7 @@ def reembed_edge(
 
 
 def reembed_server(
-    client: QdrantClient, alias: str, current_model: str, embedder: Embedder, advance: Advance = lambda n: None
+    client: QdrantClient, alias: str, current_model: str, embedder: Embedder, advance: Advance = lambda n, total: None
 ) -> Switched:
     """A new collection beside the one ``alias`` points at, then the alias switched in one request."""
     started = time.perf_counter()

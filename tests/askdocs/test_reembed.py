@@ -48,11 +48,13 @@ def test_embedded_reembed_answers_throughout_switches_and_restores(
 
     container = container_for(settings, embedder)
     during: list[tuple[str, dict[str, Any]]] = []
+    progress: list[tuple[int, int]] = []
     with TestClient(create_app(container)) as client:
         before = client.post("/ask", json={"question": QUESTION}).json()
         assert before["sources"] and "leave.html" in sources(before)[0]
 
-        def ask_meanwhile(n: int) -> None:  # called after every batch written to the new shard
+        def ask_meanwhile(n: int, total: int) -> None:  # called after every batch written to the new shard
+            progress.append((n, total))
             during.append((read_live(qdrant_dir, "askdocs").shard, client.post("/ask", json={"question": QUESTION})))
 
         done = reembed_edge(qdrant_dir, "askdocs", embedder.model_id, tuned, ask_meanwhile, source=container.index)
@@ -62,6 +64,7 @@ def test_embedded_reembed_answers_throughout_switches_and_restores(
     assert all(r.status_code == 200 and sources(r.json()) == sources(before) for _, r in during)
     assert sources(still) == sources(before)
     assert done.chunks == chunks and done.previous == "askdocs" and done.model == tuned.model_id
+    assert sum(n for n, _ in progress) == chunks and {total for _, total in progress} == {chunks}  # a bar with an end
     assert read_live(qdrant_dir, "askdocs").shard == done.live and (qdrant_dir / "askdocs").is_dir()
 
     # the old model cannot query the new vectors: a clear error naming both models and the way out
@@ -102,7 +105,7 @@ def test_server_reembed_switches_the_alias_and_restores(
     before = [h.point_id for h in asker.retrieve(QUESTION, options).hits]
     during: list[tuple[str | None, list[str]]] = []
 
-    def ask_meanwhile(n: int) -> None:
+    def ask_meanwhile(n: int, total: int) -> None:
         during.append((alias_target(client, "askdocs"), [h.point_id for h in asker.retrieve(QUESTION, options).hits]))
 
     tuned = SentenceTransformerEmbedder(finetuned_model)
@@ -164,7 +167,7 @@ def test_a_failed_reembed_leaves_the_live_index_as_it_was(
     live.ensure_collection(embedder.dimension)
     live.upsert([make_chunk(f"{i:032x}", text=t) for i, t in enumerate(texts)], embedder.embed_documents(texts))
 
-    def interrupted(n: int) -> None:
+    def interrupted(n: int, total: int) -> None:
         raise KeyboardInterrupt  # after the first batch: the new shard is half-built
 
     tuned = SentenceTransformerEmbedder(finetuned_model)
