@@ -24,6 +24,7 @@ from askdocs.slack.answerer import Rating, Reply
 from askdocs.slack.bot import build_bolt_app
 from askdocs.slack.policy import load_slack_config
 from askdocs.store.interactions import Feedback
+from askdocs.store.slack import SqlSlackMemory
 
 router = APIRouter(tags=["slack"], include_in_schema=False)
 
@@ -48,7 +49,9 @@ class ServiceAnswerer:
 def slack_app(container: Container) -> App:
     """The bolt app for this service (the lifespan builds it; nothing reaches Slack until the first event)."""
     settings = container.settings.slack
-    return build_bolt_app(settings, load_slack_config(settings.config_file), ServiceAnswerer(container))
+    memory = SqlSlackMemory(container.store.engine) if container.store is not None else None
+    config = load_slack_config(settings.config_file)
+    return build_bolt_app(settings, config, ServiceAnswerer(container), memory=memory)
 
 
 @router.post("/slack/events")

@@ -6,7 +6,13 @@ with a frontend key so that a DM searches with the asker's groups.
 
 from __future__ import annotations
 
-from cli.common import ServiceClient, clean_errors, fail, settings_or_exit
+from typing import TYPE_CHECKING
+
+from cli.common import ServiceClient, clean_errors, err_console, fail, settings_or_exit
+
+if TYPE_CHECKING:
+    from askdocs.settings import Settings
+    from askdocs.slack.memory import SlackMemory
 
 
 def slack() -> None:
@@ -29,5 +35,21 @@ def slack() -> None:
     key = settings.service.api_key or settings.admin_token
     with clean_errors():
         answerer = HttpAnswerer(service.base, key.get_secret_value() if key else None)
-        app = build_bolt_app(config, load_slack_config(config.config_file), answerer, socket_mode=True)
+        memory = shared_memory(settings)
+        app = build_bolt_app(config, load_slack_config(config.config_file), answerer, socket_mode=True, memory=memory)
     SocketModeHandler(app, config.app_token.get_secret_value()).start()
+
+
+def shared_memory(settings: Settings) -> SlackMemory | None:
+    """The state store's memory of handled events and answered threads (shared with the service and other bot
+    processes, kept across restarts); this process's own when the store cannot be opened."""
+    from askdocs.errors import StoreError
+    from askdocs.store.slack import SqlSlackMemory
+    from askdocs.store.store import open_store
+
+    try:
+        store = open_store(settings)
+    except StoreError as exc:
+        err_console.print(f"warning: {exc}; handled events and threads are remembered by this process only")
+        return None
+    return SqlSlackMemory(store.engine)

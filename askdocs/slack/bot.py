@@ -32,6 +32,7 @@ from askdocs.slack.blocks import (
     fallback_text,
     notice_blocks,
 )
+from askdocs.slack.memory import LocalMemory, SlackMemory
 from askdocs.slack.policy import (
     ChannelPolicy,
     SlackConfig,
@@ -44,7 +45,6 @@ from askdocs.slack.policy import (
     stays_silent,
 )
 from askdocs.slack.rating import Ratings
-from askdocs.slack.recent import Recent
 
 log = logging.getLogger("askdocs.slack")
 WORKING = "eyes"
@@ -61,10 +61,16 @@ def web_client(settings: SlackSettings) -> WebClient:
 
 
 def build_bolt_app(
-    settings: SlackSettings, config: SlackConfig, answerer: Answerer, *, socket_mode: bool = False
+    settings: SlackSettings,
+    config: SlackConfig,
+    answerer: Answerer,
+    *,
+    socket_mode: bool = False,
+    memory: SlackMemory | None = None,
 ) -> App:
-    """The bot as a bolt App; the HTTP route dispatches requests to it, Socket Mode hands it its envelopes."""
-    bot = SlackBot(settings, config, answerer)
+    """The bot as a bolt App; the HTTP route dispatches requests to it, Socket Mode hands it its envelopes.
+    ``memory``: events handled and threads answered in (default: this process's own)."""
+    bot = SlackBot(settings, config, answerer, memory or LocalMemory())
     secret = settings.signing_secret.get_secret_value() if settings.signing_secret else ""
     app = App(
         client=web_client(settings),
@@ -110,18 +116,17 @@ class Asked:
 
 
 class SlackBot:
-    def __init__(self, settings: SlackSettings, config: SlackConfig, answerer: Answerer) -> None:
+    def __init__(self, settings: SlackSettings, config: SlackConfig, answerer: Answerer, memory: SlackMemory) -> None:
         self._settings = settings
         self._config = config
         self._answerer = answerer
-        self._seen = Recent(ttl_s=3600)  # Slack retries within minutes; an hour covers replays too
-        self._threads = Recent(ttl_s=7 * 86400, max_items=100_000)  # (channel, thread_ts) the bot answered in
+        self._memory = memory
         self._emails: dict[str, str | None] = {}
 
     def dedupe(self, body: dict[str, Any], next_: Any) -> BoltResponse | None:
         """Acknowledge an event already seen (``X-Slack-Retry-Num``, a replay) without handling it again."""
         event_id = body.get("event_id")
-        if body.get("type") == "event_callback" and event_id and not self._seen.add(event_id):
+        if body.get("type") == "event_callback" and event_id and not self._memory.first_time(str(event_id)):
             log.info("event %s already handled; acknowledged again", event_id)
             return BoltResponse(status=200, body="")
         next_()
@@ -140,7 +145,8 @@ class SlackBot:
         if not is_dm and mentions(text, context.bot_user_id):
             return  # the app_mention event answers it
         thread = event.get("thread_ts")
-        trigger: Trigger = "dm" if is_dm else "thread" if thread and (channel, thread) in self._threads else "message"
+        follows = not is_dm and bool(thread) and self._memory.follows(channel, str(thread))
+        trigger: Trigger = "dm" if is_dm else "thread" if follows else "message"
         asked = self._asked(trigger, event, context.bot_user_id)
         if asked.question and should_answer(trigger, asked.policy, asked.question):
             self._handle(asked, client)
@@ -224,10 +230,10 @@ class SlackBot:
                 client.chat_postEphemeral(user=asked.user, thread_ts=asked.thread_ts, **where)
             elif asked.thread_ts is None:  # /ask: a new message, which follow-ups may then thread on
                 posted = client.chat_postMessage(**where)
-                self._threads.add((asked.channel, posted["ts"]))
+                self._memory.answered_in(asked.channel, posted["ts"])
             else:
                 client.chat_postMessage(thread_ts=asked.thread_ts, **where)
-                self._threads.add((asked.channel, asked.thread_ts))
+                self._memory.answered_in(asked.channel, asked.thread_ts)
         except SlackApiError as exc:
             log.error("slack: posting the answer in %s failed: %s", asked.channel, exc.response.get("error"))
             if asked.respond is not None:  # what was searched for the channel may be shown to the asker alone

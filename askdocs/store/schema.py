@@ -117,3 +117,20 @@ api_keys = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("revoked_at", sa.Float),
 )
+
+# The Slack bot's memory (askdocs.store.slack): events handled, so that a retry is answered once by any replica,
+# and the threads it answered in, followed without a new mention.
+slack_events = sa.Table(
+    "slack_events",
+    metadata,
+    sa.Column("event_id", sa.String(128), primary_key=True),
+    sa.Column("seen_at", sa.Float, nullable=False, index=True),
+)
+
+slack_threads = sa.Table(
+    "slack_threads",
+    metadata,
+    sa.Column("channel", sa.String(64), primary_key=True),
+    sa.Column("thread_ts", sa.String(64), primary_key=True),
+    sa.Column("answered_at", sa.Float, nullable=False, index=True),
+)

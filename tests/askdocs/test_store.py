@@ -30,13 +30,13 @@ def store_settings(data_dir: Path, url: str, **more: object) -> Settings:
 def test_the_schema_is_migrated_on_open_and_again_is_a_no_op(any_store_url: str, tmp_path: Path) -> None:
     store = open_store(store_settings(tmp_path, any_store_url))
     current, head = current_revision(store.engine)
-    assert current == head == "0002"
-    assert {"jobs", "uploads", "validators", "interactions", "feedback"} <= set(
+    assert current == head == "0003"
+    assert {"jobs", "uploads", "validators", "interactions", "feedback", "slack_events", "slack_threads"} <= set(
         sa.inspect(store.engine).get_table_names()
     )
     store.close()
     again = open_store(store_settings(tmp_path, any_store_url))
-    assert current_revision(again.engine) == ("0002", "0002")
+    assert current_revision(again.engine) == ("0003", "0003")
     again.close()
 
 

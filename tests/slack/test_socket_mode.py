@@ -21,10 +21,12 @@ from askdocs.settings import Settings, SlackSettings, load_settings
 from askdocs.slack.answerer import HttpAnswerer
 from askdocs.slack.blocks import UNAVAILABLE
 from askdocs.slack.bot import build_bolt_app
+from askdocs.slack.memory import SlackMemory
 from askdocs.slack.policy import SlackConfig
 from askdocs.store.keys import KeyStore
 from askdocs.store.store import open_store
 from cli.main import app as cli
+from cli.slack_cmd import shared_memory
 from tests.app.conftest import container_for
 from tests.app.test_security import QUESTION, restricted_dir  # noqa: F401 - the fixture
 from tests.servers import free_port, serve
@@ -43,10 +45,12 @@ def service(restricted_dir: Path, embedder: SentenceTransformerEmbedder) -> Iter
     container.close()
 
 
-def handler_for(api: str, service_url: str, key: str) -> tuple[SocketModeHandler, list[SocketModeResponse]]:
+def handler_for(
+    api: str, service_url: str, key: str, memory: SlackMemory | None = None
+) -> tuple[SocketModeHandler, list[SocketModeResponse]]:
     slack = SlackSettings(bot_token=TOKEN, app_token="xapp-test", api_url=f"{api}/api/")  # type: ignore[arg-type]
     config = SlackConfig(users={"UHR": ["hr"]})
-    bolt = build_bolt_app(slack, config, HttpAnswerer(service_url, key), socket_mode=True)
+    bolt = build_bolt_app(slack, config, HttpAnswerer(service_url, key), socket_mode=True, memory=memory)
     handler = SocketModeHandler(bolt, "xapp-test")  # builds the client; nothing connects until start()
     sent: list[SocketModeResponse] = []
     handler.client.send_socket_mode_response = sent.append  # type: ignore[method-assign] # the websocket's end
@@ -59,9 +63,10 @@ def test_socket_mode_answers_a_dm_with_the_askers_groups_through_the_service_and
     fake, api = slack
     url, key = service
     assert httpx.post(f"{url}/slack/events", json={}).status_code == 404  # no bot tokens on the service: no route
-    handler, sent = handler_for(api, url, key)
+    store = Settings(data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg] # the test's store (database_url)
+    handler, sent = handler_for(api, url, key, shared_memory(store))  # as `askdocs slack` builds it
+    dm = event(message(QUESTION, "1700000900.0001", user="UHR", channel="DHR", channel_type="im"), "Ev-sock")
     try:
-        dm = event(message(QUESTION, "1700000900.0001", user="UHR", channel="DHR", channel_type="im"), "Ev-sock")
         handler.handle(handler.client, SocketModeRequest(type="events_api", envelope_id="env-1", payload=dm))
         handler.handle(handler.client, SocketModeRequest("events_api", "env-2", dm, retry_attempt=1))
         [reply] = fake.wait("chat.postMessage")
@@ -71,11 +76,16 @@ def test_socket_mode_answers_a_dm_with_the_askers_groups_through_the_service_and
         fake.settle()
     finally:
         handler.close()
-    assert [r.envelope_id for r in sent] == ["env-1", "env-2", "env-3"]  # each envelope acknowledged
-    assert len(fake.of("chat.postMessage")) == 1  # the retry was not answered again
+    restarted, sent_again = handler_for(api, url, key, shared_memory(store))  # the bot process restarted
+    try:
+        restarted.handle(restarted.client, SocketModeRequest("events_api", "env-4", dm, retry_attempt=2))
+        fake.settle()
+    finally:
+        restarted.close()
+    assert [r.envelope_id for r in sent + sent_again] == ["env-1", "env-2", "env-3", "env-4"]  # each acknowledged
+    assert len(fake.of("chat.postMessage")) == 1  # the retries were not answered again, not even after a restart
     assert "4.2 million" in text_of(reply)  # the frontend key vouched for UHR's groups
     assert "Rated not helpful by <@UHR>" in text_of(update)
-    store = Settings(data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg] # the test's store (database_url)
     logged = open_store(store).log.get(buttons(reply)[1]["value"])
     assert logged is not None and logged.feedback is not None and logged.feedback.rating == "not_helpful"
     assert logged.interaction.caller == "slack:UHR" and logged.feedback.rated_by == "slack:UHR"  # not the key
