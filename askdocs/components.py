@@ -14,7 +14,7 @@ from askdocs.errors import (
     UnknownNameError,
 )
 from askdocs.index.factory import open_index
-from askdocs.index.protocol import VectorIndex, model_mismatch
+from askdocs.index.protocol import VectorIndex, check_model
 from askdocs.models import AnswerMode
 from askdocs.qa.abstain import LogisticCheck
 from askdocs.qa.extractive import ExtractiveGenerator
@@ -127,6 +127,4 @@ def check_dimension(index: VectorIndex, embedder: SentenceTransformerEmbedder) -
     a locked embedded index (IndexLockedError) before any work."""
     if index.stored_dimension() is not None:
         index.ensure_collection(embedder.dimension)
-        stored = index.stored_model()
-        if stored is not None and stored != embedder.model_id:
-            raise model_mismatch(stored, embedder.model_id)
+        check_model(index.stored_model(), embedder.model_id)

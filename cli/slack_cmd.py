@@ -44,12 +44,14 @@ def shared_memory(settings: Settings) -> SlackMemory | None:
     """The state store's memory of handled events and answered threads (shared with the service and other bot
     processes, kept across restarts); this process's own when the store cannot be opened."""
     from askdocs.errors import StoreError
+    from askdocs.store.engine import database_url, make_engine, upgrade
     from askdocs.store.slack import SqlSlackMemory
-    from askdocs.store.store import open_store
 
+    engine = make_engine(database_url(settings))  # the engine alone: the queue and the log are the service's
     try:
-        store = open_store(settings)
+        upgrade(engine)
     except StoreError as exc:
+        engine.dispose()
         err_console.print(f"warning: {exc}; handled events and threads are remembered by this process only")
         return None
-    return SqlSlackMemory(store.engine)
+    return SqlSlackMemory(engine)

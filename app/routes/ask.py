@@ -36,15 +36,7 @@ stream has started is an `error` event `{"detail": ...}`; a bad request is a nor
 def ask(body: AskRequest, container: ContainerDep, caller: CallerDep, request: Request) -> AskResponse:
     """Answer a question from the indexed documents, citing sources as [n]."""
     result = container.asker.ask(body.question, _options(body, caller))
-    return response_of(
-        result,
-        logged(
-            container,
-            _asked(body, caller, request),
-            result,
-            "api",
-        ),
-    )
+    return response_of(result, logged(container, _asked(body, caller, request), result, "api"))
 
 
 @router.post(
@@ -79,7 +71,7 @@ class Asked:
     question: str
     caller: Caller
     request: Request
-    asker: str | None = None  # who the log names: the caller, or the person a frontend vouches for
+    asker: str | None  # who the log names: the caller, or the person a frontend vouches for
 
     @property
     def request_id(self) -> str | None:

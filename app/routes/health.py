@@ -5,7 +5,7 @@ from fastapi.responses import JSONResponse
 
 from app.deps import ContainerDep
 from askdocs.errors import AskdocsError
-from askdocs.index.protocol import model_mismatch
+from askdocs.index.protocol import check_model
 
 router = APIRouter(tags=["health"])
 
@@ -22,9 +22,8 @@ def ready(container: ContainerDep) -> JSONResponse:
     try:
         dimension = container.embedder.dimension
         points = container.index.count()
-        stored = container.index.stored_model()  # a server alias may have been switched to another model's vectors
-        if stored is not None and stored != container.embedder.model_id:
-            raise model_mismatch(stored, container.embedder.model_id)
+        # a server alias may have been switched to another model's vectors under the running service
+        check_model(container.index.stored_model(), container.embedder.model_id)
     except AskdocsError as exc:
         return JSONResponse({"status": "not ready", "reason": str(exc)}, status_code=503)
     return JSONResponse({"status": "ready", "model": container.embedder.name, "dimension": dimension, "points": points})

@@ -74,8 +74,12 @@ class StoredVersion:
         return self.expected > 0 and self.points == self.points_with_hash == self.expected
 
 
-def model_mismatch(stored: str, configured: str) -> ModelMismatchError:
-    return ModelMismatchError(
+def check_model(stored: str | None, configured: str) -> None:
+    """ModelMismatchError when the index records vectors of a model other than the one questions are embedded with
+    (``stored`` None: not recorded, taken as the configured one)."""
+    if stored is None or stored == configured:
+        return
+    raise ModelMismatchError(
         f"the index's vectors were made with the embedding model {stored!r}, but the configured model is "
         f"{configured!r}: its queries would find the wrong passages. Set ASKDOCS_EMBEDDING__MODEL_PATH "
         "to the index's model (and restart), or switch the index with `askdocs index reembed --model DIR` "

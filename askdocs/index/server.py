@@ -38,8 +38,8 @@ from askdocs.index.protocol import (
     Scope,
     StoredVersion,
     check_mode,
+    check_model,
     hybrid_candidates,
-    model_mismatch,
     scope_of,
 )
 from askdocs.models import Chunk, DocumentInfo, Hit
@@ -128,9 +128,7 @@ class ServerIndex:
         """At most every MODEL_RECHECK_S: the alias may have been switched to vectors of another model since."""
         if self._watched is None or time.monotonic() - self._model_checked < MODEL_RECHECK_S:
             return
-        stored = self.stored_model()
-        if stored is not None and stored != self._watched:
-            raise model_mismatch(stored, self._watched)  # and checked again on the next search
+        check_model(self.stored_model(), self._watched)  # when it raises, checked again on the next search
         self._model_checked = time.monotonic()
 
     def ensure_collection(self, dimension: int) -> None:

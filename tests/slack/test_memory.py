@@ -12,10 +12,12 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from askdocs.embedding import SentenceTransformerEmbedder
+from askdocs.settings import Settings
 from askdocs.slack.memory import EVENT_TTL_S
 from askdocs.store.engine import make_engine, upgrade
 from askdocs.store.schema import slack_events
 from askdocs.store.slack import SqlSlackMemory
+from cli.slack_cmd import shared_memory
 from tests.slack.conftest import bot_service, slack_settings
 from tests.slack.stand_in import FakeSlack, event, mention, message, post_event
 
@@ -66,11 +68,14 @@ def test_events_older_than_the_window_are_forgotten(any_store_url: str) -> None:
     engine.dispose()
 
 
-def test_a_store_that_fails_falls_back_to_this_process_memory() -> None:
+def test_a_store_that_fails_falls_back_to_this_process_memory(tmp_path: Path) -> None:
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    down = make_engine(f"postgresql+psycopg://u:p@127.0.0.1:{port}/db?connect_timeout=2")
+    url = f"postgresql+psycopg://u:p@127.0.0.1:{port}/db?connect_timeout=2"
+    settings = Settings(data_dir=tmp_path, database={"url": url}, _env_file=None)  # type: ignore[arg-type]
+    assert shared_memory(settings) is None  # `askdocs slack` starts with its own memory, and says so
+    down = make_engine(url)
     memory = SqlSlackMemory(down)
     assert memory.first_time("Ev-1") and not memory.first_time("Ev-1")  # still answered once, by this process
     memory.answered_in("C1", "1.1")
