@@ -42,7 +42,7 @@ RETRIEVALS = [("dense", "dbsf"), ("hybrid", "dbsf"), ("hybrid", "rrf")]
 
 def load_questions() -> list[dict[str, Any]]:
     """The handbook's questions: each with its source file (and page), and a text its answer holds."""
-    questions = load_questions()
+    questions: list[dict[str, Any]] = json.loads(QUESTIONS.read_text(encoding="utf-8"))
     return questions
 
 

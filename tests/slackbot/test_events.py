@@ -121,7 +121,7 @@ def test_a_button_click_is_stored_as_feedback_and_the_message_says_who_rated(
         [update] = fake.wait("chat.update")
         assert container.interactions is not None
         logged = container.interactions.get(helpful["value"])
-    assert logged is not None and logged.interaction.channel == "slack" and logged.interaction.caller == "slack:UANA"
+    assert logged is not None and logged.interaction.channel == "slack" and logged.interaction.asked_by == "slack:UANA"
     assert (
         logged.feedback is not None and logged.feedback.rating == "helpful" and logged.feedback.rated_by == "slack:UBEA"
     )

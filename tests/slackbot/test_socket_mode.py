@@ -89,7 +89,7 @@ def test_socket_mode_answers_a_dm_with_the_askers_groups_through_the_service_and
     assert "Rated not helpful by <@UHR>" in text_of(update)
     logged = open_store(store).interactions.get(buttons(reply)[1]["value"])
     assert logged is not None and logged.feedback is not None and logged.feedback.rating == "not_helpful"
-    assert logged.interaction.caller == "slack:UHR" and logged.feedback.rated_by == "slack:UHR"  # not the key
+    assert logged.interaction.asked_by == "slack:UHR" and logged.feedback.rated_by == "slack:UHR"  # not the key
 
 
 def interaction(reply: Any, user: str, channel: str) -> dict[str, Any]:
