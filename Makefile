@@ -3,10 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export HF_HUB_OFFLINE := 1
-export TRANSFORMERS_OFFLINE := 1
-export OMP_WAIT_POLICY := PASSIVE
-export TOKENIZERS_PARALLELISM := false
+# The runtime environment (offline model hub, OpenMP) is set by askdocs itself: askdocs/runtime.py.
 
 .PHONY: run test install lint types unit sample clean
 
@@ -15,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# The CPU torch first: sentence-transformers would otherwise pull a multi-GB CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,train]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,4 +1,4 @@
-"""What the service needs, built once in the lifespan (or handed in by tests)."""
+"""What the service needs, built once in the lifespan by :func:`build_container` (tests call it too)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from app.limits import RateLimit
 from askdocs.embedding import Embedder
 from askdocs.index.protocol import VectorIndex
 from askdocs.jobs import JobQueue
-from askdocs.qa.pipeline import Asker
+from askdocs.qa.pipeline import AnswerPipeline
 from askdocs.settings import Settings
 from askdocs.store.keys import KeyStore
 from askdocs.store.sqllog import BackgroundLog
@@ -28,9 +28,9 @@ class Container:
     settings: Settings
     embedder: Embedder
     index: VectorIndex
-    asker: Asker
+    pipeline: AnswerPipeline
     jobs: JobQueue | None = None  # POST /ingest queues jobs here; a worker runs them
-    log: BackgroundLog | None = None  # every answer, unless ASKDOCS_LOG__ENABLED=false
+    interactions: BackgroundLog | None = None  # the interaction log: every answer, unless ASKDOCS_LOG__ENABLED=false
     store: Store | None = None
     background: Background | None = None
     keys: KeyStore | None = None  # API keys; none stored (and auth not required): callers are anonymous
@@ -39,8 +39,8 @@ class Container:
     def close(self) -> None:
         if self.background is not None:
             self.background.close()
-        if self.log is not None:
-            self.log.close()
+        if self.interactions is not None:
+            self.interactions.close()
         if self.store is not None:
             self.store.close()
         self.index.close()
@@ -51,15 +51,23 @@ class Container:
 BackgroundFactory = Callable[[Container], Background | None]
 
 
-def build_container(settings: Settings, background: BackgroundFactory | None = None) -> Container:
-    from askdocs.components import make_asker, make_embedder, open_checked_index
+def build_container(
+    settings: Settings, background: BackgroundFactory | None = None, *, embedder: Embedder | None = None
+) -> Container:
+    """The service's parts from its settings. ``embedder``: a model already loaded (tests share one)."""
+    from askdocs.components import make_embedder, make_pipeline, open_checked_index
     from askdocs.store.store import open_store
 
     store = open_store(settings)  # first: a store that cannot be reached or migrated stops the start
-    embedder = make_embedder(settings)
-    index = open_checked_index(settings, embedder, tolerate_unreachable=True)
-    log = BackgroundLog(store.log) if settings.log.enabled else None
-    container = Container(settings, embedder, index, make_asker(settings, embedder, index), store.queue, log, store)
+    try:
+        embedder = embedder or make_embedder(settings)
+        index = open_checked_index(settings, embedder, tolerate_unreachable=True)
+    except BaseException:
+        store.close()
+        raise
+    container = Container(settings, embedder, index, make_pipeline(settings, embedder, index), store.queue)
+    container.store = store
+    container.interactions = BackgroundLog(store.interactions) if settings.log.enabled else None
     container.keys = KeyStore(store.engine)
     container.rate_limit = RateLimit(settings.auth.rate_limit)
     if background is not None:

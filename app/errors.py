@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from askdocs.errors import AskdocsError, GenerationError, IndexError_, InputError
+from askdocs.errors import AskdocsError, GenerationError, InputError, VectorIndexError
 
 log = logging.getLogger("askdocs.app")
 
@@ -13,7 +13,7 @@ def error_status(exc: BaseException) -> tuple[int, str]:
     """The status code and the detail a caller sees; the log gets what the caller must not (a trace)."""
     if isinstance(exc, InputError):
         return 422, str(exc)
-    if isinstance(exc, IndexError_):
+    if isinstance(exc, VectorIndexError):
         log.error("index error: %s", exc)
         return 503, f"the index is unavailable: {exc}"
     if isinstance(exc, GenerationError):

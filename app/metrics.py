@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from askdocs.jobs import Job
+from askdocs.models import DocumentStatus
 
 REGISTRY = CollectorRegistry()
 _SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -41,11 +42,12 @@ def record_answer(mode: str, idk: bool, degraded: bool, timings_ms: dict[str, fl
         STAGES.labels(stage).observe(timings_ms.get(stage, 0.0) / 1000)
 
 
-def record_job(job: Any) -> None:
-    """A finished ingest job of the in-service worker (``Worker(on_job=...)``)."""
+def record_job(job: Job) -> None:
+    """A finished ingest job of the worker inside the service (``askdocs serve``; separate ``askdocs worker``
+    processes serve no metrics)."""
     for document in job.result.documents:
-        INGESTED.labels(document.status).inc()
-        if document.status in ("new", "updated"):
+        INGESTED.labels(document.status.value).inc()
+        if document.status in (DocumentStatus.NEW, DocumentStatus.UPDATED):
             CHUNKS.inc(document.chunks)
 
 

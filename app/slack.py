@@ -16,34 +16,34 @@ from slack_bolt import App
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 
 from app.container import Container
-from app.routes.ask import log_answer
+from app.routes.ask import LogEntry, log_answer
 from askdocs.errors import StoreError
 from askdocs.qa.pipeline import AskOptions
 from askdocs.qa.response import answer_body
-from askdocs.slack.answerer import Rating, Reply
-from askdocs.slack.bot import build_bolt_app
-from askdocs.slack.policy import load_slack_config
 from askdocs.store.interactions import Feedback
-from askdocs.store.slack import SqlSlackMemory
+from slackbot.answerer import Rating, Reply
+from slackbot.bot import build_bolt_app
+from slackbot.memory import SqlSlackMemory
+from slackbot.policy import load_slack_config
 
 router = APIRouter(tags=["slack"], include_in_schema=False)
 
 
 class ServiceAnswerer:
-    """The service's Asker and interaction log, in-process."""
+    """The service's AnswerPipeline and interaction log, in-process."""
 
     def __init__(self, container: Container) -> None:
         self._container = container
 
-    def ask(self, question: str, groups: Sequence[str], asker: str) -> Reply:
-        result = self._container.asker.ask(question, AskOptions(groups=tuple(groups)))
-        interaction_id = log_answer(self._container, result, question, "slack", asker)
+    def ask(self, question: str, groups: Sequence[str], asked_by: str) -> Reply:
+        result = self._container.pipeline.ask(question, AskOptions(groups=tuple(groups)))
+        interaction_id = log_answer(self._container, result, LogEntry(question, "slack", asked_by))
         return Reply.from_body(answer_body(result) | {"interaction_id": interaction_id})
 
     def rate(self, interaction_id: str, rating: Rating, rated_by: str) -> None:
-        if self._container.log is None:
+        if self._container.interactions is None:
             raise StoreError("the interaction log is off on this service (ASKDOCS_LOG__ENABLED=false)")
-        self._container.log.rate(Feedback(interaction_id, rating, rated_by=rated_by, created_at=time.time()))
+        self._container.interactions.rate(Feedback(interaction_id, rating, rated_by=rated_by, created_at=time.time()))
 
 
 def slack_app(container: Container) -> App:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from askdocs.embedding import SentenceTransformerEmbedder
+from askdocs.embedding import Embedder, SentenceTransformerEmbedder
 from askdocs.errors import (
     ConfigError,
     DimensionMismatchError,
-    IndexError_,
     IndexLockedError,
     ModelMismatchError,
     UnknownNameError,
+    VectorIndexError,
 )
 from askdocs.index.factory import open_index
 from askdocs.index.protocol import VectorIndex, check_model
@@ -19,7 +19,7 @@ from askdocs.models import AnswerMode
 from askdocs.qa.abstain import LogisticCheck
 from askdocs.qa.extractive import ExtractiveGenerator
 from askdocs.qa.generate import Generator
-from askdocs.qa.pipeline import Asker
+from askdocs.qa.pipeline import AnswerPipeline
 from askdocs.qa.select import SelectionParams, SelectorChain
 from askdocs.settings import LLMSettings, Settings
 from askdocs.sparse import Bm25Encoder
@@ -42,7 +42,7 @@ def make_embedder(settings: Settings, *, warm: bool = True) -> SentenceTransform
     return embedder
 
 
-def make_asker(settings: Settings, embedder: SentenceTransformerEmbedder, index: VectorIndex) -> Asker:
+def make_pipeline(settings: Settings, embedder: Embedder, index: VectorIndex) -> AnswerPipeline:
     generators: dict[AnswerMode, Generator] = {"extractive": ExtractiveGenerator(embedder, check=make_check(settings))}
     rewriter = None
     if settings.llm.enabled:
@@ -52,7 +52,7 @@ def make_asker(settings: Settings, embedder: SentenceTransformerEmbedder, index:
             from askdocs.qa.rewrite import LLMRewriter
 
             rewriter = LLMRewriter(make_client(settings.llm), settings.llm.model)
-    return Asker(
+    return AnswerPipeline(
         embedder,
         index,
         make_selector(settings, embedder, index),
@@ -75,7 +75,7 @@ def make_check(settings: Settings) -> LogisticCheck | None:
     return check if x.check_threshold is None else check.with_threshold(x.check_threshold)
 
 
-def make_selector(settings: Settings, embedder: SentenceTransformerEmbedder, index: VectorIndex) -> SelectorChain:
+def make_selector(settings: Settings, embedder: Embedder, index: VectorIndex) -> SelectorChain:
     """The context selection chain named by ASKDOCS_RETRIEVAL__SELECTORS; a bad name is a ConfigError."""
     r = settings.retrieval
     names = [n.strip() for n in r.selectors.split(",") if n.strip()]
@@ -102,9 +102,7 @@ def make_llm_generators(llm: LLMSettings) -> dict[AnswerMode, Generator]:
     }
 
 
-def open_checked_index(
-    settings: Settings, embedder: SentenceTransformerEmbedder, *, tolerate_unreachable: bool = False
-) -> VectorIndex:
+def open_checked_index(settings: Settings, embedder: Embedder, *, tolerate_unreachable: bool = False) -> VectorIndex:
     """Open the index and check its dimension against the model before anything is read or written.
     ``tolerate_unreachable``: a Qdrant server that does not answer yet is not fatal (the service starts, says
     503 until it answers, and checks the dimension again as it writes); a damaged, locked or mismatched embedded
@@ -115,14 +113,14 @@ def open_checked_index(
         check_dimension(index, embedder)
     except (DimensionMismatchError, IndexLockedError, ModelMismatchError):
         raise
-    except IndexError_ as exc:
+    except VectorIndexError as exc:
         if not (tolerate_unreachable and settings.qdrant.url):
             raise
         log.warning("Qdrant is not reachable yet (%s); /ready answers 503 until it is", exc)
     return index
 
 
-def check_dimension(index: VectorIndex, embedder: SentenceTransformerEmbedder) -> None:
+def check_dimension(index: VectorIndex, embedder: Embedder) -> None:
     """An existing collection must match the model (DimensionMismatchError names both); this also surfaces
     a locked embedded index (IndexLockedError) before any work."""
     if index.stored_dimension() is not None:

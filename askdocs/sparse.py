@@ -8,16 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
-
-RetrievalMode = Literal["dense", "sparse", "hybrid"]
-RETRIEVAL_MODES: tuple[RetrievalMode, ...] = ("dense", "sparse", "hybrid")
-# How hybrid search fuses its two lists: "dbsf" (each list's scores normalised by mean +- 3 sd, then summed) or
-# "rrf" (reciprocal rank fusion, k=60). docs/EVAL.md compares them.
-Fusion = Literal["dbsf", "rrf"]
-FUSIONS: tuple[Fusion, ...] = ("dbsf", "rrf")
-# The dense list weighs this much in the fusion, the sparse list 1: docs/EVAL.md "Weighted fusion".
-DEFAULT_DENSE_WEIGHT = 1.5
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)

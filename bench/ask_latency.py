@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.ask_latency [--requests 200] [--warmup 10] [--out docs/bench/ask-latency.json]
 
 Client-side wall time per request (httpx, one connection, sequential), and the server's own timings.
-Questions cycle through tests/fixtures/handbook_questions.json plus off-topic ones. The ``ASKDOCS_*`` variables
+Questions cycle through evals/handbook_questions.json plus off-topic ones. The ``ASKDOCS_*`` variables
 set when it starts (except the data directory, a fresh temporary one) reach both the ingest and the server, and
 the JSON written to --out records them with the settings they resolve to and the commit.
 """
@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from askdocs.settings import load_settings
+from evals.handbook import load_questions
 from evals.metrics import percentile
 from evals.provenance import settings_in_force
 
@@ -38,7 +39,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--out", type=Path, help="write the figures and the settings in force here (JSON)")
     args = parser.parse_args()
-    questions = [q["question"] for q in json.loads((ROOT / "tests/fixtures/handbook_questions.json").read_text())]
+    questions = [q["question"] for q in load_questions()]
     questions += OFF_TOPIC
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as data:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from evals.handbook import load_questions
 from evals.metrics import percentile
 from evals.provenance import settings_in_force
 
@@ -41,9 +42,9 @@ def main() -> None:
     settings = load_settings()
     if not (args.data_dir / "qdrant").exists():
         cli(["ingest", str(ROOT / "examples" / "handbook")], standalone_mode=False)
-    questions = [q["question"] for q in json.loads((ROOT / "tests/fixtures/handbook_questions.json").read_text())]
+    questions = [q["question"] for q in load_questions()]
     container = build_container(settings)
-    log = container.log
+    log = container.interactions
     wall: dict[str, list[float]] = {"on": [], "off": []}
     total: dict[str, list[float]] = {"on": [], "off": []}
     with TestClient(create_app(container)) as client:
@@ -51,7 +52,7 @@ def main() -> None:
             client.post("/ask", json={"question": q})
         for i in range(args.requests):
             state = "on" if (i // 2 + i) % 2 == 0 else "off"  # on/off alternate, each first half the time
-            container.log = log if state == "on" else None
+            container.interactions = log if state == "on" else None
             started = time.perf_counter()
             response = client.post("/ask", json={"question": questions[i % len(questions)]})
             if response.status_code != 200:
@@ -60,7 +61,7 @@ def main() -> None:
             wall[state].append((time.perf_counter() - started) * 1000)
             total[state].append(body["timings_ms"]["total"])
             assert (body["interaction_id"] is not None) == (state == "on")
-        container.log = log
+        container.interactions = log
     if log is not None:
         log.flush(30)
     result = {

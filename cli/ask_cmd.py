@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from askdocs.errors import AskdocsError, IndexLockedError
-from cli.common import ServiceClient, clean_errors, console, err_console, fail, settings_or_exit
+from cli.common import clean_errors, console, err_console, service_holding, settings_or_exit
 
 
 def ask(
@@ -23,10 +23,7 @@ def ask(
         try:
             body = _ask_locally(settings, question, top_k, groups or [])
         except IndexLockedError as exc:
-            client = ServiceClient(settings)
-            if not client.reachable():
-                fail(str(exc))
-            body = client.request("POST", "/ask", json={"question": question, "top_k": top_k, "groups": groups or []})
+            body = service_holding(settings, exc).ask(question, top_k=top_k, groups=groups or [])
     if as_json:
         console.print_json(json.dumps(body))
         return
@@ -34,7 +31,7 @@ def ask(
 
 
 def _ask_locally(settings: Any, question: str, top_k: int | None, groups: list[str]) -> dict[str, Any]:
-    from askdocs.components import make_asker, make_embedder, open_checked_index
+    from askdocs.components import make_embedder, make_pipeline, open_checked_index
     from askdocs.qa.pipeline import AskOptions
     from askdocs.qa.response import answer_body  # the same JSON as POST /ask
 
@@ -42,7 +39,7 @@ def _ask_locally(settings: Any, question: str, top_k: int | None, groups: list[s
     index = open_checked_index(settings, embedder)
     try:
         index.count()  # surfaces a locked index before any work
-        result = make_asker(settings, embedder, index).ask(question, AskOptions(top_k=top_k, groups=groups))
+        result = make_pipeline(settings, embedder, index).ask(question, AskOptions(top_k=top_k, groups=groups))
     finally:
         index.close()
     return answer_body(result) | {"interaction_id": _logged(settings, question, result)}
@@ -57,11 +54,8 @@ def _logged(settings: Any, question: str, result: Any) -> str | None:
 
     interaction = interaction_of(result, question=question, channel="cli", redact=settings.log.redact_questions)
     try:
-        store = open_store(settings)
-        try:
-            store.log.record(interaction)
-        finally:
-            store.close()
+        with open_store(settings) as store:
+            store.interactions.record(interaction)
     except AskdocsError as exc:
         err_console.print(f"[yellow]warning:[/] the answer was not logged: {exc}", highlight=False)
         return None

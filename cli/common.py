@@ -1,17 +1,17 @@
-"""Shared by the commands: settings, console, error exit, and the service client used when the index is busy."""
+"""Shared by the commands: settings, console, and the one way errors end a command."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import NoReturn
 
-import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from askdocs.errors import AskdocsError
+from askdocs.client import ServiceClient
+from askdocs.errors import AskdocsError, IndexLockedError
 from askdocs.settings import Settings, load_settings
 
 console = Console()
@@ -19,7 +19,8 @@ err_console = Console(stderr=True)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # escaped: a message may hold square brackets ("askdocs[train]", "[1]") that rich would take for markup
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -39,44 +40,9 @@ def clean_errors() -> Iterator[None]:
         fail(str(exc))
 
 
-class ServiceClient:
-    """Talks to a running ``askdocs serve`` (which holds the embedded index)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.base = settings.service.url.rstrip("/")
-        secret = settings.service.api_key or settings.admin_token
-        token = secret.get_secret_value() if secret else None
-        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.has_token = token is not None
-
-    def reachable(self) -> bool:
-        try:
-            return httpx.get(f"{self.base}/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = httpx.request(method, f"{self.base}{path}", headers=self._headers, timeout=600, **kwargs)
-        except httpx.HTTPError as exc:
-            fail(f"cannot reach the service at {self.base}: {exc}")
-        if response.status_code >= 400:
-            try:
-                detail = response.json().get("detail", response.text)
-            except ValueError:
-                detail = response.text
-            fail(f"the service at {self.base} answered HTTP {response.status_code}: {detail}")
-        return response.json()
-
-    def ingest(self, **kwargs: Any) -> list[dict[str, Any]]:
-        """POST /ingest and wait until its jobs have run: the per-document results."""
-        body = self.request("POST", "/ingest", params={"wait": 600}, **kwargs)
-        results: list[dict[str, Any]] = []
-        for job in body["jobs"]:
-            while job["status"] in ("queued", "running"):
-                time.sleep(0.5)
-                job = self.request("GET", f"/ingest/{job['job_id']}")
-            results.extend(job["results"])
-            if job["status"] == "failed" and not job["results"]:
-                results.append({"source": job["target"], "status": "failed", "chunks": 0, "error": job["error"]})
-        return results
+def service_holding(settings: Settings, locked: IndexLockedError) -> ServiceClient:
+    """The running service that holds the embedded index, to send the work to; the lock's error without one."""
+    client = ServiceClient.from_settings(settings)
+    if not client.reachable():
+        fail(str(locked))
+    return client

@@ -9,16 +9,9 @@ from rich.table import Table
 
 from askdocs.errors import IndexLockedError
 from askdocs.index.factory import open_index
-from cli.common import ServiceClient, clean_errors, console, fail, settings_or_exit
+from cli.common import clean_errors, console, fail, service_holding, settings_or_exit
 
 docs_app = typer.Typer(help="The documents in the index.", no_args_is_help=True)
-
-
-def _service_or_fail(exc: IndexLockedError) -> ServiceClient:
-    client = ServiceClient(settings_or_exit())
-    if not client.reachable():
-        fail(str(exc))
-    return client
 
 
 @docs_app.command("list")
@@ -30,7 +23,7 @@ def list_documents(as_json: Annotated[bool, typer.Option("--json", help="Print J
         try:
             rows: list[dict[str, Any]] = [asdict(d) for d in index.documents()]
         except IndexLockedError as exc:
-            rows = _service_or_fail(exc).request("GET", "/documents")
+            rows = service_holding(settings, exc).documents()
         finally:
             index.close()
     for row in rows:
@@ -58,7 +51,7 @@ def delete_document(
                 fail(f"no document with id {doc_id!r}; see 'askdocs docs list'")
             index.delete_document(doc_id)
         except IndexLockedError as exc:
-            _service_or_fail(exc).request("DELETE", f"/documents/{doc_id}")
+            service_holding(settings, exc).delete_document(doc_id)
         finally:
             index.close()
     console.print(f"deleted {doc_id}")

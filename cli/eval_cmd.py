@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from askdocs.sparse import FUSIONS, RETRIEVAL_MODES, Fusion
+from askdocs.models import FUSIONS, RETRIEVAL_MODES, Fusion
 from chunkers import available
 from cli.common import clean_errors, console, err_console, fail, settings_or_exit
 
@@ -190,7 +190,7 @@ def answers(
         fail("give either --dataset PATH or --from-log")
     with clean_errors():
         from askdocs.components import make_embedder
-        from evals.answers import AskerFactory, evaluate_answers, mode_settings
+        from evals.answers import PipelineFactory, evaluate_answers, mode_settings
         from evals.answers import sweep_min_score as sweep
         from evals.answers_report import results_table, sweep_table, write_outputs
 
@@ -198,7 +198,7 @@ def answers(
             mode_settings(settings, name)  # unknown mode or missing LLM: say so before loading anything
         data, pool = _answer_questions(settings, dataset, articles, since)
         questions = _select(pool, limit=limit, sample=sample, seed=seed)
-        factory = AskerFactory(settings, make_embedder(settings))
+        factory = PipelineFactory(settings, make_embedder(settings))
         with _Progress() as progress, _answer_index(data, factory, progress) as index:
             results = evaluate_answers(data, factory, modes, questions, progress, index=index)
             rows = sweep(data, factory, questions, progress=progress, index=index) if sweep_min_score else []
@@ -290,13 +290,13 @@ def abstain(
 
         from askdocs.components import make_embedder
         from evals.abstain import choose_threshold, fit, observe, report_rows, split_articles, write_report
-        from evals.answers import AskerFactory, ingested, select_questions
+        from evals.answers import PipelineFactory, ingested, select_questions
         from evals.squad import load_dataset
 
         data = load_dataset(dataset)
         fitting_ids, held_out_ids = split_articles(data)
         questions = select_questions(data.questions, sample=sample, seed=seed)
-        factory = AskerFactory(settings, make_embedder(settings))
+        factory = PipelineFactory(settings, make_embedder(settings))
         with _Progress() as progress, ingested(data, factory, progress) as index:
             observed = observe(settings, factory.embedder, index, questions, progress("questions", len(questions)))
         fitting = [o for o in observed if o.question.doc_id in fitting_ids]

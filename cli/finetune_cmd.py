@@ -30,11 +30,11 @@ def export(
     seed: Annotated[int, typer.Option(help="Seed of the split and the cap.")] = 0,
 ) -> None:
     """Write the fine-tuning data set: one example per logged answer, exactly as the service sends it."""
-    from askdocs.finetune.dataset import FORMATS, build_split, estimated_tokens
-    from askdocs.finetune.source import examples_from_log
-    from askdocs.finetune.validate import check_file, write_jsonl
     from askdocs.store.interactions import LogQuery, parse_age
     from askdocs.store.store import open_store
+    from finetune.dataset import FORMATS, build_split, estimated_tokens
+    from finetune.source import examples_from_log
+    from finetune.validate import check_file, write_jsonl
 
     if fmt not in FORMATS:
         fail(f"unknown format {fmt!r}; available: {', '.join(FORMATS)}")
@@ -43,7 +43,8 @@ def export(
     settings = settings_or_exit()
     with clean_errors():
         start = _since(since, parse_age)
-        logged = open_store(settings).log.find(LogQuery(since=start, limit=10_000_000))
+        with open_store(settings) as store:
+            logged = store.interactions.find(LogQuery(since=start, limit=10_000_000))
         selected = examples_from_log(logged, min_rating)
         split = build_split(
             selected.examples,
@@ -114,9 +115,9 @@ def start(
         fail(f"{train} does not exist: run `askdocs finetune export --out {data}` first")
     settings = settings_or_exit()
     with clean_errors():
-        from askdocs.finetune.jobs import FineTuner, make_finetune_client
-        from askdocs.store.finetunes import FinetuneJobs
         from askdocs.store.store import open_store
+        from finetune.jobs import FineTuner, make_finetune_client
+        from finetune.records import FinetuneJobs
 
         tuner = FineTuner(make_finetune_client(settings))
         state = tuner.start(
@@ -126,13 +127,14 @@ def start(
             suffix=suffix or settings.finetune.suffix,
             seed=seed,
         )
-        jobs = FinetuneJobs(open_store(settings).engine)
         examples = sum(1 for _ in train.open(encoding="utf-8"))
         base_url = settings.finetune.base_url or settings.llm.base_url
-        jobs.started(state, base_url=base_url, train=str(train), validation=str(validation), examples=examples)
-        console.print(f"started fine-tuning job {state.job_id} on {state.model} ({state.status})", highlight=False)
-        if follow:
-            _follow(tuner, jobs, state.job_id, poll_s)
+        with open_store(settings) as store:
+            jobs = FinetuneJobs(store.engine)
+            jobs.started(state, base_url=base_url, train=str(train), validation=str(validation), examples=examples)
+            console.print(f"started fine-tuning job {state.job_id} on {state.model} ({state.status})", highlight=False)
+            if follow:
+                _follow(tuner, jobs, state.job_id, poll_s)
 
 
 @finetune_app.command("status")
@@ -144,26 +146,31 @@ def status(
     """A job's status and events (and, once it succeeded, the settings that switch the service to it)."""
     settings = settings_or_exit()
     with clean_errors():
-        from askdocs.finetune.jobs import FineTuner, make_finetune_client
-        from askdocs.store.finetunes import FinetuneJobs
         from askdocs.store.store import open_store
+        from finetune.jobs import FineTuner, make_finetune_client
+        from finetune.records import FinetuneJobs
 
-        jobs = FinetuneJobs(open_store(settings).engine)
-        if job_id is None:
-            for row in jobs.recent():
-                console.print(
-                    f"{row['job_id']}  {row['status']:<16} {row['base_model']} -> {row['fine_tuned_model'] or '-'}"
-                    f"  ({row['examples']} examples)",
-                    highlight=False,
-                )
-            return
-        tuner = FineTuner(make_finetune_client(settings))
-        if follow:
-            _follow(tuner, jobs, job_id, poll_s)
-            return
-        for event in tuner.events(job_id):
-            console.print(f"  {time.strftime('%H:%M:%S', time.gmtime(event.created_at))} {event.message}")
-        _report(tuner.state(job_id), jobs)
+        with open_store(settings) as store:
+            jobs = FinetuneJobs(store.engine)
+            if job_id is None:
+                _list(jobs)
+                return
+            tuner = FineTuner(make_finetune_client(settings))
+            if follow:
+                _follow(tuner, jobs, job_id, poll_s)
+                return
+            for event in tuner.events(job_id):
+                console.print(f"  {time.strftime('%H:%M:%S', time.gmtime(event.created_at))} {event.message}")
+            _report(tuner.state(job_id), jobs)
+
+
+def _list(jobs: Any) -> None:
+    for row in jobs.recent():
+        console.print(
+            f"{row['job_id']}  {row['status']:<16} {row['base_model']} -> {row['fine_tuned_model'] or '-'}"
+            f"  ({row['examples']} examples)",
+            highlight=False,
+        )
 
 
 @finetune_app.command("cancel")
@@ -171,12 +178,13 @@ def cancel(job_id: Annotated[str, typer.Argument(help="The job to cancel.")]) ->
     """Cancel a running fine-tuning job."""
     settings = settings_or_exit()
     with clean_errors():
-        from askdocs.finetune.jobs import FineTuner, make_finetune_client
-        from askdocs.store.finetunes import FinetuneJobs
         from askdocs.store.store import open_store
+        from finetune.jobs import FineTuner, make_finetune_client
+        from finetune.records import FinetuneJobs
 
         state = FineTuner(make_finetune_client(settings)).cancel(job_id)
-        FinetuneJobs(open_store(settings).engine).seen(state)
+        with open_store(settings) as store:
+            FinetuneJobs(store.engine).seen(state)
     console.print(f"job {job_id}: {state.status}")
 
 

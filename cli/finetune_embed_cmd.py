@@ -36,7 +36,9 @@ def embeddings(
     settings = settings_or_exit()
     with clean_errors():
         from askdocs.embedding import default_model_path
-        from askdocs.finetune.embeddings import TrainPlan, train_embeddings
+        from finetune.embeddings import TrainPlan, require_train_extra, train_embeddings
+
+        require_train_extra()  # before any pairs are gathered
 
         plan = TrainPlan(epochs, batch_size, learning_rate, seed=seed, max_pairs=max_pairs)
         pairs = (_log_pairs(settings) if from_log else []) + (
@@ -55,11 +57,12 @@ def embeddings(
 
 
 def _log_pairs(settings: Any) -> list[Any]:
-    from askdocs.finetune.source import pairs_from_log
     from askdocs.store.interactions import LogQuery
     from askdocs.store.store import open_store
+    from finetune.source import pairs_from_log
 
-    logged = open_store(settings).log.find(LogQuery(limit=10_000_000))
+    with open_store(settings) as store:
+        logged = store.interactions.find(LogQuery(limit=10_000_000))
     found = pairs_from_log(logged)
     console.print(
         f"log: {found.helpful} helpful or corrected answers, {len(found.pairs)} pairs "

@@ -11,11 +11,13 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from askdocs.client import ServiceClient
 from askdocs.errors import IndexLockedError, LoadError
+from askdocs.models import DocumentResult, DocumentStatus
 from askdocs.settings import ChunkingSettings, Settings
-from cli.common import ServiceClient, clean_errors, console, err_console, fail, settings_or_exit
+from cli.common import clean_errors, console, err_console, fail, settings_or_exit
 from ingest.parsing import ChildParser
-from ingest.pipeline import Ingestor, IngestReport, Outcome, Status
+from ingest.pipeline import Ingestor, IngestReport
 from ingest.sources import Reader, SourceRef, expand
 from ingest.web import CrawlRun, Fetched, NotModified, WebPolicy, WebResult, crawl, from_sitemap
 
@@ -81,7 +83,7 @@ def ingest(
         report, web = (
             done if isinstance(done, tuple) else (_send_to_service(settings, refs, missing, done), _WebTally())
         )
-        report.outcomes[:0] = [Outcome(e.source, Status.FAILED, error=e.reason) for e in missing]
+        report.outcomes[:0] = [DocumentResult(e.source, DocumentStatus.FAILED, error=e.reason) for e in missing]
     _summary(report, web)
     if report.failed:
         raise typer.Exit(1)
@@ -163,7 +165,7 @@ def _run_with_progress(
         if refs or not runs:
             task = progress.add_task("ingesting", total=len(refs), current="")
 
-            def done(outcome: Outcome) -> None:
+            def done(outcome: DocumentResult) -> None:
                 progress.update(task, advance=1, current=Path(outcome.source).name[:40])
 
             report = ingestor.run(refs, reader, done)
@@ -180,20 +182,20 @@ def _run_with_progress(
     return report, tally
 
 
-def _web_outcome(ingestor: Ingestor, result: WebResult) -> Outcome:
+def _web_outcome(ingestor: Ingestor, result: WebResult) -> DocumentResult:
     if isinstance(result, Fetched):
         return ingestor.ingest_raw(result.raw)
     if isinstance(result, NotModified):
-        return Outcome(result.url, Status.UNCHANGED)
-    return Outcome(result.url, Status.FAILED, error=result.reason)
+        return DocumentResult(result.url, DocumentStatus.UNCHANGED)
+    return DocumentResult(result.url, DocumentStatus.FAILED, error=result.reason)
 
 
 def _send_to_service(
     settings: Settings, refs: list[SourceRef], missing: list[LoadError], locked: IndexLockedError
 ) -> IngestReport:
     """The embedded index is held by a running service: hand the documents to it instead."""
-    client = ServiceClient(settings)
-    if not client.has_token or not client.reachable():
+    client = ServiceClient.from_settings(settings)
+    if not client.has_key or not client.reachable():
         fail(f"{locked}. (No service answered at {client.base} with ASKDOCS_ADMIN_TOKEN set.)")
     console.print(f"the index is held by the service at {client.base}; sending the documents there")
     report = IngestReport()
@@ -204,7 +206,9 @@ def _send_to_service(
             with open(ref.location, "rb") as handle:
                 results = client.ingest(files=[("files", (ref.location, handle))])
         for r in results:
-            outcome = Outcome(r["source"], Status(r["status"]), r["chunks"], r.get("doc_id", ""), error=r["error"])
+            outcome = DocumentResult(
+                r["source"], DocumentStatus(r["status"]), r["chunks"], r.get("doc_id", ""), error=r["error"]
+            )
             report.outcomes.append(outcome)
     return report
 
@@ -212,9 +216,9 @@ def _send_to_service(
 def _summary(report: IngestReport, web: _WebTally) -> None:
     table = Table(title="ingest summary", show_header=False)
     table.add_row("documents ingested", str(report.documents))
-    table.add_row("  new / updated", f"{report.count(Status.NEW)} / {report.count(Status.UPDATED)}")
+    table.add_row("  new / updated", f"{report.count(DocumentStatus.NEW)} / {report.count(DocumentStatus.UPDATED)}")
     table.add_row("chunks written", str(report.chunks))
-    table.add_row("skipped (unchanged)", str(report.count(Status.UNCHANGED)))
+    table.add_row("skipped (unchanged)", str(report.count(DocumentStatus.UNCHANGED)))
     if web.runs:
         table.add_row("skipped (robots.txt, scope)", str(web.skipped.total()))
         table.add_row("not visited (--max-pages)", str(web.unvisited))

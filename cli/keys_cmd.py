@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from cli.common import clean_errors, console, fail, settings_or_exit
 
+if TYPE_CHECKING:
+    from askdocs.store.keys import KeyStore
+
 keys_app = typer.Typer(help="API keys: who may ask, with which groups, and who may administer.", no_args_is_help=True)
 
 
-def _store() -> object:
+@contextmanager
+def _keys() -> Iterator[KeyStore]:
     from askdocs.store.keys import KeyStore
     from askdocs.store.store import open_store
 
-    return KeyStore(open_store(settings_or_exit()).engine)
+    with open_store(settings_or_exit()) as store:
+        yield KeyStore(store.engine)
 
 
 @keys_app.command("create")
@@ -28,8 +35,8 @@ def create(
 ) -> None:
     """Create a key; it is printed once, alone on the last line, and only its hash is kept."""
     wanted = tuple(g.strip() for g in groups.split(",") if g.strip())
-    with clean_errors():
-        key, secret = _store().create(name, scope, wanted)  # type: ignore[attr-defined]
+    with clean_errors(), _keys() as keys:
+        key, secret = keys.create(name, scope, wanted)
     console.print(f"created {key.scope} key {key.name!r} ({key.prefix}…), groups: {', '.join(key.groups) or 'none'}")
     console.print("store it now: it cannot be shown again", style="yellow")
     print(secret)  # alone, unstyled, on the last line: easy to capture in a script
@@ -38,8 +45,8 @@ def create(
 @keys_app.command("list")
 def list_() -> None:
     """The keys: name, visible prefix, scope, groups, created, revoked."""
-    with clean_errors():
-        keys = _store().keys()  # type: ignore[attr-defined]
+    with clean_errors(), _keys() as store:
+        keys = store.keys()
     table = Table("name", "prefix", "scope", "groups", "created (UTC)", "revoked")
     for k in keys:
         when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(k.created_at))
@@ -51,8 +58,8 @@ def list_() -> None:
 @keys_app.command("revoke")
 def revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
     """Revoke a key: every request with it is refused from now on (within a few seconds on every replica)."""
-    with clean_errors():
-        done = _store().revoke(name)  # type: ignore[attr-defined]
+    with clean_errors(), _keys() as keys:
+        done = keys.revoke(name)
     if not done:
         fail(f"no active key named {name!r}")
     console.print(f"revoked {name!r}")

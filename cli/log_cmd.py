@@ -1,4 +1,4 @@
-"""``askdocs log`` (the interaction log) and ``askdocs db`` (the state store's schema)."""
+"""``askdocs log``: the interaction log, every answer askdocs gave and its feedback."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import csv
 import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,27 +18,9 @@ from rich.table import Table
 from cli.common import clean_errors, console, fail, settings_or_exit
 
 log_app = typer.Typer(help="The interaction log: every answer askdocs gave, and its feedback.", no_args_is_help=True)
-db_app = typer.Typer(help="The state store (SQLite or PostgreSQL, ASKDOCS_DATABASE__URL).", no_args_is_help=True)
 
 Since = Annotated[str | None, typer.Option(help="Only the last ..., e.g. 7d, 12h, 30m.")]
 Rating = Annotated[str | None, typer.Option(help="helpful or not_helpful.")]
-
-
-@db_app.command("upgrade")
-def upgrade() -> None:
-    """Bring the state store to this version's schema (askdocs serve and worker also do it on start)."""
-    settings = settings_or_exit()
-    with clean_errors():
-        from askdocs.store.engine import current_revision, database_url, make_engine
-        from askdocs.store.engine import upgrade as migrate
-        from askdocs.store.store import carry_over
-
-        engine = make_engine(database_url(settings))
-        before, head = current_revision(engine)
-        migrate(engine)
-        carry_over(settings, engine)
-        engine.dispose()
-    console.print(f"state store at revision {head} (was {before or 'empty'})")
 
 
 def _query(rating: str | None, mode: str | None, since: str | None, idk: bool | None, limit: int) -> Any:
@@ -51,10 +35,12 @@ def _query(rating: str | None, mode: str | None, since: str | None, idk: bool | 
     return LogQuery(rating, mode, start, idk, None, limit)
 
 
-def _open_log() -> Any:
+@contextmanager
+def _interactions() -> Iterator[Any]:
     from askdocs.store.store import open_store
 
-    return open_store(settings_or_exit()).log
+    with open_store(settings_or_exit()) as store:
+        yield store.interactions
 
 
 @log_app.command("list")
@@ -66,8 +52,8 @@ def list_(
     limit: Annotated[int, typer.Option(min=1)] = 20,
 ) -> None:
     """The latest answers, newest first."""
-    with clean_errors():
-        found = _open_log().find(_query(rating, mode, since, True if idk else None, limit))
+    with clean_errors(), _interactions() as interactions:
+        found = interactions.find(_query(rating, mode, since, True if idk else None, limit))
     table = Table("id", "when (UTC)", "channel", "mode", "question", "answer", "rating")
     for item in found:
         i = item.interaction
@@ -81,8 +67,8 @@ def list_(
 @log_app.command("show")
 def show(interaction_id: Annotated[str, typer.Argument(help="An id from `askdocs log list` or /ask.")]) -> None:
     """One answer with everything that led to it, as JSON."""
-    with clean_errors():
-        found = _open_log().get(interaction_id)
+    with clean_errors(), _interactions() as interactions:
+        found = interactions.get(interaction_id)
     if found is None:
         fail(f"no interaction {interaction_id!r} in the log")
     console.print_json(json.dumps(found.to_json()))
@@ -99,8 +85,8 @@ def export(
     """Export logged answers with their feedback."""
     if fmt not in ("jsonl", "csv"):
         fail(f"unknown format {fmt!r}; available: csv, jsonl")
-    with clean_errors():
-        found = _open_log().find(_query(rating, None, since, None, limit))
+    with clean_errors(), _interactions() as interactions:
+        found = interactions.find(_query(rating, None, since, None, limit))
     rows = [item.to_json() for item in found]
     target = out.open("w", encoding="utf-8", newline="") if out else sys.stdout
     try:
@@ -120,7 +106,7 @@ def _csv(target: Any, rows: list[dict[str, Any]]) -> None:
         "interaction_id",
         "created_at",
         "channel",
-        "caller",
+        "asked_by",
         "question",
         "answer",
         "mode",
@@ -146,8 +132,8 @@ def stats(
     """Questions per day, answered vs "I do not know", ratings, latency by mode, frequent open questions."""
     from askdocs.store.stats import log_stats
 
-    with clean_errors():
-        found = _open_log().find(_query(None, None, since, None, 1_000_000))
+    with clean_errors(), _interactions() as interactions:
+        found = interactions.find(_query(None, None, since, None, 1_000_000))
     figures = log_stats(found)
     if as_json:
         console.print_json(json.dumps({"since": since} | asdict(figures)))
@@ -176,8 +162,8 @@ def prune(older_than: Annotated[str, typer.Option("--older-than", help="e.g. 90d
         age = parse_age(older_than)
     except ValueError as exc:
         fail(str(exc))
-    with clean_errors():
-        removed = _open_log().prune(time.time() - age)
+    with clean_errors(), _interactions() as interactions:
+        removed = interactions.prune(time.time() - age)
     console.print(f"removed {removed} interactions older than {older_than}")
 
 

@@ -8,20 +8,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cli.common import ServiceClient, clean_errors, err_console, fail, settings_or_exit
+from askdocs.client import ServiceClient
+from cli.common import clean_errors, err_console, fail, settings_or_exit
 
 if TYPE_CHECKING:
     from askdocs.settings import Settings
-    from askdocs.slack.memory import SlackMemory
+    from slackbot.memory import SlackMemory
 
 
 def slack() -> None:
     """Run the Slack bot in Socket Mode, answering through a running `askdocs serve`."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from askdocs.slack.answerer import HttpAnswerer
-    from askdocs.slack.bot import build_bolt_app
-    from askdocs.slack.policy import load_slack_config
+    from slackbot.answerer import HttpAnswerer
+    from slackbot.bot import build_bolt_app
+    from slackbot.policy import load_slack_config
 
     settings = settings_or_exit()
     config = settings.slack
@@ -29,14 +30,13 @@ def slack() -> None:
         fail("ASKDOCS_SLACK__BOT_TOKEN is not set: give the bot's xoxb- token (see docs/SLACK.md)")
     if config.app_token is None:
         fail("ASKDOCS_SLACK__APP_TOKEN is not set: Socket Mode needs an app-level xapp- token with connections:write")
-    service = ServiceClient(settings)
+    service = ServiceClient.from_settings(settings, timeout_s=120)
     if not service.reachable():
         fail(f"no askdocs service answers at {service.base}: start `askdocs serve` (or set ASKDOCS_SERVICE__URL)")
-    key = settings.service.api_key or settings.admin_token
     with clean_errors():
-        answerer = HttpAnswerer(service.base, key.get_secret_value() if key else None)
         memory = shared_memory(settings)
-        app = build_bolt_app(config, load_slack_config(config.config_file), answerer, socket_mode=True, memory=memory)
+        policy = load_slack_config(config.config_file)
+        app = build_bolt_app(config, policy, HttpAnswerer(service), socket_mode=True, memory=memory)
     SocketModeHandler(app, config.app_token.get_secret_value()).start()
 
 
@@ -45,7 +45,7 @@ def shared_memory(settings: Settings) -> SlackMemory | None:
     processes, kept across restarts); this process's own when the store cannot be opened."""
     from askdocs.errors import StoreError
     from askdocs.store.engine import database_url, make_engine, upgrade
-    from askdocs.store.slack import SqlSlackMemory
+    from slackbot.memory import SqlSlackMemory
 
     engine = make_engine(database_url(settings))  # the engine alone: the queue and the log are the service's
     try:

@@ -1,3 +1,5 @@
+"""``askdocs worker``: runs the durable queue's ingest jobs and syncs each source of sources.yaml on its schedule."""
+
 from __future__ import annotations
 
 import signal
@@ -10,20 +12,8 @@ from rich.table import Table
 
 from askdocs.errors import IndexLockedError
 from askdocs.jobs import Job, JobStatus
-from askdocs.settings import Settings
 from cli.common import clean_errors, console, err_console, fail, settings_or_exit
-from ingest.sourcefile import SourcesFile, load_sources
-
-sources_app = typer.Typer(help="The sources file (sources.yaml) the worker keeps in sync.", no_args_is_help=True)
-
-
-def load_configured_sources(settings: Settings, path: Path | None) -> SourcesFile | None:
-    """The sources file named on the command line or in ASKDOCS_WORKER__SOURCES_FILE, validated now."""
-    path = path or settings.worker.sources_file
-    if path is None:
-        return None
-    with clean_errors():
-        return load_sources(path)
+from cli.sources_cmd import load_configured_sources
 
 
 def worker(
@@ -41,7 +31,7 @@ def worker(
     catalog = load_configured_sources(settings, sources)
     with clean_errors():
         from askdocs.components import make_embedder, open_checked_index
-        from askdocs.store.engine import database_url
+        from askdocs.store.engine import database_url, safe_url
         from askdocs.store.store import open_store
         from ingest.worker import Shard, make_worker
 
@@ -59,7 +49,7 @@ def worker(
             settings, embedder, index, queue, catalog, worker_id=worker_id, shard=shard_of, on_job=_print_job
         )
         owned = ", ".join(s.name for s in agent.owned) or "none"
-        where = sa_safe(database_url(settings))
+        where = safe_url(database_url(settings))
         err_console.print(f"worker {agent.worker_id}: queue in {where}; sources: {owned}", highlight=False)
         try:
             if once:
@@ -77,13 +67,6 @@ def worker(
         _summary(done)
         if any(j.status is JobStatus.FAILED or _failures(j) for j in done):
             raise typer.Exit(1)
-
-
-def sa_safe(url: str) -> str:
-    """A database URL without its password, for messages."""
-    import sqlalchemy as sa
-
-    return sa.make_url(url).render_as_string(hide_password=True)
 
 
 def _failures(job: Job) -> int:
@@ -115,21 +98,4 @@ def _summary(done: list[Job]) -> None:
         removed = job.result.removed
         target = str(job.spec.get("source") or job.spec.get("url") or job.spec.get("name"))
         table.add_row(job.kind.value, target, job.status.value, *(str(counts[s]) for s in counts), str(removed))
-    console.print(table)
-
-
-@sources_app.command("check")
-def check(path: Annotated[Path | None, typer.Argument(help="sources.yaml (default from settings).")] = None) -> None:
-    """Validate a sources file and list its sources."""
-    settings = settings_or_exit()
-    catalog = load_configured_sources(settings, path)
-    if catalog is None:
-        fail("no sources file: pass one, or set ASKDOCS_WORKER__SOURCES_FILE")
-    table = Table(title=str(path or settings.worker.sources_file))
-    for column in ("name", "kind", "where", "chunker", "acl", "schedule"):
-        table.add_column(column)
-    for s in catalog.sources:
-        where = str(s.folder or s.sitemap or ", ".join(s.url or s.crawl or []))
-        chunking = s.chunking(settings.chunking)
-        table.add_row(s.name, s.kind, where, chunking.chunker, ", ".join(s.acl) or "everyone", s.schedule)
     console.print(table)

@@ -5,7 +5,7 @@ Articles at even positions in the file fit the check, those at odd positions are
 held-out article is seen while fitting or choosing the threshold. Each question is retrieved and answered once
 (the draft extractive answer and its evidence kept), so the whole threshold sweep costs one pass.
 The threshold is the lowest at which the check refuses ``target_noans`` of the fitting half's unanswerable
-questions. ``askdocs eval answers --articles held-out`` then measures the shipped check through the real Asker.
+questions. ``askdocs eval answers --articles held-out`` then measures the shipped check through the real AnswerPipeline.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from askdocs.components import make_asker
+from askdocs.components import make_pipeline
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.errors import InputError
 from askdocs.index.protocol import VectorIndex
@@ -59,12 +59,12 @@ def observe(
     questions: Sequence[EvalQuestion],
     advance: Callable[[int], None] = lambda n: None,
 ) -> list[Observed]:
-    """Each question retrieved, selected and answered as the extractive Asker does, before any check."""
-    asker = make_asker(mode_settings(settings, "extractive"), embedder, index)
+    """Each question retrieved, selected and answered as the extractive AnswerPipeline does, before any check."""
+    pipeline = make_pipeline(mode_settings(settings, "extractive"), embedder, index)
     generator = ExtractiveGenerator(embedder)
     observed = []
     for question in questions:
-        retrieved = asker.retrieve(question.question)
+        retrieved = pipeline.retrieve(question.question)
         if not retrieved.contexts:
             observed.append(Observed(question, "", None))
         else:
@@ -97,7 +97,7 @@ def fit(observed: Sequence[Observed], *, iterations: int = 4000, l2: float = 1e-
 
 
 def predictions(check: LogisticCheck | None, observed: Sequence[Observed]) -> list[str]:
-    """The answers the Asker would give with ``check`` (None: no check): "" where it abstains."""
+    """The answers the AnswerPipeline would give with ``check`` (None: no check): "" where it abstains."""
     if check is None:
         return [o.prediction for o in observed]
     return [

@@ -1,7 +1,7 @@
 """``askdocs eval answers``: the service's answers scored with the SQuAD 2.0 metrics, per answer mode.
 
 The articles are ingested once, with the configured chunker, through the real ingest pipeline into a throwaway
-embedded index; each mode then answers every selected question, answerable and not, through the real Asker.
+embedded index; each mode then answers every selected question, answerable and not, through the real AnswerPipeline.
 ``sweep_min_score`` re-scores extractive answers under other relevance thresholds from one retrieval pass.
 """
 
@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import get_args
 
-from askdocs.components import make_asker
+from askdocs.components import make_pipeline
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.errors import ConfigError, UnknownNameError
 from askdocs.index.edge import EdgeIndex
 from askdocs.index.protocol import VectorIndex
 from askdocs.models import AnswerMode
 from askdocs.qa.extractive import ExtractiveGenerator
-from askdocs.qa.pipeline import Asker
+from askdocs.qa.pipeline import AnswerPipeline
 from askdocs.qa.select import default_selector
 from askdocs.settings import Settings
 from evals.metrics import percentile
@@ -109,7 +109,7 @@ def _mean(values: Iterable[float]) -> float:
 
 
 def mode_settings(settings: Settings, mode: str) -> Settings:
-    """The settings an Asker answers ``mode`` with: the LLM forced off for extractive, required otherwise."""
+    """The settings an AnswerPipeline answers ``mode`` with: the LLM forced off for extractive, required otherwise."""
     if mode not in MODES:
         raise UnknownNameError("answer mode", mode, list(MODES))
     if mode == "extractive":
@@ -122,19 +122,19 @@ def mode_settings(settings: Settings, mode: str) -> Settings:
     return settings.model_copy(update={"llm": settings.llm.model_copy(update={"mode": mode})})
 
 
-class AskerFactory:
-    """Builds the Asker for each answer mode from one settings tree and the loaded embedding model."""
+class PipelineFactory:
+    """Builds the AnswerPipeline for each answer mode from one settings tree and the loaded embedding model."""
 
     def __init__(self, settings: Settings, embedder: SentenceTransformerEmbedder) -> None:
         self.settings = settings
         self.embedder = embedder
 
-    def __call__(self, mode: str, index: VectorIndex) -> Asker:
-        return make_asker(mode_settings(self.settings, mode), self.embedder, index)
+    def __call__(self, mode: str, index: VectorIndex) -> AnswerPipeline:
+        return make_pipeline(mode_settings(self.settings, mode), self.embedder, index)
 
 
 @contextmanager
-def ingested(dataset: Dataset, factory: AskerFactory, progress: Progress = _no_progress) -> Iterator[EdgeIndex]:
+def ingested(dataset: Dataset, factory: PipelineFactory, progress: Progress = _no_progress) -> Iterator[EdgeIndex]:
     """The data set's articles in a throwaway embedded index, chunked as configured."""
     c = factory.settings.chunking
     with tempfile.TemporaryDirectory(prefix="askdocs-eval-answers-") as tmp:
@@ -152,7 +152,7 @@ def ingested(dataset: Dataset, factory: AskerFactory, progress: Progress = _no_p
 
 def evaluate_answers(
     dataset: Dataset,
-    asker_factory: AskerFactory,
+    pipeline_factory: PipelineFactory,
     modes: Sequence[str],
     questions: Sequence[EvalQuestion],
     progress: Progress = _no_progress,
@@ -161,21 +161,23 @@ def evaluate_answers(
 ) -> list[ModeResult]:
     """Ask every question in each mode over one index (``index``, or the data set ingested here)."""
     for mode in modes:
-        mode_settings(asker_factory.settings, mode)  # a missing LLM fails before the slow ingest
+        mode_settings(pipeline_factory.settings, mode)  # a missing LLM fails before the slow ingest
     with ExitStack() as stack:
         if index is None:
-            index = stack.enter_context(ingested(dataset, asker_factory, progress))
+            index = stack.enter_context(ingested(dataset, pipeline_factory, progress))
         return [
-            _run_mode(mode, asker_factory(mode, index), questions, progress(f"{mode}: questions", len(questions)))
+            _run_mode(mode, pipeline_factory(mode, index), questions, progress(f"{mode}: questions", len(questions)))
             for mode in modes
         ]
 
 
-def _run_mode(mode: str, asker: Asker, questions: Sequence[EvalQuestion], advance: Callable[[int], None]) -> ModeResult:
+def _run_mode(
+    mode: str, pipeline: AnswerPipeline, questions: Sequence[EvalQuestion], advance: Callable[[int], None]
+) -> ModeResult:
     predictions, latencies, prompt, completion, degraded = [], [], [], [], 0
     for question in questions:
-        result = asker.ask(question.question)
-        predictions.append(prediction_text(result.answer.answer))
+        result = pipeline.ask(question.question)
+        predictions.append(prediction_text(result.answer.text))
         latencies.append(result.answer.timings_ms.total)
         prompt.append(result.prompt_tokens)
         completion.append(result.completion_tokens)
@@ -197,7 +199,7 @@ def _run_mode(mode: str, asker: Asker, questions: Sequence[EvalQuestion], advanc
 
 def sweep_min_score(
     dataset: Dataset,
-    asker_factory: AskerFactory,
+    pipeline_factory: PipelineFactory,
     questions: Sequence[EvalQuestion],
     thresholds: Sequence[float] = SWEEP_THRESHOLDS,
     progress: Progress = _no_progress,
@@ -206,18 +208,18 @@ def sweep_min_score(
 ) -> list[SweepRow]:
     """Extractive answers under each ``min_score``, from one retrieval pass per question: the hits are kept and
     re-selected per threshold, and the answer is generated once per distinct set of selected passages."""
-    settings = mode_settings(asker_factory.settings, "extractive")
-    embedder, r = asker_factory.embedder, settings.retrieval
+    settings = mode_settings(pipeline_factory.settings, "extractive")
+    embedder, r = pipeline_factory.embedder, settings.retrieval
     selectors = [default_selector(t, r.max_context_tokens, embedder.count_tokens) for t in thresholds]
     generator = ExtractiveGenerator(embedder)
     columns: list[list[str]] = [[] for _ in thresholds]
     with ExitStack() as stack:
         if index is None:
-            index = stack.enter_context(ingested(dataset, asker_factory, progress))
-        asker = asker_factory("extractive", index)
+            index = stack.enter_context(ingested(dataset, pipeline_factory, progress))
+        pipeline = pipeline_factory("extractive", index)
         advance = progress("min-score sweep: questions", len(questions))
         for question in questions:
-            retrieved = asker.retrieve(question.question)
+            retrieved = pipeline.retrieve(question.question)
             query, hits = retrieved.query, retrieved.hits
             answers: dict[tuple[str, ...], str] = {}  # selected passages -> answer
             for column, selector in zip(columns, selectors, strict=True):

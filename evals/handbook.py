@@ -3,13 +3,13 @@
     .venv/bin/python -m evals.handbook [--chunker structural,recursive,small-to-big] [--out docs/eval/handbook.json]
 
 For each chunker, ``askdocs ingest examples/handbook`` (the real command, in a subprocess) fills a fresh embedded
-index; then every question of ``tests/fixtures/handbook_questions.json`` goes through ``Asker.retrieve()`` (what
+index; then every question of ``evals/handbook_questions.json`` goes through ``AnswerPipeline.retrieve()`` (what
 ``/ask`` runs: sanitising, search, context selection) with dense retrieval and with hybrid retrieval fused by DBSF
 and by RRF. A question counts as **first** when the first selected passage comes from its source file (and page,
 for the PDF), and **found** when any selected passage does (the sources ``/ask`` returns, ``ASKDOCS_RETRIEVAL__TOP_K``
 of them at most).
 
-Then, for the default chunker and retrieval, every question is answered in extractive mode by ``Asker.ask()``
+Then, for the default chunker and retrieval, every question is answered in extractive mode by ``AnswerPipeline.ask()``
 with the answer check off and on (``ASKDOCS_EXTRACTIVE__CHECK``, shipped weights and threshold unless the
 ``ASKDOCS_EXTRACTIVE__*`` variables say otherwise): how many answers are "I do not know." and how many hold the
 expected text. Every ``ASKDOCS_*`` variable set applies (except the data directory) and is recorded in the JSON.
@@ -27,18 +27,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from askdocs.components import make_asker, make_embedder, open_checked_index
+from askdocs.components import make_embedder, make_pipeline, open_checked_index
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.models import Hit
-from askdocs.qa.generate import I_DO_NOT_KNOW
 from askdocs.settings import Settings, load_settings
 from evals.provenance import environment_line, settings_in_force
 
 ROOT = Path(__file__).resolve().parent.parent
 HANDBOOK = ROOT / "examples" / "handbook"
-QUESTIONS = ROOT / "tests" / "fixtures" / "handbook_questions.json"
+QUESTIONS = Path(__file__).with_name("handbook_questions.json")
 ASKDOCS = str(Path(sys.executable).parent / "askdocs")
 RETRIEVALS = [("dense", "dbsf"), ("hybrid", "dbsf"), ("hybrid", "rrf")]
+
+
+def load_questions() -> list[dict[str, Any]]:
+    """The handbook's questions: each with its source file (and page), and a text its answer holds."""
+    questions: list[dict[str, Any]] = json.loads(QUESTIONS.read_text(encoding="utf-8"))
+    return questions
 
 
 def ingest(chunker: str, data_dir: Path) -> None:
@@ -67,11 +72,11 @@ def retrieval_row(
 ) -> dict[str, Any]:
     index = open_checked_index(settings, embedder)
     try:
-        asker = make_asker(settings, embedder, index)
+        pipeline = make_pipeline(settings, embedder, index)
         first = found = 0
         missed: list[str] = []
         for q in questions:
-            contexts = asker.retrieve(q["question"]).contexts
+            contexts = pipeline.retrieve(q["question"]).contexts
             first += bool(contexts) and right_source(contexts[0], q)
             hit = any(right_source(h, q) for h in contexts)
             found += hit
@@ -87,13 +92,13 @@ def answers_row(
 ) -> dict[str, Any]:
     index = open_checked_index(settings, embedder)
     try:
-        asker = make_asker(settings, embedder, index)
+        pipeline = make_pipeline(settings, embedder, index)
         refused, holds = [], 0
         for q in questions:
-            answer = asker.ask(q["question"]).answer.answer
-            if answer.strip() == I_DO_NOT_KNOW:
+            answer = pipeline.ask(q["question"]).answer
+            if answer.idk:
                 refused.append(q["question"])
-            holds += q["answer_contains"].lower() in answer.lower()
+            holds += q["answer_contains"].lower() in answer.text.lower()
         return {
             "refused": len(refused),
             "answer_contains": holds,

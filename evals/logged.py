@@ -11,11 +11,8 @@ from evals.squad import Dataset, EvalQuestion
 
 def logged_dataset(settings: Settings, since: float | None = None) -> Dataset:
     """Every distinct question rated helpful or corrected; the corrected answer wins over the logged one."""
-    store = open_store(settings)
-    try:
-        logged = store.log.find(LogQuery(since=since, limit=10_000_000))
-    finally:
-        store.close()
+    with open_store(settings) as store:
+        logged = store.interactions.find(LogQuery(since=since, limit=10_000_000))
     questions: dict[str, EvalQuestion] = {}
     for item in reversed(logged):  # oldest first: a later rating of the same question wins
         rated, asked = item.feedback, item.interaction.question

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from askdocs.embedding import Embedder
-from askdocs.finetune.embeddings import Pair
 from askdocs.settings import ChunkingSettings
 from evals.metrics import contains
 from evals.squad import Dataset
+from finetune.embeddings import Pair
 from ingest.chunking import build_chunker
 
 

@@ -14,13 +14,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from askdocs.components import make_asker
+from askdocs.components import make_pipeline
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.index.edge import EdgeIndex
-from askdocs.models import Hit
-from askdocs.qa.pipeline import Asker, AskOptions
-from askdocs.settings import ChunkingSettings, LLMSettings, Settings
-from askdocs.sparse import DEFAULT_DENSE_WEIGHT, Fusion, RetrievalMode
+from askdocs.models import Fusion, Hit, RetrievalMode
+from askdocs.qa.pipeline import AnswerPipeline, AskOptions
+from askdocs.settings import DEFAULT_DENSE_WEIGHT, ChunkingSettings, LLMSettings, Settings
 from evals.bm25 import Bm25Index
 from evals.metrics import RankingMetrics, contains, percentile, ranking_metrics
 from evals.squad import Dataset, EvalQuestion
@@ -158,7 +157,7 @@ def evaluate_dense(
     progress: Progress = _no_progress,
 ) -> list[StrategyResult]:
     """Ingest once with the strategy, then score each retrieval mode on the same index, through the service's
-    own retrieval (``Asker.retrieve``) with ``settings`` (the LLM off: no query rewriting)."""
+    own retrieval (``AnswerPipeline.retrieve``) with ``settings`` (the LLM off: no query rewriting)."""
     chunking = ChunkingSettings(chunker=name, chunk_size=plan.size, chunk_overlap=plan.overlap)
     base = (settings or Settings()).model_copy(update={"chunking": chunking, "llm": LLMSettings()})
     with tempfile.TemporaryDirectory(prefix=f"askdocs-eval-{name}-") as tmp:
@@ -171,12 +170,12 @@ def evaluate_dense(
             advance(1)
         ingest_s = time.perf_counter() - started
         chunks = index.count()
-        asker = make_asker(base, embedder, index)
+        pipeline = make_pipeline(base, embedder, index)
         results = []
         for mode, fusion, weight in plan.runs():
             index.fusion, index.dense_weight = fusion, weight
             label = plan.label(name, mode, fusion, weight)
-            ranks, latency = _ranks(asker, plan, mode, questions, progress(f"{label}: questions", len(questions)))
+            ranks, latency = _ranks(pipeline, plan, mode, questions, progress(f"{label}: questions", len(questions)))
             for row, metrics in grouped(dataset, label, questions, ranks):
                 results.append(StrategyResult(row, metrics, chunks, ingest_s, latency))
         index.close()
@@ -184,7 +183,7 @@ def evaluate_dense(
 
 
 def _ranks(
-    asker: Asker,
+    pipeline: AnswerPipeline,
     plan: RetrievalPlan,
     mode: RetrievalMode,
     questions: Sequence[EvalQuestion],
@@ -196,7 +195,7 @@ def _ranks(
     latencies = []
     for question in questions:
         scope = {"doc_id": question.doc_id} if plan.per_article else None
-        retrieved = asker.retrieve(question.question, AskOptions(top_k=plan.top_k, filters=scope, retrieval=mode))
+        retrieved = pipeline.retrieve(question.question, AskOptions(top_k=plan.top_k, filters=scope, retrieval=mode))
         ranks.append(first_hit(question, found_in(retrieved.hits[: plan.top_k])))
         latencies.append(retrieved.timings.embed + retrieved.timings.search)
         advance(1)

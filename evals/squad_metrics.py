@@ -12,12 +12,11 @@ import string
 from collections import Counter
 from collections.abc import Sequence
 
-from askdocs.qa.generate import I_DO_NOT_KNOW
+from askdocs.models import says_idk
 
 _PUNCTUATION = frozenset(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _CITATIONS = re.compile(r"\s*\[\d+\]")
-_ABSTAIN = I_DO_NOT_KNOW.rstrip(".").lower()
 
 
 def normalize_answer(text: str) -> str:
@@ -28,7 +27,7 @@ def normalize_answer(text: str) -> str:
 def prediction_text(answer: str) -> str:
     """An askdocs answer as a SQuAD prediction: citation markers removed, "I do not know." as the empty string."""
     text = " ".join(_CITATIONS.sub("", answer).split())
-    return "" if text.rstrip(".").strip().lower() == _ABSTAIN else text
+    return "" if says_idk(text) else text
 
 
 def _golds(golds: Sequence[str]) -> list[str]:

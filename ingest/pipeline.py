@@ -19,7 +19,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import partial
 
 import numpy as np
@@ -27,7 +26,7 @@ import numpy as np
 from askdocs.embedding import Embedder
 from askdocs.errors import LoadError
 from askdocs.index.protocol import StoredVersion, VectorIndex
-from askdocs.models import Chunk, Document, Provenance
+from askdocs.models import Chunk, Document, DocumentResult, DocumentStatus, Provenance
 from askdocs.settings import ChunkingSettings
 from askdocs.sparse import Bm25Encoder, SparseEncoder, SparseVec
 from ingest.chunking import build_chunker, make_chunks
@@ -38,42 +37,25 @@ from ingest.sources import Reader, SourceRef
 log = logging.getLogger(__name__)
 
 
-class Status(StrEnum):
-    NEW = "new"
-    UPDATED = "updated"
-    UNCHANGED = "unchanged"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    source: str
-    status: Status
-    chunks: int = 0
-    doc_id: str = ""
-    title: str = ""
-    error: str = ""
-
-
 @dataclass(slots=True)
 class IngestReport:
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: list[DocumentResult] = field(default_factory=list)
     seconds: float = 0.0
 
-    def count(self, *statuses: Status) -> int:
+    def count(self, *statuses: DocumentStatus) -> int:
         return sum(1 for o in self.outcomes if o.status in statuses)
 
     @property
     def documents(self) -> int:
-        return self.count(Status.NEW, Status.UPDATED)
+        return self.count(DocumentStatus.NEW, DocumentStatus.UPDATED)
 
     @property
     def chunks(self) -> int:
-        return sum(o.chunks for o in self.outcomes if o.status in (Status.NEW, Status.UPDATED))
+        return sum(o.chunks for o in self.outcomes if o.status in (DocumentStatus.NEW, DocumentStatus.UPDATED))
 
     @property
-    def failed(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.status is Status.FAILED]
+    def failed(self) -> list[DocumentResult]:
+        return [o for o in self.outcomes if o.status is DocumentStatus.FAILED]
 
 
 @dataclass(slots=True)
@@ -102,7 +84,7 @@ class _Pending:
 # loaded), and its provenance.
 _Item = tuple[str, Callable[[], RawSource | Document], Provenance]
 # What the parser carries along for each item: its source, provenance, and what is known before parsing.
-_Key = tuple[str, Provenance, Document | Outcome | None]
+_Key = tuple[str, Provenance, Document | DocumentResult | None]
 
 
 class Ingestor:
@@ -134,14 +116,14 @@ class Ingestor:
         self._parser = parser or InlineParser()
 
     # -- one document -------------------------------------------------------------------------------
-    def ingest_document(self, document: Document, provenance: Provenance = Provenance()) -> Outcome:
+    def ingest_document(self, document: Document, provenance: Provenance = Provenance()) -> DocumentResult:
         return next(self._stream([(document.source, partial(_given, document), provenance)]))
 
-    def ingest_raw(self, raw: RawSource, provenance: Provenance = Provenance()) -> Outcome:
+    def ingest_raw(self, raw: RawSource, provenance: Provenance = Provenance()) -> DocumentResult:
         return next(self.ingest_stream([(raw, provenance)]))
 
     # -- streams ------------------------------------------------------------------------------------
-    def ingest_stream(self, items: Iterable[tuple[RawSource, Provenance]]) -> Iterator[Outcome]:
+    def ingest_stream(self, items: Iterable[tuple[RawSource, Provenance]]) -> Iterator[DocumentResult]:
         """Outcomes in the order of ``items``, each yielded once its document is stored (or has failed: one
         document's failure does not stop the others). Items are drawn lazily, in the caller's thread."""
         return self._stream((raw.source, partial(_given, raw), provenance) for raw, provenance in items)
@@ -150,7 +132,7 @@ class Ingestor:
         self,
         refs: Iterable[SourceRef],
         reader: Reader,
-        on_done: Callable[[Outcome], None] = lambda _: None,
+        on_done: Callable[[DocumentResult], None] = lambda _: None,
     ) -> IngestReport:
         report = IngestReport()
         started = time.perf_counter()
@@ -160,8 +142,8 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _stream(self, items: Iterable[_Item]) -> Iterator[Outcome]:
-        queue: deque[Outcome | _Pending] = deque()  # arrival order; leaves from the head once stored
+    def _stream(self, items: Iterable[_Item]) -> Iterator[DocumentResult]:
+        queue: deque[DocumentResult | _Pending] = deque()  # arrival order; leaves from the head once stored
         seen: set[str] = set()  # doc_ids met in this stream
         waiting = 0  # chunks not yet embedded
         for prepared in self._prepared(items):
@@ -180,11 +162,11 @@ class Ingestor:
             yield from self._finished(queue)
         yield from self._drain(queue, waiting)
 
-    def _drain(self, queue: deque[Outcome | _Pending], waiting: int) -> Iterator[Outcome]:
+    def _drain(self, queue: deque[DocumentResult | _Pending], waiting: int) -> Iterator[DocumentResult]:
         self._embed_while(queue, waiting, lambda left: left > 0)
         yield from self._finished(queue)
 
-    def _embed_while(self, queue: deque[Outcome | _Pending], waiting: int, more: Callable[[int], bool]) -> int:
+    def _embed_while(self, queue: deque[DocumentResult | _Pending], waiting: int, more: Callable[[int], bool]) -> int:
         """Embed windows while ``more(waiting)``; returns the chunks still waiting."""
         while more(waiting):
             taken = self._embed_window(queue)
@@ -193,7 +175,7 @@ class Ingestor:
             waiting -= taken
         return waiting
 
-    def _prepared(self, items: Iterable[_Item]) -> Iterator[Outcome | _Pending]:
+    def _prepared(self, items: Iterable[_Item]) -> Iterator[DocumentResult | _Pending]:
         """Each item read here, parsed by the parser (maybe ahead, in a child process), then chunked and encoded;
         in order, each a _Pending or its failure."""
         for (source, provenance, ready), parsed in self._parser.map(_fetched(items)):
@@ -201,19 +183,19 @@ class Ingestor:
             if isinstance(found, Document):
                 yield self._planned(source, found, provenance)
             elif isinstance(found, LoadError):
-                yield Outcome(source, Status.FAILED, error=found.reason)
+                yield DocumentResult(source, DocumentStatus.FAILED, error=found.reason)
             else:
-                yield found or Outcome(source, Status.FAILED, error="the parser returned nothing")
+                yield found or DocumentResult(source, DocumentStatus.FAILED, error="the parser returned nothing")
 
-    def _planned(self, source: str, document: Document, provenance: Provenance) -> Outcome | _Pending:
+    def _planned(self, source: str, document: Document, provenance: Provenance) -> DocumentResult | _Pending:
         try:
             return self._plan(document, provenance)
         except LoadError as exc:
-            return Outcome(source, Status.FAILED, error=exc.reason)
+            return DocumentResult(source, DocumentStatus.FAILED, error=exc.reason)
         except Exception as exc:  # the per-document boundary: nothing one document raises stops the others
             return _failed(source, exc)
 
-    def _embed_window(self, queue: deque[Outcome | _Pending]) -> int:
+    def _embed_window(self, queue: deque[DocumentResult | _Pending]) -> int:
         """Embed up to ``window`` waiting chunks, the oldest first, in one call. Returns how many."""
         spans: list[tuple[_Pending, int, int]] = []
         taken = 0
@@ -235,7 +217,7 @@ class Ingestor:
             offset += end - start
         return taken
 
-    def _embed_one_by_one(self, queue: deque[Outcome | _Pending], spans: list[tuple[_Pending, int, int]]) -> int:
+    def _embed_one_by_one(self, queue: deque[DocumentResult | _Pending], spans: list[tuple[_Pending, int, int]]) -> int:
         """The window's documents embedded one at a time; one that fails leaves the queue as FAILED, and all its
         chunks not embedded yet leave the count of waiting chunks with it."""
         left = 0
@@ -250,14 +232,14 @@ class Ingestor:
                 left += len(pending.chunks) - start
         return left
 
-    def _finished(self, queue: deque[Outcome | _Pending]) -> Iterator[Outcome]:
+    def _finished(self, queue: deque[DocumentResult | _Pending]) -> Iterator[DocumentResult]:
         """Store the complete documents at the head of the queue, then hand out their outcomes in order."""
-        done: list[Outcome | _Pending] = []
-        while queue and (isinstance(queue[0], Outcome) or queue[0].complete):
+        done: list[DocumentResult | _Pending] = []
+        while queue and (isinstance(queue[0], DocumentResult) or queue[0].complete):
             done.append(queue.popleft())
         stored = iter(self._store([d for d in done if isinstance(d, _Pending)]))
         for item in done:
-            yield item if isinstance(item, Outcome) else next(stored)
+            yield item if isinstance(item, DocumentResult) else next(stored)
 
     # -- the steps ----------------------------------------------------------------------------------
     def _plan(self, document: Document, provenance: Provenance) -> _Pending:
@@ -274,7 +256,7 @@ class Ingestor:
         pending.sparse = self._sparse.encode_documents([c.embed_text for c in pending.chunks])
         return pending
 
-    def _store(self, pending: list[_Pending]) -> list[Outcome]:
+    def _store(self, pending: list[_Pending]) -> list[DocumentResult]:
         """All new points first, then each document's older versions dropped (crash safety, see the top)."""
         if not pending:
             return []
@@ -285,13 +267,16 @@ class Ingestor:
         for p in pending:
             if p.stored.points:  # a document new to the index has no older version to drop
                 self._index.delete_document(p.document.doc_id, except_version=p.version)
-        return [_outcome(p.document, Status.UPDATED if p.stored.points else Status.NEW, len(p.chunks)) for p in pending]
+        return [
+            _outcome(p.document, DocumentStatus.UPDATED if p.stored.points else DocumentStatus.NEW, len(p.chunks))
+            for p in pending
+        ]
 
 
-def _settled(item: Outcome | _Pending) -> Outcome | _Pending:
+def _settled(item: DocumentResult | _Pending) -> DocumentResult | _Pending:
     """A document the index holds whole is UNCHANGED: it has nothing to embed."""
     if isinstance(item, _Pending) and item.stored.complete:
-        return _outcome(item.document, Status.UNCHANGED, item.stored.expected)
+        return _outcome(item.document, DocumentStatus.UNCHANGED, item.stored.expected)
     return item
 
 
@@ -301,7 +286,7 @@ def _fetched(items: Iterable[_Item]) -> Iterator[tuple[_Key, RawSource | None]]:
         try:
             got = read()
         except LoadError as exc:
-            yield (source, provenance, Outcome(source, Status.FAILED, error=exc.reason)), None
+            yield (source, provenance, DocumentResult(source, DocumentStatus.FAILED, error=exc.reason)), None
             continue
         except Exception as exc:
             yield (source, provenance, _failed(source, exc)), None
@@ -316,10 +301,10 @@ def _given(item: RawSource | Document) -> RawSource | Document:
     return item
 
 
-def _failed(source: str, exc: BaseException) -> Outcome:
+def _failed(source: str, exc: BaseException) -> DocumentResult:
     log.debug("%s failed", source, exc_info=exc)
-    return Outcome(source, Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+    return DocumentResult(source, DocumentStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
 
 
-def _outcome(document: Document, status: Status, chunks: int) -> Outcome:
-    return Outcome(document.source, status, chunks, document.doc_id, document.title)
+def _outcome(document: Document, status: DocumentStatus, chunks: int) -> DocumentResult:
+    return DocumentResult(document.source, status, chunks, document.doc_id, document.title)

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from askdocs.errors import LoadError
 from askdocs.index.protocol import VectorIndex
+from askdocs.jobs import JobResult, SyncSummary
+from askdocs.models import DocumentResult, DocumentStatus
 from askdocs.settings import IngestSettings
 from ingest.loaders import RawSource, doc_id_for
-from ingest.pipeline import Ingestor, Outcome, Status
+from ingest.pipeline import Ingestor
 from ingest.sourcefile import SourceSpec
 from ingest.sources import Reader, expand
 from ingest.web import (
@@ -30,26 +32,6 @@ from ingest.web import (
     fetch_page,
     from_sitemap,
 )
-
-
-@dataclass(slots=True)
-class SyncReport:
-    source: str
-    outcomes: list[Outcome] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)  # doc ids dropped because they vanished from the source
-    reached: bool = False  # the source answered, so vanished documents could be told apart from an outage
-    error: str = ""
-
-    def summary(self) -> dict[str, Any]:
-        count = {s.value: sum(1 for o in self.outcomes if o.status is s) for s in Status}
-        return {
-            "source": self.source,
-            **count,
-            "removed": len(self.removed),
-            "reached": self.reached,
-            "error": self.error,
-            "failures": [{"source": o.source, "error": o.error} for o in self.outcomes if o.status is Status.FAILED],
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,16 +91,16 @@ def sync_source(
     settings: IngestSettings,
     validators: ValidatorStore | None = None,
     namespace: str = "",
-    on_outcome: Callable[[Outcome], None] = lambda _: None,
-) -> SyncReport:
-    """``namespace`` keys the stored validators: pass what, when it changes, must refetch every page
-    (the source's chunking and ACL)."""
-    report = SyncReport(spec.name)
-    if spec.folder is not None:
-        if not spec.folder.is_dir():
-            report.error = f"folder {spec.folder} does not exist (an unmounted volume?); nothing was removed"
-            return report
-        report.reached = True
+    on_outcome: Callable[[DocumentResult], None] = lambda _: None,
+) -> JobResult:
+    """The documents' results and the sync's summary (documents removed, whether the source answered).
+    ``namespace`` keys the stored validators: pass what, when it changes, must refetch every page (the source's
+    chunking and ACL)."""
+    if spec.folder is not None and not spec.folder.is_dir():
+        error = f"folder {spec.folder} does not exist (an unmounted volume?); nothing was removed"
+        return JobResult((), SyncSummary(spec.name, error=error))
+    results: list[DocumentResult] = []
+    reached = spec.folder is not None
     held = {d.doc_id for d in index.documents() if d.origin == spec.name}
     provenance = spec.provenance
     deferred = DeferredValidators(validators, namespace) if validators is not None else None
@@ -128,28 +110,26 @@ def sync_source(
             raw = item.raw if isinstance(item, Fetched) else item
             outcome = ingestor.ingest_raw(raw, provenance)
             seen.add(outcome.doc_id or doc_id_for(raw.source))
-            report.reached = True
-            if isinstance(item, Fetched) and outcome.status is not Status.FAILED and deferred is not None:
+            reached = True
+            if isinstance(item, Fetched) and outcome.status is not DocumentStatus.FAILED and deferred is not None:
                 deferred.commit(item.final_url or item.url)  # stored only now that the document is
         elif isinstance(item, NotModified):
             seen.add(doc_id_for(item.url))
-            report.reached = True
-            outcome = Outcome(item.url, Status.UNCHANGED, doc_id=doc_id_for(item.url))
+            reached = True
+            outcome = DocumentResult(item.url, DocumentStatus.UNCHANGED, doc_id=doc_id_for(item.url))
         else:
-            outcome = Outcome(item.source, Status.FAILED, error=item.reason)
+            outcome = DocumentResult(item.source, DocumentStatus.FAILED, error=item.reason)
             if item.gone:
-                report.reached = True  # the server answered: the page is gone
+                reached = True  # the server answered: the page is gone
             else:
                 seen.add(doc_id_for(item.source))  # failing for now: keep its last good version
-        report.outcomes.append(outcome)
+        results.append(outcome)
         on_outcome(outcome)
-    if report.reached:
-        for doc_id in sorted(held - seen):
-            index.delete_document(doc_id)
-            report.removed.append(doc_id)
-    elif not report.error:
-        report.error = "the source did not answer; nothing was removed"
-    return report
+    if not reached:
+        return JobResult(tuple(results), SyncSummary(spec.name, error="the source did not answer; nothing was removed"))
+    for doc_id in sorted(held - seen):
+        index.delete_document(doc_id)
+    return JobResult(tuple(results), SyncSummary(spec.name, removed=len(held - seen), reached=True))
 
 
 def _items(

@@ -27,13 +27,14 @@ import sqlalchemy as sa
 from askdocs.embedding import Embedder
 from askdocs.errors import InputError, LoadError
 from askdocs.index.protocol import VectorIndex
-from askdocs.jobs import DocumentResult, Job, JobKind, JobQueue, JobResult, SyncSummary
+from askdocs.jobs import Job, JobKind, JobQueue, JobResult
+from askdocs.models import DocumentResult, DocumentStatus
 from askdocs.settings import ChunkingSettings, Settings
 from askdocs.store.queue import SqlJobQueue
 from askdocs.store.schema import validators
 from ingest.loaders import RawSource
 from ingest.parsing import ChildParser
-from ingest.pipeline import Ingestor, Outcome, Status
+from ingest.pipeline import Ingestor
 from ingest.sourcefile import SourcesFile, SourceSpec
 from ingest.sources import Reader, SourceRef
 from ingest.sync import sync_source
@@ -128,7 +129,9 @@ class JobRunner:
         source = upload_source(str(spec["name"]))
         data = self._upload_bytes(spec)
         if data is None:
-            return _single(Outcome(source, Status.FAILED, error="the uploaded file is gone from the store"))
+            return _single(
+                DocumentResult(source, DocumentStatus.FAILED, error="the uploaded file is gone from the store")
+            )
         raw = RawSource(source, data, spec.get("content_type"))
         return _single(self.ingestor(self._settings.chunking).ingest_raw(raw))
 
@@ -145,7 +148,7 @@ class JobRunner:
         try:
             raw = self._reader.read(SourceRef(url))
         except LoadError as exc:
-            return _single(Outcome(url, Status.FAILED, error=exc.reason))
+            return _single(DocumentResult(url, DocumentStatus.FAILED, error=exc.reason))
         return _single(self.ingestor(self._settings.chunking).ingest_raw(raw))
 
     def _sync(self, name: str, on_progress: Callable[[int], None]) -> tuple[JobResult, str | None]:
@@ -154,7 +157,7 @@ class JobRunner:
             return JobResult(), f"no source named {name!r} in this worker's sources file"
         chunking = spec.chunking(self._settings.chunking)
         handled = itertools.count(1)
-        report = sync_source(
+        result = sync_source(
             spec,
             self.ingestor(chunking),
             self._index,
@@ -164,19 +167,12 @@ class JobRunner:
             namespace=f"{spec.name}|{chunking.model_dump_json()}|{','.join(spec.provenance.acl)}",
             on_outcome=lambda _: on_progress(next(handled)),
         )
-        summary = SyncSummary(report.source, len(report.removed), report.reached, report.error)
-        return JobResult(tuple(_document(o) for o in report.outcomes), summary), report.error or None
+        return result, (result.sync.error if result.sync else "") or None
 
 
-def _document(outcome: Outcome) -> DocumentResult:
-    return DocumentResult(
-        outcome.source, outcome.status.value, outcome.chunks, outcome.doc_id, outcome.title, outcome.error
-    )
-
-
-def _single(outcome: Outcome) -> tuple[JobResult, str | None]:
-    error = outcome.error if outcome.status is Status.FAILED else None
-    return JobResult((_document(outcome),)), error
+def _single(outcome: DocumentResult) -> tuple[JobResult, str | None]:
+    error = outcome.error if outcome.status is DocumentStatus.FAILED else None
+    return JobResult((outcome,)), error
 
 
 class Worker:
@@ -323,8 +319,11 @@ def start_background_worker(
     index: VectorIndex,
     queue: SqlJobQueue,
     sources: SourcesFile | None,
+    *,
+    on_job: Callable[[Job], None] = lambda _: None,
 ) -> BackgroundWorker:
-    """The worker thread ``askdocs serve`` runs beside the API, sharing its model, index and store."""
-    background = BackgroundWorker(make_worker(settings, embedder, index, queue, sources))
+    """The worker thread ``askdocs serve`` runs beside the API, sharing its model, index and store; ``on_job``
+    sees each job it finishes (the service counts them in its metrics)."""
+    background = BackgroundWorker(make_worker(settings, embedder, index, queue, sources, on_job=on_job))
     background.start()
     return background

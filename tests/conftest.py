@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,18 +9,16 @@ from typing import Any
 
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.index.edge import EdgeIndex
+from askdocs.runtime import apply_defaults
 from askdocs.settings import ChunkingSettings, Settings
+from evals.handbook import load_questions
 from ingest.pipeline import Ingestor
 from ingest.sources import Reader, expand
 from tests.netblock import sitecustomize as netblock
 
+apply_defaults()  # no import above loads torch; the subprocesses tests start inherit these too
 # Which engine the state store of every test uses: sqlite (default) or postgresql (``make test`` runs both).
 ENGINE = os.environ.get("ASKDOCS_TEST_DATABASE", "sqlite")
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,13 +133,12 @@ def handbook_dir(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTra
 
 @pytest.fixture(scope="session")
 def handbook_questions() -> list[dict[str, Any]]:
-    questions: list[dict[str, Any]] = json.loads((FIXTURES / "handbook_questions.json").read_text())
-    return questions
+    return load_questions()
 
 
 def handbook_pairs(handbook_dir: Path, questions: list[dict[str, Any]]) -> list[Any]:
     """(question, passage) for each handbook question: the stored chunk of its page that holds its answer."""
-    from askdocs.finetune.embeddings import Pair
+    from finetune.embeddings import Pair
 
     index = EdgeIndex(handbook_dir / "qdrant" / "askdocs")
     chunks = [c for batch in index.iter_chunks() for c in batch]
@@ -161,7 +157,7 @@ def finetuned_model(
 ) -> Path:
     """The default model fine-tuned for real, one epoch on the handbook's questions (a few dozen pairs)."""
     from askdocs.embedding import default_model_path
-    from askdocs.finetune.embeddings import TrainPlan, train_embeddings
+    from finetune.embeddings import TrainPlan, train_embeddings
 
     out = tmp_path_factory.mktemp("finetuned") / "handbook-minilm"
     pairs = handbook_pairs(handbook_dir, handbook_questions)

@@ -14,7 +14,6 @@ from app.errors import error_status
 from app.metrics import record_answer
 from app.schemas import AskRequest, AskResponse
 from app.security import Caller, CallerDep, groups_for, person_for
-from askdocs.qa.generate import I_DO_NOT_KNOW
 from askdocs.qa.pipeline import AskOptions, AskResult, Prepared, sources_for
 from askdocs.qa.response import answer_body
 from askdocs.store.interactions import Channel, interaction_of
@@ -35,8 +34,8 @@ stream has started is an `error` event `{"detail": ...}`; a bad request is a nor
 @router.post("/ask", response_model=AskResponse)
 def ask(body: AskRequest, container: ContainerDep, caller: CallerDep, request: Request) -> AskResponse:
     """Answer a question from the indexed documents, citing sources as [n]."""
-    result = container.asker.ask(body.question, _options(body, caller))
-    return response_of(result, logged(container, _asked(body, caller, request), result, "api"))
+    result = container.pipeline.ask(body.question, _options(body, caller))
+    return response_of(result, log_answer(container, result, _asked(body, caller, request, "api")))
 
 
 @router.post(
@@ -47,16 +46,12 @@ def ask(body: AskRequest, container: ContainerDep, caller: CallerDep, request: R
 def ask_stream(body: AskRequest, container: ContainerDep, caller: CallerDep, request: Request) -> StreamingResponse:
     """Answer as /ask does, streaming the answer as it is generated (Server-Sent Events)."""
     # Search before the response starts, so that a bad question or filter is still a plain 422.
-    prepared = container.asker.prepare(body.question, _options(body, caller))
+    prepared = container.pipeline.prepare(body.question, _options(body, caller))
     return StreamingResponse(
-        _events(container, _asked(body, caller, request), prepared),
+        _events(container, _asked(body, caller, request, "stream"), prepared),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
-
-
-def _asked(body: AskRequest, caller: Caller, request: Request) -> Asked:
-    return Asked(body.question, caller, request, person_for(caller, body.asked_by, "asked_by"))
 
 
 def _options(body: AskRequest, caller: Caller) -> AskOptions:
@@ -64,61 +59,51 @@ def _options(body: AskRequest, caller: Caller) -> AskOptions:
     return AskOptions(body.top_k, body.filters, body.retrieval, body.mode, groups_for(caller, body.groups))
 
 
+def _asked(body: AskRequest, caller: Caller, request: Request, channel: Channel) -> LogEntry:
+    """The log's entry for this request: the person is the caller, or the one a frontend vouches for."""
+    asked_by = person_for(caller, body.asked_by, "asked_by")
+    return LogEntry(body.question, channel, asked_by, getattr(request.state, "request_id", None))
+
+
 @dataclass(frozen=True, slots=True)
-class Asked:
-    """Who asked what, for the log."""
+class LogEntry:
+    """Who asked what, where: what the interaction log keeps beside the answer."""
 
     question: str
-    caller: Caller
-    request: Request
-    asker: str | None  # who the log names: the caller, or the person a frontend vouches for
-
-    @property
-    def request_id(self) -> str | None:
-        return getattr(self.request.state, "request_id", None)
+    channel: Channel
+    asked_by: str | None  # the caller's name, the person a frontend vouches for, or None (anonymous)
+    request_id: str | None = None
 
 
 def response_of(result: AskResult, interaction_id: str | None = None) -> AskResponse:
     return AskResponse.model_validate(answer_body(result) | {"interaction_id": interaction_id})
 
 
-def logged(container: Container, asked: Asked, result: AskResult, channel: Channel) -> str | None:
+def log_answer(container: Container, result: AskResult, entry: LogEntry) -> str | None:
     """Count the answer in the metrics and hand it to the interaction log (which never blocks nor fails the
-    answer); its id, or None."""
-    return log_answer(container, result, asked.question, channel, asked.asker, asked.request_id)
-
-
-def log_answer(
-    container: Container,
-    result: AskResult,
-    question: str,
-    channel: Channel,
-    caller: str | None,
-    request_id: str | None = None,
-) -> str | None:
-    """``logged`` for callers without an HTTP request (the Slack bot in the service)."""
+    answer); its id, or None when the log is off. The Slack bot inside the service logs through it too."""
     answer = result.answer
-    record_answer(answer.mode, answer.answer == I_DO_NOT_KNOW, result.degraded, asdict(answer.timings_ms))
-    if container.log is None:
+    record_answer(answer.mode, answer.idk, result.degraded, asdict(answer.timings_ms))
+    if container.interactions is None:
         return None
     interaction = interaction_of(
         result,
-        question=question,
-        channel=channel,
-        caller=caller,
+        question=entry.question,
+        channel=entry.channel,
+        asked_by=entry.asked_by,
         redact=container.settings.log.redact_questions,
-        request_id=request_id,
+        request_id=entry.request_id,
     )
-    container.log.record(interaction)
+    container.interactions.record(interaction)
     return interaction.interaction_id
 
 
-def _events(container: Container, question: Asked, prepared: Prepared) -> Iterator[str]:
+def _events(container: Container, entry: LogEntry, prepared: Prepared) -> Iterator[str]:
     yield _event("sources", [asdict(s) for s in sources_for(prepared.contexts)])
     try:
-        for item in container.asker.stream(prepared):
+        for item in container.pipeline.stream(prepared):
             if isinstance(item, AskResult):
-                response = response_of(item, logged(container, question, item, "stream"))
+                response = response_of(item, log_answer(container, item, entry))
                 yield _event("done", response.model_dump(mode="json"))
             else:
                 yield _event("token", {"text": item.text})

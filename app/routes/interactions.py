@@ -21,10 +21,10 @@ router = APIRouter(tags=["feedback"])  # needs a caller: see ``feedback``
 admin = APIRouter(tags=["interactions"], dependencies=[AdminDep])
 
 
-def _log(container: ContainerDep) -> BackgroundLog:
-    if container.log is None:
+def _interactions(container: ContainerDep) -> BackgroundLog:
+    if container.interactions is None:
         raise HTTPException(503, "the interaction log is off on this service (ASKDOCS_LOG__ENABLED=false)")
-    return container.log
+    return container.interactions
 
 
 @router.post("/feedback", response_model=FeedbackOut)
@@ -33,7 +33,7 @@ async def feedback(body: FeedbackIn, container: ContainerDep, caller: CallerDep)
     rated_by = person_for(caller, body.rated_by, "rated_by")
     rating = Feedback(body.interaction_id, body.rating, body.comment, body.corrected_answer, rated_by, time.time())
     try:
-        replaced = await run_in_threadpool(_log(container).rate, rating)
+        replaced = await run_in_threadpool(_interactions(container).rate, rating)
     except LookupError:
         raise HTTPException(404, f"no interaction {body.interaction_id!r} in the log") from None
     said = "replaced the earlier rating" if replaced else "recorded"
@@ -61,7 +61,7 @@ def interactions(
 ) -> list[dict[str, Any]]:
     """Logged answers, newest first, with their feedback (admin token)."""
     query = LogQuery(rating, mode, _since(since), idk, channel, limit)
-    return [item.to_json() for item in _log(container).find(query)]
+    return [item.to_json() for item in _interactions(container).find(query)]
 
 
 @admin.get("/interactions/stats")
@@ -69,14 +69,14 @@ def stats(
     container: ContainerDep, since: Annotated[str | None, Query(description="An age: 7d, 12h, 30m.")] = "7d"
 ) -> dict[str, Any]:
     """Questions per day, answered vs "I do not know", ratings, latency by mode, frequent open questions."""
-    found = _log(container).find(LogQuery(since=_since(since), limit=1_000_000))
+    found = _interactions(container).find(LogQuery(since=_since(since), limit=1_000_000))
     return {"since": since} | asdict(log_stats(found))
 
 
 @admin.get("/interactions/{interaction_id}")
 def interaction(interaction_id: str, container: ContainerDep) -> dict[str, Any]:
     """One logged answer with everything that led to it, and its feedback (admin token)."""
-    found = _log(container).get(interaction_id)
+    found = _interactions(container).get(interaction_id)
     if found is None:
         raise HTTPException(404, f"no interaction {interaction_id!r} in the log")
     return found.to_json()

@@ -24,6 +24,6 @@ async def metrics(request: Request, container: ContainerDep) -> Response:
 
         require_admin(get_caller(request, container), container)
     depth = await run_in_threadpool(container.jobs.active) if container.jobs is not None else None
-    failures = container.log.failures if container.log is not None else None
+    failures = container.interactions.failures if container.interactions is not None else None
     body = exposition(depth, failures)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

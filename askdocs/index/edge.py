@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import qdrant_edge as qe
 
-from askdocs.errors import DimensionMismatchError, IndexError_, IndexLockedError
+from askdocs.errors import DimensionMismatchError, IndexLockedError, VectorIndexError
 from askdocs.index.fusion import fuse
 from askdocs.index.points import (
     ACL,
@@ -39,8 +39,8 @@ from askdocs.index.protocol import (
     hybrid_candidates,
     scope_of,
 )
-from askdocs.models import Chunk, DocumentInfo, Hit
-from askdocs.sparse import Fusion, RetrievalMode, SparseVec
+from askdocs.models import Chunk, DocumentInfo, Fusion, Hit, RetrievalMode
+from askdocs.sparse import SparseVec
 
 _CONFIG_FILE = "edge_config.json"
 
@@ -78,7 +78,7 @@ class EdgeIndex:
                     "(askdocs ingest sends them there when ASKDOCS_ADMIN_TOKEN is set), or use a Qdrant "
                     "server (ASKDOCS_QDRANT__URL) that several processes can share"
                 ) from exc
-            raise IndexError_(
+            raise VectorIndexError(
                 f"embedded Qdrant failed at {self._path}: {exc} (the files were left as they are)"
             ) from exc
 
@@ -90,7 +90,7 @@ class EdgeIndex:
             config = json.loads(config_file.read_text())
             return int(config["vectors"][DENSE]["size"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise IndexError_(
+            raise VectorIndexError(
                 f"the embedded index at {self._path} is damaged ({config_file.name} cannot be read: {exc}); nothing "
                 "was changed: restore it from a backup, or ingest again into a new ASKDOCS_DATA_DIR"
             ) from exc

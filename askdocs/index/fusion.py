@@ -16,8 +16,7 @@ import statistics
 from collections.abc import Sequence
 
 from askdocs.index.protocol import RRF_K
-from askdocs.models import Hit
-from askdocs.sparse import Fusion
+from askdocs.models import Fusion, Hit
 
 
 def fuse(dense: Sequence[Hit], sparse: Sequence[Hit], *, fusion: Fusion, dense_weight: float, limit: int) -> list[Hit]:

@@ -11,7 +11,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from askdocs.errors import IndexError_
+from askdocs.errors import VectorIndexError
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ def read_live(qdrant_dir: Path, collection: str) -> Live:
         raw = json.loads(path.read_text(encoding="utf-8"))
         return Live(**{k: raw[k] for k in Live.__dataclass_fields__ if k in raw})
     except (OSError, ValueError, TypeError, KeyError) as exc:
-        raise IndexError_(
+        raise VectorIndexError(
             f"the live-shard pointer {path} cannot be read ({exc}); write it again with the name of a shard "
             f'directory beside it, e.g. {{"shard": "{collection}"}}'
         ) from exc
@@ -44,7 +44,7 @@ def read_live(qdrant_dir: Path, collection: str) -> Live:
 def switch_live(qdrant_dir: Path, collection: str, live: Live) -> None:
     """Make ``live`` the live shard: write a temporary file, flush it to disk, then rename it over the pointer."""
     if not (qdrant_dir / live.shard).is_dir():
-        raise IndexError_(f"cannot switch to shard {live.shard!r}: {qdrant_dir / live.shard} does not exist")
+        raise VectorIndexError(f"cannot switch to shard {live.shard!r}: {qdrant_dir / live.shard} does not exist")
     path = pointer_file(qdrant_dir, collection)
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
     with temporary.open("w", encoding="utf-8") as f:

@@ -10,8 +10,8 @@ from typing import Protocol
 import numpy as np
 
 from askdocs.errors import InputError, ModelMismatchError
-from askdocs.models import Chunk, DocumentInfo, Hit
-from askdocs.sparse import RetrievalMode, SparseVec
+from askdocs.models import Chunk, DocumentInfo, Hit, RetrievalMode
+from askdocs.sparse import SparseVec
 
 FILTERABLE_FIELDS = ("doc_id", "source", "chunker", "origin")  # fields callers may filter on
 RRF_K = 60  # the usual constant of reciprocal rank fusion

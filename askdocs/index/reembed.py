@@ -14,7 +14,7 @@ from pathlib import Path
 from qdrant_client import QdrantClient
 
 from askdocs.embedding import Embedder
-from askdocs.errors import IndexError_
+from askdocs.errors import VectorIndexError
 from askdocs.index.aliases import (
     MODEL_KEY,
     PREVIOUS_KEY,
@@ -54,7 +54,7 @@ def copy_reembedded(source: VectorIndex, target: VectorIndex, embedder: Embedder
         copied += len(chunks)
         advance(len(chunks), total)
     if copied != source.count() or target.count() != copied:
-        raise IndexError_(
+        raise VectorIndexError(
             f"the live index changed while it was re-embedded ({copied} chunks copied, {source.count()} live, "
             f"{target.count()} in the new collection); nothing was switched: run it again with no ingest running"
         )
@@ -79,7 +79,7 @@ def reembed_edge(
     target = EdgeIndex(qdrant_dir / target_name)
     try:
         if reader.count() == 0:
-            raise IndexError_(f"the index at {qdrant_dir / live.shard} is empty: nothing to re-embed")
+            raise VectorIndexError(f"the index at {qdrant_dir / live.shard} is empty: nothing to re-embed")
         copied = copy_reembedded(reader, target, embedder, advance)
     except BaseException:
         target.close()
@@ -102,7 +102,7 @@ def reembed_server(
     live = _live_collection(client, alias)
     reader = ServerIndex(client, live, physical=True)
     if reader.count() == 0:
-        raise IndexError_(f"collection {live!r} is empty: nothing to re-embed")
+        raise VectorIndexError(f"collection {live!r} is empty: nothing to re-embed")
     target_name = versioned_name(alias)
     try:
         copied = copy_reembedded(reader, ServerIndex(client, target_name, physical=True), embedder, advance)
@@ -121,19 +121,19 @@ def _live_collection(client: QdrantClient, alias: str) -> str:
     if target is not None:
         return target
     if client.collection_exists(alias):
-        raise IndexError_(
+        raise VectorIndexError(
             f"{alias!r} on the Qdrant server is a plain collection, made before askdocs named its collections "
             "through an alias, so it cannot be replaced in one step. Ingest into a new ASKDOCS_QDRANT__COLLECTION "
             "(askdocs now creates it as an alias), then re-embed that one"
         )
-    raise IndexError_(f"there is no collection {alias!r} on the Qdrant server: nothing to re-embed")
+    raise VectorIndexError(f"there is no collection {alias!r} on the Qdrant server: nothing to re-embed")
 
 
 def restore_edge(qdrant_dir: Path, collection: str) -> Switched:
     """Switch the embedded index back to the shard the live one replaced (twice: forth again)."""
     live = read_live(qdrant_dir, collection)
     if not live.previous:
-        raise IndexError_(f"the embedded index {collection!r} records no previous shard: nothing to restore")
+        raise VectorIndexError(f"the embedded index {collection!r} records no previous shard: nothing to restore")
     switch_live(qdrant_dir, collection, Live(live.previous, live.previous_model, live.shard, live.model))
     return Switched(live.previous, live.shard, live.previous_model, 0, 0.0)
 
@@ -144,7 +144,9 @@ def restore_server(client: QdrantClient, alias: str) -> Switched:
     metadata = metadata_of(client, live)
     previous = metadata.get(PREVIOUS_KEY)
     if not previous or not client.collection_exists(previous):
-        raise IndexError_(f"collection {live!r} records no previous collection that still exists: nothing to restore")
+        raise VectorIndexError(
+            f"collection {live!r} records no previous collection that still exists: nothing to restore"
+        )
     previous_model = metadata.get(f"{PREVIOUS_KEY}_model") or ""
     record_origin(client, previous, previous_model, live, str(metadata.get(MODEL_KEY) or ""))
     switch_alias(client, alias, previous)

@@ -15,7 +15,7 @@ import numpy as np
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
-from askdocs.errors import DimensionMismatchError, IndexError_
+from askdocs.errors import DimensionMismatchError, VectorIndexError
 from askdocs.index.aliases import MODEL_KEY, alias_target, versioned_name
 from askdocs.index.fusion import fuse
 from askdocs.index.points import (
@@ -42,8 +42,8 @@ from askdocs.index.protocol import (
     hybrid_candidates,
     scope_of,
 )
-from askdocs.models import Chunk, DocumentInfo, Hit
-from askdocs.sparse import Fusion, RetrievalMode, SparseVec
+from askdocs.models import Chunk, DocumentInfo, Fusion, Hit, RetrievalMode
+from askdocs.sparse import SparseVec
 
 T = TypeVar("T")
 MODEL_RECHECK_S = 30.0  # how stale a running service's view of the alias's model may be
@@ -93,7 +93,7 @@ class ServerIndex:
             try:
                 return fn(*args, **kwargs)
             except (UnexpectedResponse, ResponseHandlingException, ConnectionError, OSError) as exc:
-                raise IndexError_(f"{self._where} failed: {exc}") from exc
+                raise VectorIndexError(f"{self._where} failed: {exc}") from exc
 
     def _has_collection(self) -> bool:
         if not self._exists:
@@ -107,7 +107,7 @@ class ServerIndex:
         info = self._call(self._client.get_collection, self._collection)
         vectors = info.config.params.vectors
         if not isinstance(vectors, dict) or DENSE not in vectors:
-            raise IndexError_(
+            raise VectorIndexError(
                 f"collection {self._collection!r} on the {self._where} has no vector named {DENSE!r}: it was not "
                 "made by askdocs; choose another ASKDOCS_QDRANT__COLLECTION"
             )

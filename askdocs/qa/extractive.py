@@ -11,9 +11,9 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from askdocs.embedding import Embedder
-from askdocs.models import AnswerMode, Hit
+from askdocs.models import I_DO_NOT_KNOW, AnswerMode, Hit
 from askdocs.qa.abstain import AnswerCheck, Evidence
-from askdocs.qa.generate import I_DO_NOT_KNOW, Generated, Query
+from askdocs.qa.generate import Generated, Query
 from chunkers.base import sentences
 
 _MAX_SENTENCE_CHARS = 600

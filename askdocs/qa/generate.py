@@ -10,8 +10,6 @@ import numpy as np
 
 from askdocs.models import AnswerMode, Hit
 
-I_DO_NOT_KNOW = "I do not know."
-
 
 @dataclass(frozen=True, slots=True)
 class Query:

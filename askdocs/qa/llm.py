@@ -18,8 +18,8 @@ import openai
 from openai.types.chat import ChatCompletionMessageParam
 
 from askdocs.errors import ConfigError, GenerationError
-from askdocs.models import AnswerMode, Hit
-from askdocs.qa.generate import I_DO_NOT_KNOW, Generated, Query, numbered_blocks
+from askdocs.models import I_DO_NOT_KNOW, AnswerMode, Hit
+from askdocs.qa.generate import Generated, Query, numbered_blocks
 from askdocs.settings import LLMSettings
 
 SYSTEM_PROMPT = (

@@ -15,13 +15,13 @@ from typing import get_args
 from askdocs.embedding import Embedder
 from askdocs.errors import GenerationError, InputError, UnknownNameError
 from askdocs.index.protocol import Filters, VectorIndex
-from askdocs.models import Answer, AnswerMode, Hit, LLMMode, Source, Timings
+from askdocs.models import I_DO_NOT_KNOW, Answer, AnswerMode, Hit, LLMMode, RetrievalMode, Source, Timings, says_idk
 from askdocs.qa.citations import cite_sources, is_uncited, resolve_citations
-from askdocs.qa.generate import I_DO_NOT_KNOW, Generated, Generator, Query, heading_of, numbered_blocks
+from askdocs.qa.generate import Generated, Generator, Query, heading_of, numbered_blocks
 from askdocs.qa.rewrite import QuestionRewriter
 from askdocs.qa.sanitize import harden, injection_signals, sanitize_question
 from askdocs.qa.select import ContextSelector
-from askdocs.sparse import RetrievalMode, SparseEncoder
+from askdocs.sparse import SparseEncoder
 
 log = logging.getLogger(__name__)
 SNIPPET_CHARS = 300
@@ -85,7 +85,7 @@ class AskResult:
         return self.retrieved.question
 
 
-class Asker:
+class AnswerPipeline:
     def __init__(
         self,
         embedder: Embedder,
@@ -202,7 +202,7 @@ class Asker:
         retrieved.timings.generate = _ms(mark)
         contexts = retrieved.contexts
         citations = resolve_citations(generated.text, len(contexts))
-        if _does_not_know(citations.text):
+        if not citations.text or says_idk(citations.text):
             contexts = []
             citations = resolve_citations(I_DO_NOT_KNOW, 0)
         sources = cite_sources(sources_for(contexts), citations)
@@ -248,10 +248,6 @@ def _joined(pieces: Sequence[Generated], mode: AnswerMode) -> Generated:
         next((p.model for p in pieces if p.model), ""),
         next((p.prompt for p in pieces if p.prompt), ""),
     )
-
-
-def _does_not_know(text: str) -> bool:
-    return not text or text.rstrip(".").lower() == I_DO_NOT_KNOW.rstrip(".").lower()
 
 
 def _snippet(text: str) -> str:

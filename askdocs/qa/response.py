@@ -12,7 +12,7 @@ def answer_body(result: AskResult) -> dict[str, Any]:
     """The /ask response fields (the HTTP layer validates them against its schema)."""
     answer = result.answer
     return {
-        "answer": answer.answer,
+        "answer": answer.text,
         "sources": [asdict(s) for s in answer.sources],
         "mode": answer.mode,
         "timings_ms": asdict(answer.timings_ms),

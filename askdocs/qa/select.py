@@ -20,6 +20,7 @@ import numpy as np
 
 from askdocs.errors import UnknownNameError
 from askdocs.models import Hit
+from askdocs.settings import DEFAULT_MIN_SCORE
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 Neighbours = Callable[[Hit, int], list[Hit]]
@@ -27,9 +28,6 @@ Neighbours = Callable[[Hit, int], list[Hit]]
 
 class ContextSelector(Protocol):
     def select(self, hits: Sequence[Hit], top_k: int) -> list[Hit]: ...
-
-
-DEFAULT_MIN_SCORE = 0.24  # chosen on SQuAD 2.0 dev (docs/EVAL.md); the settings' default too
 
 
 @dataclass(frozen=True, slots=True)

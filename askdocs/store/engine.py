@@ -61,13 +61,13 @@ def _config(connection: sa.Connection) -> Config:
     return config
 
 
-def upgrade(engine: sa.Engine) -> None:
-    """Bring the database to the newest schema (nothing to do when it is there)."""
+def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    """Bring the database to the newest schema (nothing to do when it is there), or to ``revision``."""
     try:
         with engine.begin() as connection:
-            command.upgrade(_config(connection), "head")
+            command.upgrade(_config(connection), revision)
     except sa.exc.OperationalError as exc:
-        raise StoreError(f"cannot reach the state store at {_safe(engine)}: {exc.orig}") from exc
+        raise StoreError(f"cannot reach the state store at {safe_url(engine.url)}: {exc.orig}") from exc
 
 
 def current_revision(engine: sa.Engine) -> tuple[str | None, str]:
@@ -78,5 +78,6 @@ def current_revision(engine: sa.Engine) -> tuple[str | None, str]:
     return current, str(head)
 
 
-def _safe(engine: sa.Engine) -> str:
-    return engine.url.render_as_string(hide_password=True)
+def safe_url(url: str | sa.URL) -> str:
+    """A database URL without its password, for messages."""
+    return sa.make_url(url).render_as_string(hide_password=True)

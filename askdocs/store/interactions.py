@@ -5,11 +5,9 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
-from askdocs.qa.generate import I_DO_NOT_KNOW
 from askdocs.qa.pipeline import AskResult
 
 Channel = Literal["api", "stream", "cli", "slack"]
@@ -22,7 +20,7 @@ class Interaction:
     interaction_id: str
     created_at: float
     channel: str
-    caller: str | None
+    asked_by: str | None  # the key's name, or the person a frontend vouches for; None: anonymous
     question: str | None  # as asked; None when redacted
     question_hash: str
     sanitized: str | None  # None when redacted
@@ -104,7 +102,7 @@ def interaction_of(
     *,
     question: str,
     channel: Channel,
-    caller: str | None = None,
+    asked_by: str | None = None,
     redact: bool = False,
     interaction_id: str | None = None,
     request_id: str | None = None,
@@ -115,7 +113,7 @@ def interaction_of(
         interaction_id=interaction_id or new_interaction_id(),
         created_at=time.time(),
         channel=channel,
-        caller=caller,
+        asked_by=asked_by,
         question=None if redact else question,
         question_hash=question_hash(question),
         sanitized=None if redact else retrieved.question,
@@ -124,8 +122,8 @@ def interaction_of(
         hits=_hits(result),
         context=result.context,
         prompt=result.prompt,
-        answer=result.answer.answer,
-        idk=result.answer.answer.strip() == I_DO_NOT_KNOW,
+        answer=result.answer.text,
+        idk=result.answer.idk,
         mode=result.answer.mode,
         model=result.model,
         prompt_tokens=result.prompt_tokens,
@@ -159,7 +157,3 @@ def parse_age(text: str) -> float:
     if len(text) < 2 or text[-1] not in units or not text[:-1].replace(".", "", 1).isdigit():
         raise ValueError(f"{text!r} is not an age such as 90d, 12h, 30m or 45s")
     return float(text[:-1]) * units[text[-1]]
-
-
-def cited_sources(logged: Sequence[Logged]) -> list[str]:
-    return sorted({h["source"] for item in logged for h in item.interaction.hits})

@@ -53,7 +53,7 @@ interactions = sa.Table(
     sa.Column("interaction_id", sa.String(32), primary_key=True),
     sa.Column("created_at", sa.Float, nullable=False, index=True),
     sa.Column("channel", sa.String(16), nullable=False),  # api | stream | cli | slack
-    sa.Column("caller", sa.String(256)),
+    sa.Column("asked_by", sa.String(256)),  # the key's name, or the person a frontend vouches for
     sa.Column("question", sa.Text),  # as asked; NULL when redacted
     sa.Column("question_hash", sa.String(64), nullable=False),
     sa.Column("sanitized", sa.Text),  # NULL when redacted
@@ -118,7 +118,7 @@ api_keys = sa.Table(
     sa.Column("revoked_at", sa.Float),
 )
 
-# The Slack bot's memory (askdocs.store.slack): events handled, so that a retry is answered once by any replica,
+# The Slack bot's memory (slackbot.memory): events handled, so that a retry is answered once by any replica,
 # and the threads it answered in, followed without a new mention.
 slack_events = sa.Table(
     "slack_events",

@@ -6,7 +6,6 @@ import json
 import logging
 import sqlite3
 from dataclasses import dataclass
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -18,18 +17,23 @@ from askdocs.store.schema import jobs, validators
 from askdocs.store.sqllog import SqlInteractionLog
 
 log = logging.getLogger("askdocs.store")
-LEGACY_QUEUE = "jobs.sqlite"  # <data_dir> files of versions that kept one SQLite file per part
-LEGACY_VALIDATORS = "web_cache.sqlite"
+LEGACY_VALIDATORS = "web_cache.sqlite"  # a <data_dir> file of versions that kept one SQLite file per part
 
 
 @dataclass(slots=True)
 class Store:
     engine: sa.Engine
     queue: SqlJobQueue
-    log: SqlInteractionLog
+    interactions: SqlInteractionLog
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def open_store(settings: Settings, *, migrate: bool = True) -> Store:
@@ -49,7 +53,10 @@ def open_store(settings: Settings, *, migrate: bool = True) -> Store:
 
 def carry_over(settings: Settings, engine: sa.Engine) -> None:
     """Copy the old per-part SQLite files into the store, then rename them ``*.carried-over`` (kept, not deleted)."""
-    for path, copy in ((settings.queue_path, _copy_jobs), (settings.data_dir / LEGACY_VALIDATORS, _copy_validators)):
+    for path, copy in (
+        (settings.legacy_queue_path, _copy_jobs),
+        (settings.data_dir / LEGACY_VALIDATORS, _copy_validators),
+    ):
         if not path.is_file():
             continue
         try:
@@ -88,7 +95,3 @@ def _copy_validators(old: sqlite3.Connection, engine: sa.Engine) -> int:
         if new:
             db.execute(validators.insert(), new)
     return len(new)
-
-
-def legacy_files(data_dir: Path) -> list[Path]:
-    return [p for p in (data_dir / LEGACY_QUEUE, data_dir / LEGACY_VALIDATORS) if p.is_file()]

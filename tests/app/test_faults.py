@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from askdocs.embedding import SentenceTransformerEmbedder
-from askdocs.errors import IndexError_, IndexLockedError
+from askdocs.errors import IndexLockedError, VectorIndexError
 from askdocs.index.edge import EdgeIndex
 from askdocs.settings import Settings
 from askdocs.store.engine import make_engine
@@ -36,15 +36,15 @@ def test_a_store_that_is_down_costs_the_log_entry_not_the_answer(
 ) -> None:
     settings = Settings(data_dir=handbook_dir, admin_token="s3cret", _env_file=None)  # type: ignore[call-arg]
     container = container_for(settings, embedder)
-    assert container.log is not None
-    container.log.close()
+    assert container.interactions is not None
+    container.interactions.close()
     down = make_engine("postgresql+psycopg://askdocs@127.0.0.1:9/nowhere?connect_timeout=2")
-    container.log = BackgroundLog(SqlInteractionLog(down))
+    container.interactions = BackgroundLog(SqlInteractionLog(down))
     with TestClient(create_app(container)) as client:
         asked = client.post("/ask", json={"question": "How many vacation days do I get?"})
         assert asked.status_code == 200 and "25" in asked.json()["answer"]
-        container.log.flush(30)
-        assert container.log.failures == 1
+        container.interactions.flush(30)
+        assert container.interactions.failures == 1
         metrics = client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).text
         assert "askdocs_log_failures 1.0" in metrics
     container.close()
@@ -73,7 +73,7 @@ def test_a_damaged_embedded_index_is_a_clear_start_up_error_and_nothing_is_delet
     target.write_text("{not json")
     before = snapshot(shard)
     settings = Settings(data_dir=data_dir, _env_file=None)  # type: ignore[call-arg]
-    with pytest.raises(IndexError_, match=said) as raised, TestClient(create_app(settings=settings)):
+    with pytest.raises(VectorIndexError, match=said) as raised, TestClient(create_app(settings=settings)):
         pass
     assert "nothing was changed" in str(raised.value) or "left as they are" in str(raised.value)
     assert snapshot(shard) == before

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from askdocs.components import make_asker
+from askdocs.components import make_pipeline
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.errors import ConfigError
 from askdocs.index.factory import open_index
@@ -94,12 +94,12 @@ def test_selector_chain_from_settings(handbook_dir: Path, embedder: SentenceTran
         retrieval={"selectors": "threshold,mmr,per-doc,neighbours,top-k,budget", "max_per_doc": 1},
     )
     index = open_index(settings)
-    result = make_asker(settings, embedder, index).ask("How many vacation days do I get?", AskOptions(top_k=4))
+    result = make_pipeline(settings, embedder, index).ask("How many vacation days do I get?", AskOptions(top_k=4))
     docs = [h.doc_id for h in result.contexts]
     assert len(docs) == len(set(docs)) >= 2  # one passage per document
     leave = next(h for h in result.contexts if h.chunk.source.endswith("leave.html"))
     assert len(leave.answer_text) > len(leave.text)  # expanded with its neighbours
     bad = Settings(data_dir=handbook_dir, _env_file=None, retrieval={"selectors": "threshold,best"})  # type: ignore[call-arg]
     with pytest.raises(ConfigError, match="ASKDOCS_RETRIEVAL__SELECTORS: unknown context selector 'best'"):
-        make_asker(bad, embedder, index)
+        make_pipeline(bad, embedder, index)
     index.close()

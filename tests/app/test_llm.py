@@ -148,7 +148,7 @@ def test_finetuned_mode_sends_only_the_short_template_to_the_finetuned_model(
     client, container = llm_client(handbook_dir, embedder, url, mode="finetuned", finetuned_model="ft:askdocs-1")
     with client:
         body = client.post("/ask", json={"question": question}).json()
-        contexts = container.asker.prepare(question).contexts  # type: ignore[attr-defined]
+        contexts = container.pipeline.prepare(question).contexts  # type: ignore[attr-defined]
     container.close()  # type: ignore[attr-defined]
 
     [request] = fake.requests

@@ -11,7 +11,7 @@ from qdrant_client import QdrantClient
 
 from app.container import Container
 from app.main import create_app
-from askdocs.components import make_asker
+from askdocs.components import make_pipeline
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.index.points import DENSE, payload_of
 from askdocs.index.server import ServerIndex
@@ -59,7 +59,7 @@ def test_ready_recovers_by_itself_when_the_qdrant_server_comes_back(
     settings = Settings(data_dir=tmp_path, qdrant={"url": url, "timeout_s": 2}, _env_file=None)  # type: ignore[call-arg]
     client = QdrantClient(url=url, timeout=2, check_compatibility=False)
     index = ServerIndex(client, "askdocs", where=f"Qdrant server {url}")
-    container = Container(settings, embedder, index, make_asker(settings, embedder, index))
+    container = Container(settings, embedder, index, make_pipeline(settings, embedder, index))
     with TestClient(create_app(container)) as http:
         assert http.get("/ready").status_code == 503
         with serve(_qdrant_stand_in(1234), port=port):
@@ -79,7 +79,7 @@ def test_ask_is_503_while_qdrant_is_down_and_answers_once_it_is_back(
     url = f"http://127.0.0.1:{port}"
     settings = Settings(data_dir=tmp_path, qdrant={"url": url, "timeout_s": 2}, _env_file=None)  # type: ignore[call-arg]
     index = ServerIndex(QdrantClient(url=url, timeout=2, check_compatibility=False), "askdocs", where=f"Qdrant {url}")
-    container = Container(settings, embedder, index, make_asker(settings, embedder, index))
+    container = Container(settings, embedder, index, make_pipeline(settings, embedder, index))
     question = {"question": "How much is a hotel night in Paris reimbursed?"}
     with TestClient(create_app(container)) as http:
         down = http.post("/ask", json=question)

@@ -131,7 +131,7 @@ def test_a_restricted_chunk_never_reaches_a_caller_without_its_group(client: Tes
     assert "4.2 million" in allowed and "/hr/executive-pay.md" in allowed
     # What the log kept of the refused caller's questions holds nothing of it either.
     logged = client.get("/interactions", params={"limit": 1000}, headers=bearer(keys["admin"])).json()
-    staff = [i for i in logged if i["caller"] == "staff"]
+    staff = [i for i in logged if i["asked_by"] == "staff"]
     assert staff and not any("4.2 million" in json.dumps(i) or "executive-pay" in json.dumps(i) for i in staff)
 
 
@@ -153,7 +153,7 @@ def test_only_a_frontend_may_name_the_person_it_asks_and_rates_for(client: TestC
     assert client.post("/feedback", json=rating, headers=bearer(keys["ask"])).status_code == 403
     assert client.post("/feedback", json=rating, headers=bearer(keys["frontend"])).status_code == 200
     logged = client.get(f"/interactions/{asked['interaction_id']}", headers=bearer(keys["admin"])).json()
-    assert logged["caller"] == "slack:U042" and logged["feedback"]["rated_by"] == "slack:U043"
+    assert logged["asked_by"] == "slack:U042" and logged["feedback"]["rated_by"] == "slack:U043"
 
 
 def test_anonymous_callers_without_keys_cannot_claim_groups(

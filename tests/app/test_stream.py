@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 from app.container import Container
 from app.main import create_app
 from askdocs.embedding import SentenceTransformerEmbedder
-from askdocs.errors import IndexError_
+from askdocs.errors import VectorIndexError
 from askdocs.index.factory import open_index
 from askdocs.models import AnswerMode, Hit
 from askdocs.qa.generate import Generated, Query
-from askdocs.qa.pipeline import Asker
+from askdocs.qa.pipeline import AnswerPipeline
 from askdocs.settings import Settings
 from tests.app.conftest import container_for
 from tests.app.test_llm import llm_client
@@ -167,15 +167,15 @@ class Exploding:
     ("error", "detail"),
     [
         (RuntimeError("secret internals"), "internal error; see the service log"),
-        (IndexError_("shard 3 is gone"), "the index is unavailable: shard 3 is gone"),
+        (VectorIndexError("shard 3 is gone"), "the index is unavailable: shard 3 is gone"),
     ],
 )
 def test_an_error_while_streaming_is_an_error_event(
     handbook_settings: Settings, embedder: SentenceTransformerEmbedder, error: Exception, detail: str
 ) -> None:
     index = open_index(handbook_settings)
-    asker = Asker(embedder, index, FirstK(), {"extractive": Exploding(error)})
-    container = Container(handbook_settings, embedder, index, asker)
+    pipeline = AnswerPipeline(embedder, index, FirstK(), {"extractive": Exploding(error)})
+    container = Container(handbook_settings, embedder, index, pipeline)
     with TestClient(create_app(container)) as client:
         response = client.post("/ask/stream", json=VACATION)
     container.close()
@@ -219,6 +219,6 @@ def test_an_asker_needs_the_extractive_fallback_and_a_default_mode_it_has(
 ) -> None:
     index: Any = None  # never reached: the constructor only checks its parameters
     with pytest.raises(ValueError, match="generators must include 'extractive'"):
-        Asker(embedder, index, FirstK(), {"prompted": Exploding(RuntimeError())})
+        AnswerPipeline(embedder, index, FirstK(), {"prompted": Exploding(RuntimeError())})
     with pytest.raises(ValueError, match="default mode 'finetuned' has no generator; available: extractive"):
-        Asker(embedder, index, FirstK(), {"extractive": Exploding(RuntimeError())}, mode="finetuned")
+        AnswerPipeline(embedder, index, FirstK(), {"extractive": Exploding(RuntimeError())}, mode="finetuned")

@@ -9,10 +9,10 @@ import pytest
 from askdocs.components import make_check
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.errors import ConfigError
-from askdocs.models import Hit
+from askdocs.models import I_DO_NOT_KNOW, Hit
 from askdocs.qa.abstain import FEATURES, Evidence, LogisticCheck, features
 from askdocs.qa.extractive import ExtractiveGenerator
-from askdocs.qa.generate import I_DO_NOT_KNOW, Query
+from askdocs.qa.generate import Query
 from askdocs.settings import Settings
 from tests.chunks import make_chunk
 

@@ -7,11 +7,12 @@ import time
 
 import pytest
 
-from askdocs.jobs import DocumentResult, JobKind, JobResult, JobStatus
+from askdocs.jobs import JobKind, JobResult, JobStatus
+from askdocs.models import DocumentResult, DocumentStatus
 from askdocs.store.engine import make_engine, upgrade
 from askdocs.store.queue import SqlJobQueue
 
-NEW = JobResult((DocumentResult("a.html", "new", 3),))
+NEW = JobResult((DocumentResult("a.html", DocumentStatus.NEW, 3),))
 
 
 def open_queue(url: str, **options: float) -> SqlJobQueue:
@@ -103,7 +104,7 @@ def _claim_all(url: str, name: str, out: multiprocessing.Queue) -> None:  # type
     queue = open_queue(url)
     while (job := queue.claim(name)) is not None:
         time.sleep(0.01)  # a job takes a moment, so the workers overlap (spawned processes start ~1 s apart)
-        queue.finish(job.job_id, name, JobResult((DocumentResult(name, "new"),)))
+        queue.finish(job.job_id, name, JobResult((DocumentResult(name, DocumentStatus.NEW),)))
         out.put(job.job_id)
     out.put(None)
 

@@ -13,9 +13,9 @@ from qdrant_client import QdrantClient
 
 from app.container import Container
 from app.main import create_app
-from askdocs.components import check_dimension, make_asker, open_checked_index
+from askdocs.components import check_dimension, make_pipeline, open_checked_index
 from askdocs.embedding import SentenceTransformerEmbedder
-from askdocs.errors import IndexError_, ModelMismatchError
+from askdocs.errors import ModelMismatchError, VectorIndexError
 from askdocs.index.aliases import alias_target
 from askdocs.index.edge import EdgeIndex
 from askdocs.index.factory import open_index
@@ -100,13 +100,15 @@ def test_server_reembed_switches_the_alias_and_restores(
     first = alias_target(client, "askdocs")
     assert first is not None and first.startswith("askdocs_")  # a new collection is made behind an alias
     chunks = index.count()
-    asker = make_asker(settings, embedder, index)
+    pipeline = make_pipeline(settings, embedder, index)
     options = AskOptions(top_k=3)
-    before = [h.point_id for h in asker.retrieve(QUESTION, options).hits]
+    before = [h.point_id for h in pipeline.retrieve(QUESTION, options).hits]
     during: list[tuple[str | None, list[str]]] = []
 
     def ask_meanwhile(n: int, total: int) -> None:
-        during.append((alias_target(client, "askdocs"), [h.point_id for h in asker.retrieve(QUESTION, options).hits]))
+        during.append(
+            (alias_target(client, "askdocs"), [h.point_id for h in pipeline.retrieve(QUESTION, options).hits])
+        )
 
     tuned = SentenceTransformerEmbedder(finetuned_model)
     done = reembed_server(client, "askdocs", embedder.model_id, tuned, ask_meanwhile)
@@ -117,22 +119,22 @@ def test_server_reembed_switches_the_alias_and_restores(
         check_dimension(index, embedder)
     monkeypatch.setattr("askdocs.index.server.MODEL_RECHECK_S", 0.0)
     with pytest.raises(ModelMismatchError, match=f"made with the embedding model '{tuned.model_id}'"):
-        make_asker(settings, embedder, running).retrieve(QUESTION, options)  # not the wrong passages, silently
+        make_pipeline(settings, embedder, running).retrieve(QUESTION, options)  # not the wrong passages, silently
     with TestClient(
-        create_app(Container(settings, embedder, running, make_asker(settings, embedder, running)))
+        create_app(Container(settings, embedder, running, make_pipeline(settings, embedder, running)))
     ) as http:
         ready = http.get("/ready")
         assert ready.status_code == 503 and "askdocs index restore" in ready.json()["reason"]
         assert http.post("/ask", json={"question": QUESTION}).status_code == 503
-    hits = make_asker(settings, tuned, index).retrieve(QUESTION, options).hits
+    hits = make_pipeline(settings, tuned, index).retrieve(QUESTION, options).hits
     assert hits and hits[0].chunk.source.endswith("leave.html")
 
     back = restore_server(client, "askdocs")
     assert back.live == first and alias_target(client, "askdocs") == first
     assert index.stored_model() == embedder.model_id
     check_dimension(index, embedder)
-    assert [h.point_id for h in asker.retrieve(QUESTION, options).hits] == before
-    assert [h.point_id for h in make_asker(settings, embedder, running).retrieve(QUESTION, options).hits] == before
+    assert [h.point_id for h in pipeline.retrieve(QUESTION, options).hits] == before
+    assert [h.point_id for h in make_pipeline(settings, embedder, running).retrieve(QUESTION, options).hits] == before
     assert restore_server(client, "askdocs").live == done.live  # and forth
     index.close()
 
@@ -142,19 +144,19 @@ def test_what_cannot_be_reembedded_says_why(
 ) -> None:
     client = QdrantClient(location=":memory:")
     tuned = SentenceTransformerEmbedder(finetuned_model)
-    with pytest.raises(IndexError_, match="no collection 'askdocs'"):
+    with pytest.raises(VectorIndexError, match="no collection 'askdocs'"):
         reembed_server(client, "askdocs", embedder.model_id, tuned)
     plain = ServerIndex(client, "plain", physical=True)
     plain.ensure_collection(embedder.dimension)
-    with pytest.raises(IndexError_, match="plain collection, made before"):
+    with pytest.raises(VectorIndexError, match="plain collection, made before"):
         reembed_server(client, "plain", embedder.model_id, tuned)
-    with pytest.raises(IndexError_, match="is empty: nothing to re-embed"):
+    with pytest.raises(VectorIndexError, match="is empty: nothing to re-embed"):
         reembed_edge(tmp_path / "qdrant", "askdocs", embedder.model_id, tuned)
-    with pytest.raises(IndexError_, match="records no previous shard"):
+    with pytest.raises(VectorIndexError, match="records no previous shard"):
         restore_edge(tmp_path / "qdrant", "askdocs")
     (tmp_path / "qdrant").mkdir()
     (tmp_path / "qdrant" / "askdocs.live.json").write_text("{not json")
-    with pytest.raises(IndexError_, match=r"pointer .* cannot be read"):
+    with pytest.raises(VectorIndexError, match=r"pointer .* cannot be read"):
         read_live(tmp_path / "qdrant", "askdocs")
 
 

@@ -7,17 +7,19 @@ import json
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from askdocs.components import make_asker
+from askdocs.components import make_pipeline
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.index.factory import open_index
 from askdocs.jobs import JobStatus
 from askdocs.settings import Settings
-from askdocs.store.engine import current_revision, make_engine
+from askdocs.store.engine import current_revision, make_engine, upgrade
 from askdocs.store.interactions import Feedback, Interaction, LogQuery, interaction_of, parse_age
+from askdocs.store.schema import interactions
 from askdocs.store.sqllog import BackgroundLog, SqlInteractionLog
 from askdocs.store.stats import log_stats
 from askdocs.store.store import open_store
@@ -30,13 +32,13 @@ def store_settings(data_dir: Path, url: str, **more: object) -> Settings:
 def test_the_schema_is_migrated_on_open_and_again_is_a_no_op(any_store_url: str, tmp_path: Path) -> None:
     store = open_store(store_settings(tmp_path, any_store_url))
     current, head = current_revision(store.engine)
-    assert current == head == "0003"
+    assert current == head == "0004"
     assert {"jobs", "uploads", "validators", "interactions", "feedback", "slack_events", "slack_threads"} <= set(
         sa.inspect(store.engine).get_table_names()
     )
     store.close()
     again = open_store(store_settings(tmp_path, any_store_url))
-    assert current_revision(again.engine) == ("0003", "0003")
+    assert current_revision(again.engine) == ("0004", "0004")
     again.close()
 
 
@@ -82,9 +84,9 @@ def answered(handbook_dir: Path, embedder: SentenceTransformerEmbedder) -> tuple
     """Two real answers: one from the handbook, one "I do not know"."""
     settings = Settings(data_dir=handbook_dir, _env_file=None)  # type: ignore[call-arg]
     index = open_index(settings)
-    asker = make_asker(settings, embedder, index)
-    known = asker.ask("How many vacation days do I get?")
-    unknown = asker.ask("What is the airspeed of an unladen swallow?")
+    pipeline = make_pipeline(settings, embedder, index)
+    known = pipeline.ask("How many vacation days do I get?")
+    unknown = pipeline.ask("What is the airspeed of an unladen swallow?")
     index.close()
     return known, unknown
 
@@ -93,8 +95,12 @@ def test_an_answer_is_logged_with_what_led_to_it_and_rated(
     any_store_url: str, tmp_path: Path, answered: tuple[object, object]
 ) -> None:
     known, unknown = answered
-    log = open_store(store_settings(tmp_path, any_store_url)).log
-    entry = interaction_of(known, question="How many vacation days do I get?", channel="api", caller="k1")  # type: ignore[arg-type]
+    with open_store(store_settings(tmp_path, any_store_url)) as store:
+        logged_and_rated(store.interactions, known, unknown)
+
+
+def logged_and_rated(log: SqlInteractionLog, known: Any, unknown: Any) -> None:
+    entry = interaction_of(known, question="How many vacation days do I get?", channel="api", asked_by="k1")  # type: ignore[arg-type]
     log.record(entry)
     log.record(interaction_of(unknown, question="What is the airspeed of an unladen swallow?", channel="cli"))  # type: ignore[arg-type]
     found = log.get(entry.interaction_id)
@@ -102,7 +108,7 @@ def test_an_answer_is_logged_with_what_led_to_it_and_rated(
     stored = found.interaction
     assert stored.hits and stored.hits[0]["rank"] == 1 and stored.hits[0]["point_id"]
     assert stored.context.startswith("[1] ") and stored.prompt and not stored.idk
-    assert set(stored.timings) == {"embed", "search", "generate", "total"} and stored.caller == "k1"
+    assert set(stored.timings) == {"embed", "search", "generate", "total"} and stored.asked_by == "k1"
     assert log.rate(Feedback(entry.interaction_id, "helpful", created_at=time.time())) is False
     assert log.rate(Feedback(entry.interaction_id, "not_helpful", "wrong year", "30 days", "u1", time.time())) is True
     rated = log.get(entry.interaction_id)
@@ -119,7 +125,7 @@ def test_redaction_stores_no_question_text(any_store_url: str, tmp_path: Path, a
     known, _ = answered
     store = open_store(store_settings(tmp_path, any_store_url))
     secret = "How many vacation days do I get?"
-    store.log.record(interaction_of(known, question=secret, channel="api", redact=True))  # type: ignore[arg-type]
+    store.interactions.record(interaction_of(known, question=secret, channel="api", redact=True))  # type: ignore[arg-type]
     with store.engine.connect() as db:
         rows = db.execute(sa.text("SELECT * FROM interactions")).mappings().all()
     assert len(rows) == 1 and rows[0]["question"] is None and rows[0]["sanitized"] is None
@@ -194,3 +200,22 @@ def test_ages_are_parsed() -> None:
     assert parse_age("90d") == 90 * 86400 and parse_age("12h") == 43200 and parse_age("30m") == 1800
     with pytest.raises(ValueError, match="'soon' is not an age such as 90d"):
         parse_age("soon")
+
+
+def test_the_log_of_an_earlier_version_keeps_who_asked(any_store_url: str) -> None:
+    """Migration 0004 renames the column ``caller`` to ``asked_by`` in place: a row written before keeps its value."""
+    engine = make_engine(any_store_url)
+    upgrade(engine, "0003")
+    row = {c.name: None for c in interactions.columns if c.name != "asked_by"} | {"caller": "team-hr"}
+    row |= {"interaction_id": "old", "created_at": 1.0, "channel": "api", "question_hash": "h", "signals": "[]"}
+    row |= {"retrieval": "dense", "hits": "[]", "context": "", "prompt": "", "answer": "a", "idk": False}
+    row |= {"mode": "extractive", "model": "", "prompt_tokens": 0, "completion_tokens": 0, "timings": "{}"}
+    row |= {"degraded": False, "cited": "[]"}
+    with engine.begin() as db:
+        columns = ", ".join(row)
+        db.execute(sa.text(f"INSERT INTO interactions ({columns}) VALUES ({', '.join(':' + k for k in row)})"), row)
+    upgrade(engine)
+    log = SqlInteractionLog(engine)
+    found = log.get("old")
+    engine.dispose()
+    assert found is not None and found.interaction.asked_by == "team-hr"

@@ -13,7 +13,7 @@ from askdocs.errors import InputError
 from askdocs.qa.abstain import LogisticCheck
 from askdocs.settings import Settings
 from evals.abstain import choose_threshold, fit, observe, predictions, report_rows, split_articles, sweep
-from evals.answers import AskerFactory, evaluate_answers, ingested, score_answers
+from evals.answers import PipelineFactory, evaluate_answers, ingested, score_answers
 from evals.squad import load_dataset
 from tests.evals.test_retrieval import squad_file
 
@@ -28,11 +28,11 @@ def test_fit_on_one_half_of_the_articles_judge_on_the_other(
     assert fitting_ids == {dataset.documents[0].doc_id} and held_out_ids == {dataset.documents[1].doc_id}
     # min_score -1: every question, "What colour is the moon?" too, gets passages and a draft to judge.
     settings = Settings(data_dir=tmp_path / "data", retrieval={"min_score": -1}, _env_file=None)  # type: ignore[call-arg]
-    factory = AskerFactory(settings, embedder)
+    factory = PipelineFactory(settings, embedder)
     with ingested(dataset, factory) as index:
         observed = observe(settings, embedder, index, dataset.questions)
         [plain] = evaluate_answers(dataset, factory, ["extractive"], dataset.questions, index=index)
-    # Without a check, the drafts are exactly the answers of the Asker with the check turned off.
+    # Without a check, the drafts are exactly the answers of the AnswerPipeline with the check turned off.
     assert predictions(None, observed) == [plain.predictions[q.qid] for q in dataset.questions]
     assert all(o.features is not None for o in observed)
 
@@ -56,7 +56,7 @@ def test_fit_on_one_half_of_the_articles_judge_on_the_other(
 def test_fitting_needs_both_kinds_of_questions(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> None:
     dataset = load_dataset(squad_file(tmp_path))
     settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
-    with ingested(dataset, AskerFactory(settings, embedder)) as index:
+    with ingested(dataset, PipelineFactory(settings, embedder)) as index:
         observed = observe(settings, embedder, index, dataset.answerable)
     with pytest.raises(InputError, match="needs both right drafts and wrong or unanswerable ones"):
         fit(observed)

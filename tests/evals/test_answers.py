@@ -13,7 +13,7 @@ from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.errors import ConfigError, UnknownNameError
 from askdocs.settings import Settings
 from evals.answers import (
-    AskerFactory,
+    PipelineFactory,
     evaluate_answers,
     ingested,
     mode_settings,
@@ -119,7 +119,7 @@ def test_extractive_answers_on_a_small_set(
     tmp_path: Path, dataset: Dataset, embedder: SentenceTransformerEmbedder
 ) -> None:
     [result] = evaluate_answers(
-        dataset, AskerFactory(make_settings(tmp_path), embedder), ["extractive"], dataset.questions
+        dataset, PipelineFactory(make_settings(tmp_path), embedder), ["extractive"], dataset.questions
     )
     m = result.metrics
     assert (result.mode, m.questions, m.has_ans, m.no_ans) == ("extractive", 8, 4, 4)
@@ -158,7 +158,7 @@ def test_prompted_answers_are_scored_with_the_servers_token_usage(
         llm=llm | {"max_retries": 0, "timeout_s": 5},
         retrieval={"min_score": -1},  # every question reaches the model
     )
-    factory = AskerFactory(settings, embedder)
+    factory = PipelineFactory(settings, embedder)
     prompted, finetuned = evaluate_answers(dataset, factory, ["prompted", "finetuned"], dataset.questions)
 
     assert len(fake.requests) == 16 and prompted.degraded == finetuned.degraded == 0
@@ -178,8 +178,8 @@ def test_prompted_answers_are_scored_with_the_servers_token_usage(
 def test_min_score_sweep_matches_the_asker_and_abstains_more_as_it_rises(
     tmp_path: Path, dataset: Dataset, embedder: SentenceTransformerEmbedder
 ) -> None:
-    # The sweep is of min_score alone: the Asker it is compared with has no answer check.
-    factory = AskerFactory(make_settings(tmp_path, extractive={"check": False}), embedder)
+    # The sweep is of min_score alone: the AnswerPipeline it is compared with has no answer check.
+    factory = PipelineFactory(make_settings(tmp_path, extractive={"check": False}), embedder)
     thresholds = (-1.0, 0.15, 0.22, 0.3, 0.4, 0.5, 0.95)
     with ingested(dataset, factory) as index:
         [asked] = evaluate_answers(dataset, factory, ["extractive"], dataset.questions, index=index)
@@ -188,7 +188,7 @@ def test_min_score_sweep_matches_the_asker_and_abstains_more_as_it_rises(
     no_ans = [r.metrics.no_ans_accuracy for r in rows]
     assert no_ans == sorted(no_ans) and no_ans[0] == 0.0 and no_ans[-1] == 1.0
     assert rows[-1].metrics.has_ans_abstained == 1.0 and rows[0].metrics.has_ans_abstained == 0.0
-    assert rows[2].metrics == asked.metrics  # 0.22 is the configured threshold the Asker used
+    assert rows[2].metrics == asked.metrics  # 0.22 is the configured threshold the AnswerPipeline used
 
     paths = write_outputs([asked], rows, tmp_path / "out", dataset.name, "askdocs eval answers ...")
     assert [p.name for p in paths] == [
@@ -211,7 +211,7 @@ def test_llm_modes_without_an_endpoint_name_the_variables(
     with pytest.raises(ConfigError, match="ASKDOCS_LLM__BASE_URL"):
         mode_settings(settings, "finetuned")
     with pytest.raises(ConfigError, match=r"answer mode 'prompted' needs .* ASKDOCS_LLM__BASE_URL"):
-        evaluate_answers(dataset, AskerFactory(settings, embedder), ["extractive", "prompted"], dataset.questions)
+        evaluate_answers(dataset, PipelineFactory(settings, embedder), ["extractive", "prompted"], dataset.questions)
     with pytest.raises(UnknownNameError, match="unknown answer mode 'llm'; available: extractive, finetuned, prompted"):
         mode_settings(settings, "llm")
     assert not mode_settings(settings, "extractive").llm.enabled

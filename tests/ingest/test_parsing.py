@@ -12,12 +12,12 @@ import pytest
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.errors import LoadError
 from askdocs.index.edge import EdgeIndex
-from askdocs.models import Document, Provenance
+from askdocs.models import Document, DocumentStatus, Provenance
 from askdocs.settings import ChunkingSettings, IngestSettings
 from ingest.loaders import RawSource
 from ingest.loaders.text import MarkdownLoader
 from ingest.parsing import ChildParser, InlineParser, ParseLimits
-from ingest.pipeline import Ingestor, Status
+from ingest.pipeline import Ingestor
 from tests.conftest import HANDBOOK
 
 CHUNKING = ChunkingSettings(chunker="recursive", chunk_size=64, chunk_overlap=0)
@@ -85,9 +85,9 @@ def test_any_loader_exception_fails_only_its_document(
     index = EdgeIndex(tmp_path / "shard")
     outcomes = list(Ingestor(embedder, index, CHUNKING).ingest_stream((r, Provenance()) for r in raws))
     assert [(o.source, o.status) for o in outcomes] == [
-        ("leave.html", Status.NEW),
-        ("notes.md", Status.FAILED),
-        ("security.html", Status.NEW),
+        ("leave.html", DocumentStatus.NEW),
+        ("notes.md", DocumentStatus.FAILED),
+        ("security.html", DocumentStatus.NEW),
     ]
     assert outcomes[1].error == "KeyError: 'heading'"
     assert len(index.documents()) == 2
@@ -119,6 +119,6 @@ def test_an_embedding_failure_fails_only_its_document(embedder: SentenceTransfor
     index = EdgeIndex(tmp_path / "shard")
     ingestor = Ingestor(_FailsOn(embedder, "POISON"), index, CHUNKING, window=64)  # type: ignore[arg-type]
     outcomes = list(ingestor.ingest_stream((r, Provenance()) for r in raws))
-    assert [o.status for o in outcomes] == [Status.NEW, Status.FAILED, Status.NEW]
+    assert [o.status for o in outcomes] == [DocumentStatus.NEW, DocumentStatus.FAILED, DocumentStatus.NEW]
     assert outcomes[1].error == "RuntimeError: the model could not encode this text"
     assert sorted(d.source for d in index.documents()) == ["a.md", "c.md"]

@@ -8,8 +8,8 @@ import pytest
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.errors import InputError
 from askdocs.index.edge import EdgeIndex
+from askdocs.models import DocumentStatus
 from ingest.chunking import build_chunker
-from ingest.pipeline import Status
 from tests.conftest import BAD, HANDBOOK, ingest_paths, make_ingestor
 
 
@@ -27,7 +27,7 @@ def test_html_pdf_and_markdown_are_ingested_with_metadata(
         HANDBOOK / "benefits-and-travel.pdf",
         BAD / "good.md",
     )
-    assert report.count(Status.NEW) == 3 and not report.failed
+    assert report.count(DocumentStatus.NEW) == 3 and not report.failed
     assert index.count() == report.chunks
     hits = index.search(embedder.embed_query("dental insurance coverage"), 3)
     top = hits[0].chunk
@@ -43,7 +43,7 @@ def test_reingesting_unchanged_documents_is_a_no_op(embedder: SentenceTransforme
     first = ingest_paths(ingestor, HANDBOOK)
     points = index.count()
     second = ingest_paths(ingestor, HANDBOOK)
-    assert second.count(Status.UNCHANGED) == first.count(Status.NEW) and second.chunks == 0
+    assert second.count(DocumentStatus.UNCHANGED) == first.count(DocumentStatus.NEW) and second.chunks == 0
     assert index.count() == points
 
 
@@ -56,7 +56,7 @@ def test_a_changed_document_leaves_no_orphans(
     before = ingest_paths(ingestor, page)
     page.write_text("# Policy\n\nThe office now opens at ten, every day.")
     after = ingest_paths(ingestor, page)
-    assert before.chunks > 4 and after.count(Status.UPDATED) == 1 and after.chunks == 1
+    assert before.chunks > 4 and after.count(DocumentStatus.UPDATED) == 1 and after.chunks == 1
     assert index.count() == 1
     [doc] = index.documents()
     assert doc.chunks == 1
@@ -67,7 +67,7 @@ def test_a_new_chunker_rechunks_unchanged_documents(embedder: SentenceTransforme
     ingest_paths(make_ingestor(embedder, index, size=200), HANDBOOK / "security.html")
     count_200 = index.count()
     report = ingest_paths(make_ingestor(embedder, index, size=64, overlap=8), HANDBOOK / "security.html")
-    assert report.count(Status.UPDATED) == 1
+    assert report.count(DocumentStatus.UPDATED) == 1
     assert index.count() == report.chunks > count_200
 
 
@@ -81,7 +81,7 @@ def test_bad_files_are_reported_and_the_rest_ingested(
     failed = {Path(o.source).name: o.error for o in report.failed}
     assert set(failed) == {"corrupt.pdf", "truncated.pdf", "encrypted.pdf", "scanned.pdf", "empty.html"}
     assert "needs OCR" in failed["scanned.pdf"]
-    assert report.count(Status.NEW) == 3  # leave.html, good.md, good.txt
+    assert report.count(DocumentStatus.NEW) == 3  # leave.html, good.md, good.txt
     assert {Path(d.source).name for d in index.documents()} == {"leave.html", "good.md", "good.txt"}
 
 

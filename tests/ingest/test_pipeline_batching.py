@@ -14,11 +14,11 @@ import qdrant_edge as qe
 
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.index.edge import EdgeIndex
-from askdocs.models import Chunk, Provenance
+from askdocs.models import Chunk, DocumentStatus, Provenance
 from askdocs.settings import ChunkingSettings
 from askdocs.sparse import SparseVec
 from ingest.loaders import RawSource
-from ingest.pipeline import Ingestor, Status
+from ingest.pipeline import Ingestor
 from tests.conftest import BAD
 
 CHUNKING = ChunkingSettings(chunker="structural", chunk_size=64, chunk_overlap=8)
@@ -60,7 +60,7 @@ def test_many_small_documents_make_the_same_points_as_one_by_one(
         Ingestor(embedder, batched, CHUNKING, window=5).ingest_stream((raw, Provenance()) for raw in corpus())
     )
     assert outcomes == expected
-    assert all(o.status is Status.NEW for o in outcomes) and sum(o.chunks for o in outcomes) > 20
+    assert all(o.status is DocumentStatus.NEW for o in outcomes) and sum(o.chunks for o in outcomes) > 20
     want, got = points(one_by_one), points(batched)
     assert got.keys() == want.keys()
     for point_id, (payload, vector) in want.items():
@@ -78,7 +78,12 @@ def test_a_failing_document_in_the_middle_does_not_lose_the_others(
     items = [(raw, Provenance()) for raw in (good[0], good[1], corrupt, good[2], empty, good[3])]
     outcomes = list(Ingestor(embedder, index, CHUNKING, window=7).ingest_stream(items))
     assert [Path(o.source).name for o in outcomes] == [Path(raw.source).name for raw, _ in items]
-    assert [o.status for o in outcomes] == [Status.NEW] * 2 + [Status.FAILED, Status.NEW, Status.FAILED, Status.NEW]
+    assert [o.status for o in outcomes] == [DocumentStatus.NEW] * 2 + [
+        DocumentStatus.FAILED,
+        DocumentStatus.NEW,
+        DocumentStatus.FAILED,
+        DocumentStatus.NEW,
+    ]
     assert "corrupt" in outcomes[2].error
     assert {d.source for d in index.documents()} == {raw.source for raw in good}
     assert index.count() == sum(o.chunks for o in outcomes)
@@ -110,7 +115,7 @@ def test_the_old_version_is_dropped_only_after_the_new_one_is_stored(
     index.writes.clear()
     edited = [RawSource(raw.source, raw.data + b"\n\nEdited: the desk moved to the lobby.") for raw in corpus()]
     outcomes = list(ingestor.ingest_stream((raw, Provenance()) for raw in edited))
-    assert all(o.status is Status.UPDATED for o in outcomes)
+    assert all(o.status is DocumentStatus.UPDATED for o in outcomes)
     deletes = [(i, w) for i, w in enumerate(index.writes) if w[0] == "delete"]
     assert len(deletes) == len(edited)
     for i, (_, doc_id, kept) in deletes:
@@ -126,7 +131,12 @@ def test_a_document_met_twice_in_one_stream_is_decided_as_one_by_one(
     second = RawSource(first.source, first.data + b"\n\nA second edition of this page.")
     items = [first, other, first, second]
     outcomes = list(Ingestor(embedder, index, CHUNKING, window=50).ingest_stream((r, Provenance()) for r in items))
-    assert [o.status for o in outcomes] == [Status.NEW, Status.NEW, Status.UNCHANGED, Status.UPDATED]
+    assert [o.status for o in outcomes] == [
+        DocumentStatus.NEW,
+        DocumentStatus.NEW,
+        DocumentStatus.UNCHANGED,
+        DocumentStatus.UPDATED,
+    ]
     assert index.count() == outcomes[1].chunks + outcomes[3].chunks  # the first edition is gone
 
 
@@ -143,7 +153,7 @@ def test_items_are_drawn_lazily_and_outcomes_come_as_documents_are_stored(
     index = EdgeIndex(tmp_path / "shard")
     stream = Ingestor(embedder, index, CHUNKING, window=4).ingest_stream(items())
     first = next(stream)
-    assert first.status is Status.NEW and len(drawn) < len(corpus())
+    assert first.status is DocumentStatus.NEW and len(drawn) < len(corpus())
     assert [first, *stream][-1].source == corpus()[-1].source and len(drawn) == len(corpus())
     assert {(d.origin, d.chunks > 0) for d in index.documents()} == {("handbook", True)}
 

@@ -10,11 +10,11 @@ import pytest
 from app.main import create_app
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.settings import Settings
-from askdocs.slack.blocks import DEGRADED, UNAVAILABLE, UNCITED
+from slackbot.blocks import DEGRADED, UNAVAILABLE, UNCITED
 from tests.servers import FakeOpenAI, free_port, serve
-from tests.slack.conftest import bot_service, slack_settings
-from tests.slack.stand_in import FakeSlack, event, mention, post_event, text_of
-from tests.slack.test_events import VACATION, blocks_of
+from tests.slackbot.conftest import bot_service, slack_settings
+from tests.slackbot.stand_in import FakeSlack, event, mention, post_event, text_of
+from tests.slackbot.test_events import VACATION, blocks_of
 
 TRACE_BITS = ("Traceback", 'File "', "Error(")
 

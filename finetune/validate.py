@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from askdocs.finetune.dataset import estimated_tokens
+from finetune.dataset import estimated_tokens
 
 ROLES = ("system", "user", "assistant")
 DEFAULT_MAX_TOKENS = 16_384  # per example; OpenAI allows more for some models, open trainers often less

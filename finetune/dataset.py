@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from askdocs.errors import InputError
-from askdocs.qa.generate import I_DO_NOT_KNOW
+from askdocs.models import says_idk
 from askdocs.qa.llm import finetuned_messages, prompted_messages
 
 Format = Literal["instructions", "template"]
@@ -37,7 +37,7 @@ class Example:
 
     @property
     def says_idk(self) -> bool:
-        return self.answer.strip().rstrip(".").lower() == I_DO_NOT_KNOW.rstrip(".").lower()
+        return says_idk(self.answer)
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.settings import Settings
 from tests.app.conftest import container_for
 from tests.servers import serve
-from tests.slack.stand_in import SECRET, TOKEN, FakeSlack
+from tests.slackbot.stand_in import SECRET, TOKEN, FakeSlack
 
 
 @pytest.fixture

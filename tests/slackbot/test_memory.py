@@ -13,13 +13,12 @@ import sqlalchemy as sa
 
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.settings import Settings
-from askdocs.slack.memory import EVENT_TTL_S
 from askdocs.store.engine import make_engine, upgrade
 from askdocs.store.schema import slack_events
-from askdocs.store.slack import SqlSlackMemory
 from cli.slack_cmd import shared_memory
-from tests.slack.conftest import bot_service, slack_settings
-from tests.slack.stand_in import FakeSlack, event, mention, message, post_event
+from slackbot.memory import EVENT_TTL_S, SqlSlackMemory
+from tests.slackbot.conftest import bot_service, slack_settings
+from tests.slackbot.stand_in import FakeSlack, event, mention, message, post_event
 
 VACATION = "How many vacation days do I get?"
 

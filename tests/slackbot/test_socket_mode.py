@@ -15,23 +15,24 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from typer.testing import CliRunner
 
 from app.main import create_app
+from askdocs.client import ServiceClient
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.errors import ConfigError
 from askdocs.settings import Settings, SlackSettings, load_settings
-from askdocs.slack.answerer import HttpAnswerer
-from askdocs.slack.blocks import UNAVAILABLE
-from askdocs.slack.bot import build_bolt_app
-from askdocs.slack.memory import SlackMemory
-from askdocs.slack.policy import SlackConfig
 from askdocs.store.keys import KeyStore
 from askdocs.store.store import open_store
 from cli.main import app as cli
 from cli.slack_cmd import shared_memory
+from slackbot.answerer import HttpAnswerer
+from slackbot.blocks import UNAVAILABLE
+from slackbot.bot import build_bolt_app
+from slackbot.memory import SlackMemory
+from slackbot.policy import SlackConfig
 from tests.app.conftest import container_for
 from tests.app.test_security import QUESTION, restricted_dir  # noqa: F401 - the fixture
 from tests.servers import free_port, serve
-from tests.slack.stand_in import TOKEN, FakeSlack, event, message, text_of
-from tests.slack.test_events import blocks_of, buttons
+from tests.slackbot.stand_in import TOKEN, FakeSlack, event, message, text_of
+from tests.slackbot.test_events import blocks_of, buttons
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def handler_for(
 ) -> tuple[SocketModeHandler, list[SocketModeResponse]]:
     slack = SlackSettings(bot_token=TOKEN, app_token="xapp-test", api_url=f"{api}/api/")  # type: ignore[arg-type]
     config = SlackConfig(users={"UHR": ["hr"]})
-    bolt = build_bolt_app(slack, config, HttpAnswerer(service_url, key), socket_mode=True, memory=memory)
+    bolt = build_bolt_app(slack, config, HttpAnswerer(ServiceClient(service_url, key)), socket_mode=True, memory=memory)
     handler = SocketModeHandler(bolt, "xapp-test")  # builds the client; nothing connects until start()
     sent: list[SocketModeResponse] = []
     handler.client.send_socket_mode_response = sent.append  # type: ignore[method-assign] # the websocket's end
@@ -86,9 +87,9 @@ def test_socket_mode_answers_a_dm_with_the_askers_groups_through_the_service_and
     assert len(fake.of("chat.postMessage")) == 1  # the retries were not answered again, not even after a restart
     assert "4.2 million" in text_of(reply)  # the frontend key vouched for UHR's groups
     assert "Rated not helpful by <@UHR>" in text_of(update)
-    logged = open_store(store).log.get(buttons(reply)[1]["value"])
+    logged = open_store(store).interactions.get(buttons(reply)[1]["value"])
     assert logged is not None and logged.feedback is not None and logged.feedback.rating == "not_helpful"
-    assert logged.interaction.caller == "slack:UHR" and logged.feedback.rated_by == "slack:UHR"  # not the key
+    assert logged.interaction.asked_by == "slack:UHR" and logged.feedback.rated_by == "slack:UHR"  # not the key
 
 
 def interaction(reply: Any, user: str, channel: str) -> dict[str, Any]:

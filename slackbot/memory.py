@@ -1,26 +1,62 @@
-"""The Slack bot's memory in the state store: handled event ids and answered threads, shared by every process
-that uses the store and kept across restarts.
+"""What the bot remembers between events: the event ids it has handled (Slack retries and replays are answered
+once) and the threads it answered in (a follow-up there needs no new mention).
 
-A primary key makes "first time" atomic between replicas: of two processes that receive the same retried event,
-one inserts its id and answers, the other finds it there. When the store fails the bot must still answer, so
-each call falls back to this process's own memory and the failure goes to the log.
+:class:`LocalMemory` keeps both in this process. The service and ``askdocs slack`` use :class:`SqlSlackMemory`, in
+the state store's tables (``slack_events``, ``slack_threads``), so that several replicas answer a retried event once
+between them and a thread is still followed after a restart.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from typing import Protocol
 
 import sqlalchemy as sa
 
-from askdocs.slack.memory import EVENT_TTL_S, THREAD_TTL_S, LocalMemory
 from askdocs.store.schema import slack_events, slack_threads
+from slackbot.recent import Recent
 
 log = logging.getLogger("askdocs.slack")
 PRUNE_EVERY_S = 600.0
+EVENT_TTL_S = 3600.0  # Slack retries within minutes; an hour covers replays too
+THREAD_TTL_S = 7 * 86400.0  # a thread the bot answered in is followed for a week
+
+
+class SlackMemory(Protocol):
+    def first_time(self, event_id: str) -> bool:
+        """Remember ``event_id``; False when it was handled already (by this process or another)."""
+        ...
+
+    def answered_in(self, channel: str, thread_ts: str) -> None: ...
+
+    def follows(self, channel: str, thread_ts: str) -> bool:
+        """True when the bot answered in this thread (within :data:`THREAD_TTL_S`)."""
+        ...
+
+
+class LocalMemory:
+    def __init__(self) -> None:
+        self._events = Recent(ttl_s=EVENT_TTL_S)
+        self._threads = Recent(ttl_s=THREAD_TTL_S, max_items=100_000)
+
+    def first_time(self, event_id: str) -> bool:
+        return self._events.add(event_id)
+
+    def answered_in(self, channel: str, thread_ts: str) -> None:
+        self._threads.add((channel, thread_ts))
+
+    def follows(self, channel: str, thread_ts: str) -> bool:
+        return (channel, thread_ts) in self._threads
 
 
 class SqlSlackMemory:
+    """The state store's memory, shared by every process that uses the store and kept across restarts.
+
+    A primary key makes "first time" atomic between replicas: of two processes that receive the same retried
+    event, one inserts its id and answers, the other finds it there. When the store fails the bot must still
+    answer, so each call falls back to this process's own memory and the failure goes to the log."""
+
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
         self._fallback = LocalMemory()

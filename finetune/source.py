@@ -6,10 +6,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from askdocs.finetune.dataset import Example
-from askdocs.finetune.embeddings import Pair
 from askdocs.qa.citations import resolve_citations
 from askdocs.store.interactions import Logged
+from finetune.dataset import Example
+from finetune.embeddings import Pair
 
 
 @dataclass(frozen=True, slots=True)

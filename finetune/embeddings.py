@@ -8,8 +8,8 @@ the NO_DUPLICATES batch sampler sees to it. The output folder is a sentence-tran
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import os
 import random
 import tempfile
 import time
@@ -21,8 +21,10 @@ from typing import Any
 
 from askdocs.embedding import FINETUNE_MANIFEST
 from askdocs.errors import ConfigError, InputError
+from askdocs.runtime import apply_defaults
 
 MIN_PAIRS = 4  # in-batch negatives need a few other passages
+TRAIN_EXTRA = ("datasets", "accelerate")  # the trainer's dependencies: `pip install 'askdocs[train]'`
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,7 @@ def sample_pairs(pairs: list[Pair], limit: int | None, seed: int) -> list[Pair]:
 
 def train_embeddings(base: Path, pairs: Sequence[Pair], out: Path, plan: TrainPlan) -> Trained:
     """Train a copy of the model at ``base`` on ``pairs`` and save it to ``out``."""
+    require_train_extra()
     kept, duplicates = unique_pairs(pairs)
     kept = sample_pairs(kept, plan.max_pairs, plan.seed)
     if len(kept) < MIN_PAIRS:
@@ -102,11 +105,20 @@ def train_embeddings(base: Path, pairs: Sequence[Pair], out: Path, plan: TrainPl
     return trained
 
 
+def require_train_extra() -> None:
+    """The trainer's packages are an optional extra; without them, say which and how to get them."""
+    missing = [name for name in TRAIN_EXTRA if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ConfigError(
+            f"fine-tuning the embedding model needs the 'train' extra ({', '.join(missing)} not installed): "
+            "pip install 'askdocs[train]'"
+        )
+
+
 def _load(base: Path) -> Any:
     if not (base / "modules.json").is_file() and not (base / "config.json").is_file():
         raise ConfigError(f"{base} is not a sentence-transformers model folder (no modules.json or config.json)")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    apply_defaults()  # before torch is imported
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(str(base), device="cpu", local_files_only=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from askdocs.errors import ConfigError
-from askdocs.slack.policy import (
+from slackbot.policy import (
     ChannelPolicy,
     load_slack_config,
     question_of,
@@ -17,7 +17,7 @@ from askdocs.slack.policy import (
     should_answer,
     stays_silent,
 )
-from askdocs.slack.recent import Recent
+from slackbot.recent import Recent
 
 
 def test_when_the_bot_answers() -> None:

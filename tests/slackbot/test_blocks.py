@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from askdocs.slack.answerer import Reply, SourceRef
-from askdocs.slack.blocks import (
+from askdocs.models import Source
+from slackbot.answerer import Reply
+from slackbot.blocks import (
     CUT,
     DEGRADED,
     FEEDBACK_BLOCK,
@@ -19,15 +20,15 @@ from askdocs.slack.blocks import (
     split_text,
 )
 
-WEB = SourceRef(1, "Leave policy", "https://intranet.example.com/leave?a=1&b=2", None, "Vacation", True)
-PDF = SourceRef(2, "Handbook", "/share/handbook.pdf", 12, "Benefits", True)
+WEB = Source(1, "Leave policy", "https://intranet.example.com/leave?a=1&b=2", None, "Vacation", 0.6, "", cited=True)
+PDF = Source(2, "Handbook", "/share/handbook.pdf", 12, "Benefits", 0.5, "", cited=True)
 
 
 def dumps(blocks: object) -> str:
     return json.dumps(blocks, ensure_ascii=False)
 
 
-def reply(answer: str, sources: tuple[SourceRef, ...] = (WEB, PDF), **more: object) -> Reply:
+def reply(answer: str, sources: tuple[Source, ...] = (WEB, PDF), **more: object) -> Reply:
     fields: dict[str, object] = {"mode": "prompted", "degraded": False, "uncited": False, "interaction_id": "abc"}
     return Reply(answer, sources, **(fields | more))  # type: ignore[arg-type]
 
@@ -57,7 +58,7 @@ def test_a_huge_answer_is_cut_at_fifty_blocks_and_says_so() -> None:
 
 
 def test_sources_at_most_five_with_title_heading_page_and_links() -> None:
-    many = tuple(SourceRef(n, f"Doc {n}", f"https://x.example/{n}", n, f"H{n}", False) for n in range(1, 9))
+    many = tuple(Source(n, f"Doc {n}", f"https://x.example/{n}", n, f"H{n}", 0.5, "") for n in range(1, 9))
     shown = dumps(answer_blocks(reply("See [1].", many), max_sources=5))
     assert "Doc 5" in shown and "Doc 6" not in shown and "<https://x.example/3|Doc 3> — H3, p. 3" in shown
     pdf = dumps(answer_blocks(reply("See [2].")))

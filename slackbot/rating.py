@@ -8,8 +8,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from askdocs.slack.answerer import Answerer, Rating
-from askdocs.slack.blocks import HELPFUL, rated_blocks
+from slackbot.answerer import Answerer, Rating
+from slackbot.blocks import HELPFUL, rated_blocks
 
 log = logging.getLogger("askdocs.slack")
 GONE = "This answer is no longer in the log, so the rating was not recorded."

@@ -18,10 +18,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-from askdocs.errors import IndexError_, InputError
+from askdocs.errors import InputError, VectorIndexError
 from askdocs.settings import SlackSettings
-from askdocs.slack.answerer import Answerer, Reply
-from askdocs.slack.blocks import (
+from slackbot.answerer import Answerer, Reply
+from slackbot.blocks import (
     FAILED,
     HELPFUL,
     NOT_HELPFUL,
@@ -32,8 +32,8 @@ from askdocs.slack.blocks import (
     fallback_text,
     notice_blocks,
 )
-from askdocs.slack.memory import LocalMemory, SlackMemory
-from askdocs.slack.policy import (
+from slackbot.memory import LocalMemory, SlackMemory
+from slackbot.policy import (
     ChannelPolicy,
     SlackConfig,
     Trigger,
@@ -44,7 +44,7 @@ from askdocs.slack.policy import (
     should_answer,
     stays_silent,
 )
-from askdocs.slack.rating import Ratings
+from slackbot.rating import Ratings
 
 log = logging.getLogger("askdocs.slack")
 WORKING = "eyes"
@@ -98,7 +98,7 @@ def _ack_command(ack: Any, command: dict[str, Any]) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class Asked:
+class SlackQuestion:
     """One question from Slack and where its answer goes."""
 
     trigger: Trigger
@@ -159,13 +159,15 @@ class SlackBot:
         policy = self._config.policy(channel)
         if channel.startswith("D"):  # maybe a DM between two people: answer the asker alone, with their groups
             policy = policy.model_copy(update={"private": True})
-        self._handle(Asked("command", channel, command["user_id"], question, None, None, policy, respond), client)
+        self._handle(
+            SlackQuestion("command", channel, command["user_id"], question, None, None, policy, respond), client
+        )
 
-    def _asked(self, trigger: Trigger, event: dict[str, Any], bot_user_id: str | None) -> Asked:
+    def _asked(self, trigger: Trigger, event: dict[str, Any], bot_user_id: str | None) -> SlackQuestion:
         channel = str(event["channel"])
         ts = str(event["ts"])
         question = question_of(str(event.get("text", "")), bot_user_id)
-        return Asked(
+        return SlackQuestion(
             trigger,
             channel,
             str(event["user"]),
@@ -175,7 +177,7 @@ class SlackBot:
             self._config.policy(channel),
         )
 
-    def _handle(self, asked: Asked, client: WebClient) -> None:
+    def _handle(self, asked: SlackQuestion, client: WebClient) -> None:
         if asked.message_ts:
             _quietly(client.reactions_add, channel=asked.channel, timestamp=asked.message_ts, name=WORKING)
         try:
@@ -186,12 +188,12 @@ class SlackBot:
             if asked.message_ts:
                 _quietly(client.reactions_remove, channel=asked.channel, timestamp=asked.message_ts, name=WORKING)
 
-    def _reply(self, asked: Asked, client: WebClient) -> tuple[list[Block], str]:
+    def _reply(self, asked: SlackQuestion, client: WebClient) -> tuple[list[Block], str]:
         """The blocks to post (none: stay silent) and their notification text; never raises."""
         try:
             groups = self._groups(asked, client) if searches_with_groups(asked.trigger, asked.private) else ()
             reply = self._answerer.ask(asked.question, groups, f"slack:{asked.user}")
-        except IndexError_ as exc:
+        except VectorIndexError as exc:
             log.error("slack: the index is unavailable: %s", exc)
             return notice_blocks(UNAVAILABLE), UNAVAILABLE
         except InputError as exc:
@@ -203,13 +205,13 @@ class SlackBot:
             return [], ""
         return self._blocks(reply, asked), fallback_text(reply)
 
-    def _blocks(self, reply: Reply, asked: Asked) -> list[Block]:
+    def _blocks(self, reply: Reply, asked: SlackQuestion) -> list[Block]:
         # A /ask answer is a new message in the channel: say who asked what.
         header = f"<@{escape(asked.user)}> asked: {escape(asked.question)}" if asked.thread_ts is None else ""
         settings = self._settings
         return answer_blocks(reply, max_sources=settings.max_sources, idk_hint=settings.idk_hint, header=header)
 
-    def _groups(self, asked: Asked, client: WebClient) -> tuple[str, ...]:
+    def _groups(self, asked: SlackQuestion, client: WebClient) -> tuple[str, ...]:
         email = self._email(asked.user, client) if self._config.needs_emails else None
         return self._config.groups_of(asked.user, email)
 
@@ -223,7 +225,7 @@ class SlackBot:
             self._emails[user] = profile.get("email")
         return self._emails[user]
 
-    def _post(self, asked: Asked, client: WebClient, blocks: list[Block], text: str) -> None:
+    def _post(self, asked: SlackQuestion, client: WebClient, blocks: list[Block], text: str) -> None:
         where: dict[str, Any] = {"channel": asked.channel, "blocks": blocks, "text": text}
         try:
             if asked.private:

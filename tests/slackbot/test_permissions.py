@@ -7,8 +7,8 @@ from pathlib import Path
 
 from askdocs.embedding import SentenceTransformerEmbedder
 from tests.app.test_security import QUESTION, restricted_dir  # noqa: F401 - the fixture
-from tests.slack.conftest import bot_service, slack_settings, write_config
-from tests.slack.stand_in import FakeSlack, event, mention, message, post_event, text_of
+from tests.slackbot.conftest import bot_service, slack_settings, write_config
+from tests.slackbot.stand_in import FakeSlack, event, mention, message, post_event, text_of
 
 SECRET_BITS = ("4.2 million", "executive-pay", "Executive compensation")
 

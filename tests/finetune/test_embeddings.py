@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from askdocs.embedding import FINETUNE_MANIFEST, SentenceTransformerEmbedder, default_model_path
 from askdocs.errors import ConfigError, InputError
-from askdocs.finetune.embeddings import MIN_PAIRS, Pair, TrainPlan, train_embeddings, unique_pairs
-from askdocs.finetune.source import pairs_from_log, passages_of
 from askdocs.store.interactions import Feedback, Interaction, Logged
+from cli.main import app as cli
+from finetune.embeddings import MIN_PAIRS, Pair, TrainPlan, train_embeddings, unique_pairs
+from finetune.source import pairs_from_log, passages_of
 from tests.conftest import handbook_pairs
 
 
@@ -97,3 +100,20 @@ def test_log_pairs_are_the_passages_a_helpful_answer_cites() -> None:
         ("Fixed?", "Expenses"),
     ]
     assert found.helpful == 5 and found.without_passage == 1
+
+
+def test_without_the_train_extra_the_error_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    """``datasets`` and ``accelerate`` are the optional ``train`` extra; a None in sys.modules is how Python marks
+    a module that cannot be imported."""
+    monkeypatch.setitem(sys.modules, "datasets", None)
+    pairs = [Pair(f"question {i}", f"passage {i}") for i in range(MIN_PAIRS)]
+    with pytest.raises(
+        ConfigError, match=r"needs the 'train' extra \(datasets not installed\): pip install 'askdocs\[train\]'"
+    ):
+        train_embeddings(default_model_path(), pairs, tmp_path / "out", TrainPlan(progress=False))
+    assert not (tmp_path / "out").exists()
+    monkeypatch.setenv("ASKDOCS_DATA_DIR", str(settings.data_dir))
+    said = CliRunner().invoke(cli, ["finetune", "embeddings", "--from-log", "--out", str(tmp_path / "out")])
+    assert said.exit_code == 2 and "pip install 'askdocs[train]'" in said.output

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 
 from askdocs.embedding import SentenceTransformerEmbedder
-from tests.slack.conftest import bot_service, slack_settings, write_config
-from tests.slack.stand_in import (
+from tests.slackbot.conftest import bot_service, slack_settings, write_config
+from tests.slackbot.stand_in import (
     BOT_USER,
     Call,
     FakeSlack,
@@ -119,9 +119,9 @@ def test_a_button_click_is_stored_as_feedback_and_the_message_says_who_rated(
         }
         assert post_form(url, {"payload": json.dumps(payload)}).status_code == 200
         [update] = fake.wait("chat.update")
-        assert container.log is not None
-        logged = container.log.get(helpful["value"])
-    assert logged is not None and logged.interaction.channel == "slack" and logged.interaction.caller == "slack:UANA"
+        assert container.interactions is not None
+        logged = container.interactions.get(helpful["value"])
+    assert logged is not None and logged.interaction.channel == "slack" and logged.interaction.asked_by == "slack:UANA"
     assert (
         logged.feedback is not None and logged.feedback.rating == "helpful" and logged.feedback.rated_by == "slack:UBEA"
     )
@@ -249,8 +249,8 @@ def test_a_private_reply_is_ephemeral_and_its_rating_is_stored_and_an_unknown_an
         post_form(url, click(private, interaction_id, "CQUIET", ephemeral=True))
         post_form(url, click(private, "0" * 32, "CQUIET", ephemeral=True))
         thanks, gone = fake.wait("chat.postEphemeral", 3)[1:]
-        assert container.log is not None
-        logged = container.log.get(interaction_id)
+        assert container.interactions is not None
+        logged = container.interactions.get(interaction_id)
     assert (
         private.args["user"] == "UANA" and private.args["thread_ts"] == "1700001200.0001" and "25" in text_of(private)
     )

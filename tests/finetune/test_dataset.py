@@ -11,10 +11,10 @@ import openai
 import pytest
 
 from askdocs.errors import FineTuneError, InputError
-from askdocs.finetune.dataset import Example, build_split, chat_example
-from askdocs.finetune.jobs import FineTuner
-from askdocs.finetune.validate import check_file, check_line, write_jsonl
 from askdocs.qa.llm import SYSTEM_PROMPT
+from finetune.dataset import Example, build_split, chat_example
+from finetune.jobs import FineTuner
+from finetune.validate import check_file, check_line, write_jsonl
 from tests.servers import FakeFineTuning, serve
 
 CONTEXT = "[1] Leave policy — Annual leave\nEvery employee gets 25 vacation days per calendar year."

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from askdocs.slack.answerer import Rating, Reply, SourceRef
+from askdocs.models import Source
+from slackbot.answerer import Rating, Reply
 
 Block = dict[str, Any]
 
@@ -35,7 +36,7 @@ def is_link(target: str) -> bool:
     return target.startswith(("http://", "https://"))
 
 
-def linked(answer: str, sources: tuple[SourceRef, ...]) -> str:
+def linked(answer: str, sources: tuple[Source, ...]) -> str:
     """The answer escaped for mrkdwn, each ``[n]`` a link to source n when that source has a URL."""
     urls = {s.n: s.url_or_path for s in sources if is_link(s.url_or_path)}
 
@@ -77,7 +78,7 @@ def context(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
-def source_line(source: SourceRef) -> str:
+def source_line(source: Source) -> str:
     title = escape(source.title or source.url_or_path)
     named = (
         f"<{escape(source.url_or_path)}|{title}>"

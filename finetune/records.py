@@ -1,4 +1,4 @@
-"""Fine-tuning jobs remembered in the state store, so `askdocs finetune status` works from any machine."""
+"""Fine-tuning jobs remembered in the state store (table finetune_jobs): `askdocs finetune status` works anywhere."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import time
 
 import sqlalchemy as sa
 
-from askdocs.finetune.jobs import JobState
 from askdocs.store.schema import finetune_jobs
+from finetune.jobs import JobState
 
 
 class FinetuneJobs:
