@@ -57,6 +57,26 @@ def test_markdown_sections_follow_headings() -> None:
     assert "12 May 2027" in doc.text
 
 
+# Three sentences, four times: over the 150 words under which the HTML loader's rules decide alone.
+LONG = (
+    "The Tromso depot opens at half past six in the morning and closes at six in the evening on every working day "
+    "of the year, except on public holidays. Field staff collect their radios at the counter before they leave "
+    "and hand them back when they return."
+)
+
+
+@pytest.mark.parametrize("paragraph", ["Short", LONG])  # by the rules, by trafilatura
+def test_both_html_readers_write_a_table_the_same_way(paragraph: str) -> None:
+    table = (
+        "<table><caption>Radio channels</caption><tr><th>Site</th><th>Channel</th><th>Backup</th></tr>"
+        "<tr><td>Tromso depot</td><td>7</td><td></td></tr><tr><td></td><td></td><td></td></tr></table>"
+    )
+    before, after = (f"<p>{paragraph} {n}.</p><p>{paragraph} {n + 1}.</p>" for n in (1, 3))
+    html = f"<html><body><article><h1>Radios</h1>{before}{table}{after}</article></body></html>"
+    document = load(RawSource("https://docs.example/radios.html", html.encode()))
+    assert "\n\nRadio channels\nSite | Channel | Backup\nTromso depot | 7\n\n" in document.text
+
+
 def test_plain_text_is_one_section_titled_by_file_name() -> None:
     doc = load(raw(BAD / "good.txt"))
     assert doc.title == "good"
