@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from askdocs.errors import LoadError
+from askdocs.formats import SUFFIXES
 from askdocs.settings import IngestSettings
 from askdocs.urls import ONLY_HTTP, is_http_url
-from ingest.loaders import SUFFIXES, RawSource
+from ingest.loaders import RawSource
 from ingest.web import Failed, Fetched, WebPolicy, fetch_page
 
 

@@ -14,12 +14,10 @@ from fastapi.concurrency import run_in_threadpool
 from app.deps import ContainerDep
 from app.schemas import IngestResponse, IngestResultOut, JobOut
 from app.security import AdminCaller as AdminDep
+from askdocs.formats import CONTENT_TYPES, READABLE, SUFFIXES, media_type
 from askdocs.jobs import Job, JobKind, JobQueue
 from askdocs.urls import ONLY_HTTP, is_http_url
 
-# What the loaders read (ingest.loaders: SUFFIXES, CONTENT_TYPES); anything else is refused before it is stored.
-UPLOAD_TYPES = (".html", ".htm", ".pdf", ".md", ".markdown", ".txt")
-UPLOAD_CONTENT_TYPES = ("text/html", "application/xhtml+xml", "application/pdf", "text/markdown", "text/plain")
 router = APIRouter(tags=["ingest"], dependencies=[AdminDep])
 _POLL_S = 0.1
 
@@ -67,9 +65,7 @@ async def ingest(
     limit = container.settings.service.max_upload_mb * 2**20
     uploads = []
     for upload in files or []:  # all read and checked before anything is queued
-        kind = (upload.content_type or "").split(";")[0].strip().lower()
-        if Path(upload.filename or "").suffix.lower() not in UPLOAD_TYPES and kind not in UPLOAD_CONTENT_TYPES:
-            raise HTTPException(415, f"{upload.filename}: not a file type askdocs reads ({', '.join(UPLOAD_TYPES)})")
+        _check_type(upload)
         data = await upload.read(limit + 1)
         if len(data) > limit:
             raise HTTPException(413, f"{upload.filename}: over the {limit // 2**20} MiB upload limit")
@@ -90,6 +86,16 @@ async def ingest(
         1 for j in out if j.status == "done" for r in j.results if r.status == "failed"
     )
     return IngestResponse(jobs=out, pending=sum(1 for j in jobs if not j.finished), failed=failed)
+
+
+def _check_type(upload: UploadFile) -> None:
+    """Refuse, before it is stored, a file that names no format the loaders read, by suffix or by content type."""
+    mime = media_type(upload.content_type)
+    if Path(upload.filename or "").suffix.lower() not in SUFFIXES and mime not in CONTENT_TYPES:
+        raise HTTPException(
+            415,
+            f"{upload.filename}: not a file type askdocs reads ({mime or 'no content type'}); send {READABLE}",
+        )
 
 
 def _submitted(job: Job | None) -> Job:

@@ -8,6 +8,7 @@ from pathlib import PurePosixPath
 from typing import Protocol
 
 from askdocs.errors import LoadError
+from askdocs.formats import CONTENT_TYPES, READABLE, SUFFIXES, media_type
 from askdocs.models import Document
 
 
@@ -42,24 +43,6 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-SUFFIXES = {
-    ".html": "html",
-    ".htm": "html",
-    ".pdf": "pdf",
-    ".md": "markdown",
-    ".markdown": "markdown",
-    ".txt": "text",
-}
-CONTENT_TYPES = {
-    "text/html": "html",
-    "application/xhtml+xml": "html",
-    "application/pdf": "pdf",
-    "text/markdown": "markdown",
-    "text/x-markdown": "markdown",
-    "text/plain": "text",
-}
-
-
 def sniff(data: bytes) -> str | None:
     """The MIME type the bytes declare themselves (PDF, HTML), which beats a wrong Content-Type header or name."""
     head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
@@ -72,7 +55,7 @@ def sniff(data: bytes) -> str | None:
 
 def kind_of(raw: RawSource) -> str:
     """Pick the format: the declared MIME type, then the file name, then the bytes themselves."""
-    mime = (raw.content_type or "").split(";", 1)[0].strip().lower()
+    mime = media_type(raw.content_type)
     if mime in CONTENT_TYPES and not (mime == "text/plain" and raw.suffix in SUFFIXES):
         return CONTENT_TYPES[mime]
     if raw.suffix in SUFFIXES:
@@ -80,10 +63,7 @@ def kind_of(raw: RawSource) -> str:
     sniffed = sniff(raw.data)
     if sniffed:
         return CONTENT_TYPES[sniffed]
-    raise LoadError(
-        raw.source,
-        f"unsupported type ({mime or raw.suffix or 'unknown'}); askdocs reads {', '.join(sorted(SUFFIXES))}",
-    )
+    raise LoadError(raw.source, f"unsupported type ({mime or raw.suffix or 'unknown'}); askdocs reads {READABLE}")
 
 
 def load(raw: RawSource) -> Document:

@@ -16,6 +16,7 @@ from bs4.element import Comment, Doctype, PageElement
 from askdocs.models import Document, Section
 from ingest.loaders import RawSource
 from ingest.loaders.main_content import extract_sections
+from ingest.loaders.sections import SectionBuilder, bullet_list, clean, table_text
 from ingest.loaders.text import build, decode
 
 # Page furniture that is never content.
@@ -40,7 +41,7 @@ _NOISE = re.compile(r"(?:^|[\s_-])(?:cookie|consent|gdpr|banner|breadcrumb|sideb
 _CONSENT = re.compile(r"cookie|consent|gdpr", re.I)
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = {"p", "li", "pre", "blockquote", "dt", "dd", "figcaption", "caption", "address", "td", "th"}
-_SPACE = re.compile(r"\s+")
+_LISTS = ("ul", "ol")
 # trafilatura picks the main content out of what the rules keep, except: on a short page there is little to pick
 # (and its fixed cost is most of the parse), and on a huge one its work grows faster than the page (minutes).
 _FEW_WORDS = 150
@@ -70,11 +71,7 @@ def _flattened(sections: list[Section]) -> bool:
 
 
 def _by_rules(soup: BeautifulSoup) -> list[Section]:
-    root = soup.find("main") or soup.find(_is_main_role) or soup.find("article") or soup.body or soup
-    walker = _Walker()
-    walker.walk(root)
-    walker.flush()
-    return walker.sections
+    return _walk(soup.find("main") or soup.find(_is_main_role) or soup.find("article") or soup.body or soup)
 
 
 def _drop_furniture(soup: BeautifulSoup) -> None:
@@ -104,69 +101,73 @@ def _is_noise(tag: Tag) -> bool:
     return bool(_NOISE.search(names)) and tag.find(list(_HEADINGS)) is None
 
 
-_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
-
-
 def _text(node: Tag) -> str:
-    return _BEFORE_PUNCT.sub(r"\1", _SPACE.sub(" ", node.get_text(" ", strip=True))).strip()
+    return clean(node.get_text(" ", strip=True))
 
 
-class _Walker:
-    """Walks the tree in document order; a heading closes the current section and opens the next."""
+def _walk(root: Tag) -> list[Section]:
+    """Document order with an explicit stack of pending nodes (deep nesting cannot overflow the call stack)."""
+    builder = SectionBuilder()
+    stack: list[PageElement] = list(reversed(root.contents))
+    while stack:
+        child = stack.pop()
+        if isinstance(child, Comment | Doctype):
+            continue
+        if isinstance(child, NavigableString):
+            builder.add(clean(str(child)))
+        elif isinstance(child, Tag) and not _take(child, builder):
+            stack.extend(reversed(child.contents))
+    return builder.sections()
 
-    def __init__(self) -> None:
-        self.path: list[str] = []
-        self.blocks: list[str] = []
-        self.sections: list[Section] = []
 
-    def flush(self) -> None:
-        text = "\n\n".join(b for b in self.blocks if b)
-        if text.strip():
-            self.sections.append(Section(text, tuple(p for p in self.path if p)))
-        self.blocks = []
-
-    def add(self, block: str) -> None:
-        if block:
-            self.blocks.append(block)
-
-    def walk(self, node: Tag) -> None:
-        """Document order with an explicit stack of pending nodes (deep nesting cannot overflow the call stack)."""
-        stack: list[PageElement] = list(reversed(node.contents))
-        while stack:
-            child = stack.pop()
-            if isinstance(child, Comment | Doctype):
-                continue
-            if isinstance(child, NavigableString):
-                self.add(_SPACE.sub(" ", str(child)).strip())
-            elif isinstance(child, Tag) and not self._tag(child):
-                stack.extend(reversed(child.contents))
-
-    def _tag(self, tag: Tag) -> bool:
-        """Take ``tag`` whole and say True, or say False: it is a container, walk into its children."""
-        if tag.name in _HEADINGS:
-            self.flush()
-            level = _HEADINGS[tag.name]
-            del self.path[level - 1 :]
-            self.path.extend([""] * (level - 1 - len(self.path)))
-            self.path.append(_text(tag))
-        elif tag.name == "table":
-            self.add(_table(tag))
-        elif tag.name in ("ul", "ol"):
-            items = [_text(li) for li in tag.find_all("li")]
-            self.add("\n".join(f"- {item}" for item in items if item))
-        elif tag.name in _BLOCKS:
-            self.add(_text(tag))
-        elif tag.name != "br":
-            return False
-        return True
+def _take(tag: Tag, builder: SectionBuilder) -> bool:
+    """Take ``tag`` whole and say True, or say False: it is a container, walk into its children."""
+    if tag.name in _HEADINGS:
+        builder.heading(_HEADINGS[tag.name], _text(tag))
+    elif tag.name == "table":
+        builder.add(_table(tag))
+    elif tag.name in _LISTS:
+        builder.add(bullet_list(tag, _items, _split_item))
+    elif tag.name in _BLOCKS:
+        builder.add(_text(tag))
+    elif tag.name != "br":
+        return False
+    return True
 
 
 def _table(table: Tag) -> str:
-    rows = []
-    for tr in table.find_all("tr"):
-        cells = [_text(cell) for cell in tr.find_all(["th", "td"])]
-        if any(cells):
-            rows.append(" | ".join(cells))
     caption = table.find("caption")
-    head = [_text(caption)] if caption else []
-    return "\n".join(head + rows)
+    rows = [[_text(cell) for cell in tr.find_all(["th", "td"])] for tr in table.find_all("tr")]
+    return table_text([[_text(caption)], *rows] if caption else rows)
+
+
+def _items(listing: Tag) -> list[Tag]:
+    """A list's own items, in order. An <li> left unclosed holds the items after it (Python's HTML parser nests
+    them): they are the list's too. The items of a list inside an item are not."""
+    items: list[Tag] = []
+    stack: list[PageElement] = list(reversed(listing.contents))
+    while stack:
+        child = stack.pop()
+        if isinstance(child, Tag) and child.name not in _LISTS:
+            if child.name == "li":
+                items.append(child)
+            stack.extend(reversed(child.contents))
+    return items
+
+
+def _split_item(item: Tag) -> tuple[str, list[Tag]]:
+    """An item's own text, and the lists inside it (their text is not the item's); the tree is left as it was."""
+    words: list[str] = []
+    nested: list[Tag] = []
+    stack: list[PageElement] = list(reversed(item.contents))
+    while stack:
+        child = stack.pop()
+        if isinstance(child, Comment | Doctype):
+            continue
+        if isinstance(child, NavigableString):
+            words.append(str(child))
+        elif isinstance(child, Tag) and child.name in _LISTS:
+            nested.append(child)
+        elif isinstance(child, Tag) and child.name != "li":  # an unclosed <li>: the next item, not this one's text
+            stack.extend(reversed(child.contents))
+    return clean(" ".join(words)), nested

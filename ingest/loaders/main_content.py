@@ -16,9 +16,8 @@ import re
 from lxml import etree
 
 from askdocs.models import Section
+from ingest.loaders.sections import SectionBuilder, bullet_list, clean, table_text
 
-_SPACE = re.compile(r"\s+")
-_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
 _LEVEL = re.compile(r"h([1-6])")
 _XML = etree.XMLParser(recover=True)  # trafilatura's XML can carry characters XML forbids
 
@@ -45,64 +44,44 @@ def extract_sections(html: str) -> list[Section] | None:
         return None
     if main is None:
         return None
-    reader = _XmlSections()
+    builder = SectionBuilder()
     for element in main:
-        reader.add(element)
-    reader.flush()
-    return reader.sections or None
+        _read(element, builder)
+    return builder.sections() or None
 
 
-class _XmlSections:
-    """The top-level elements of trafilatura's <main> in order; a <head> closes the current section."""
-
-    def __init__(self) -> None:
-        self.path: list[str] = []
-        self.blocks: list[str] = []
-        self.sections: list[Section] = []
-
-    def flush(self) -> None:
-        text = "\n\n".join(b for b in self.blocks if b)
-        if text.strip():
-            self.sections.append(Section(text, tuple(p for p in self.path if p)))
-        self.blocks = []
-
-    def add(self, element: etree._Element) -> None:
-        tag = element.tag
-        if tag == "head":
-            self.flush()
-            match = _LEVEL.fullmatch(str(element.get("rend") or ""))
-            level = int(match.group(1)) if match else min(len(self.path) + 1, 6)
-            del self.path[level - 1 :]
-            self.path.extend([""] * (level - 1 - len(self.path)))
-            self.path.append(_text(element))
-        elif tag == "list":
-            self.blocks.append(_list(element))
-        elif tag == "table":
-            self.blocks.append(_table(element))
-        elif tag == "code":
-            self.blocks.append("".join(element.itertext()).strip())
-        elif isinstance(tag, str):  # p, quote and any other block: its words
-            self.blocks.append(_text(element))
+def _read(element: etree._Element, builder: SectionBuilder) -> None:
+    """One top-level element of trafilatura's <main>: a <head> opens a section, anything else is a block of it."""
+    tag = element.tag
+    if tag == "head":
+        match = _LEVEL.fullmatch(str(element.get("rend") or ""))
+        builder.heading(int(match.group(1)) if match else None, _text(element))
+    elif tag == "list":
+        builder.add(bullet_list(element, _items, _split_item))
+    elif tag == "table":
+        builder.add(table_text([_text(cell) for cell in row.iterchildren("cell")] for row in element.iter("row")))
+    elif tag == "code":
+        builder.add("".join(element.itertext()).strip())
+    elif isinstance(tag, str):  # p, quote and any other block: its words
+        builder.add(_text(element))
 
 
 def _text(element: etree._Element) -> str:
     for br in element.iter("lb"):
         br.tail = " " + (br.tail or "")
-    return _BEFORE_PUNCT.sub(r"\1", _SPACE.sub(" ", "".join(element.itertext()))).strip()
+    return clean("".join(element.itertext()))
 
 
-def _list(element: etree._Element, depth: int = 0) -> str:
-    """``- item`` lines; a list inside an item follows it, indented (not repeated inside the item's own line)."""
-    lines = []
-    for item in element.iterchildren("item"):
-        nested = [child for child in item if child.tag == "list"]
-        for child in nested:
-            _detach(child)
-        text = _text(item)
-        if text:
-            lines.append(f"{'  ' * depth}- {text}")
-        lines += [_list(child, depth + 1) for child in nested]
-    return "\n".join(line for line in lines if line)
+def _items(element: etree._Element) -> list[etree._Element]:
+    return list(element.iterchildren("item"))
+
+
+def _split_item(item: etree._Element) -> tuple[str, list[etree._Element]]:
+    """An item's own text and the lists inside it, taken out of it so that its text does not repeat theirs."""
+    nested = [child for child in item if child.tag == "list"]
+    for child in nested:
+        _detach(child)
+    return _text(item), nested
 
 
 def _detach(element: etree._Element) -> None:
@@ -115,14 +94,3 @@ def _detach(element: etree._Element) -> None:
     else:
         parent.text = f"{parent.text or ''} {tail}"
     parent.remove(element)
-
-
-def _table(element: etree._Element) -> str:
-    rows = []
-    for row in element.iter("row"):
-        cells = [_text(cell) for cell in row.iterchildren("cell")]
-        while cells and not cells[-1]:  # a caption comes as a row of one cell padded to the table's width
-            cells.pop()
-        if cells:
-            rows.append(" | ".join(cells))
-    return "\n".join(rows)

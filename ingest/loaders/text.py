@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from askdocs.errors import LoadError
 from askdocs.models import Document, Section
 from ingest.loaders import RawSource, content_hash, doc_id_for
+from ingest.loaders.sections import SectionBuilder, clean
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
@@ -46,34 +48,41 @@ class MarkdownLoader:
     kind = "markdown"
 
     def load(self, raw: RawSource) -> Document:
-        path: list[str] = []
-        sections: list[Section] = []
-        lines: list[str] = []
+        builder = SectionBuilder()
         title = ""
-        in_code = False
+        for level, text in _blocks(decode(raw)):
+            if level:
+                builder.heading(level, text)
+                title = title or (text if level == 1 else "")
+            else:
+                builder.add(text)
+        return build(raw, self.kind, title or raw.stem, builder.sections())
 
-        def flush() -> None:
-            if lines:
-                sections.append(Section(_plain("\n".join(lines)).strip(), tuple(path)))
-                lines.clear()
 
-        for line in decode(raw).replace("\r\n", "\n").split("\n"):
-            if line.lstrip().startswith("```"):
-                in_code = not in_code
-                continue
-            match = None if in_code else _HEADING.match(line)
-            if match is None:
-                lines.append(line)
-                continue
-            flush()
-            level, heading = len(match.group(1)), _plain(match.group(2))
-            del path[level - 1 :]
-            path.extend([""] * (level - 1 - len(path)))
-            path.append(heading)
-            title = title or (heading if level == 1 else "")
-        flush()
-        sections = [Section(s.text, tuple(p for p in s.heading_path if p)) for s in sections]
-        return build(raw, self.kind, title or raw.stem, sections)
+def _blocks(markdown: str) -> Iterator[tuple[int, str]]:
+    """ATX headings as (level, text), and the blocks between them as (0, text): paragraphs (up to a blank line)
+    with the link and emphasis marks taken out, and fenced code as written (``__init__`` is code, not emphasis)."""
+    lines: list[str] = []
+    in_code = False
+    for line in markdown.replace("\r\n", "\n").split("\n"):
+        fence = line.lstrip().startswith("```")
+        heading = None if in_code or fence else _HEADING.match(line)
+        if lines and (fence or heading or not (in_code or line.strip())):
+            yield 0, _block(lines, in_code)
+            lines = []
+        if fence:
+            in_code = not in_code
+        elif heading:
+            yield len(heading.group(1)), clean(_plain(heading.group(2)))
+        elif in_code or line.strip():
+            lines.append(line)
+    if lines:
+        yield 0, _block(lines, in_code)
+
+
+def _block(lines: list[str], code: bool) -> str:
+    text = "\n".join(lines)
+    return text.strip("\n") if code else _plain(text).strip()
 
 
 def _plain(text: str) -> str:

@@ -103,6 +103,21 @@ def test_an_oversized_upload_is_refused(empty_client: TestClient) -> None:
     assert empty_client.get("/documents").json() == []
 
 
+def test_an_upload_is_taken_by_its_suffix_or_its_content_type_and_refused_naming_what_askdocs_reads(
+    empty_client: TestClient,
+) -> None:
+    markdown = (BAD / "good.md").read_bytes()
+    body = ingest(empty_client, files={"files": ("notes", markdown, "text/x-markdown")})  # no suffix to go by
+    [result] = results(body)
+    assert result["status"] == "new" and result["title"] == "Project Aurora Launch Plan"  # read as Markdown
+    docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    refused = empty_client.post("/ingest", files={"files": ("plan.docx", b"PK\x03\x04", docx)}, headers=ADMIN)
+    detail = refused.json()["detail"]
+    assert refused.status_code == 415 and detail.startswith(f"plan.docx: not a file type askdocs reads ({docx})")
+    assert ".md" in detail and ".pdf" in detail and "text/x-markdown" in detail and "application/pdf" in detail
+    assert len(empty_client.get("/ingest", headers=ADMIN).json()) == 1  # the refused file was never queued
+
+
 def test_urls_are_fetched_and_a_404_reported(empty_client: TestClient, tmp_path: Path) -> None:
     from fastapi import FastAPI
     from fastapi.staticfiles import StaticFiles

@@ -1,4 +1,4 @@
-"""Loaders on the documents that once stopped or fooled them (made by scripts/build_loader_fixtures.py)."""
+"""Loaders on the documents that once stopped or fooled them (the PDFs made by scripts/build_loader_fixtures.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pypdf.errors import LimitReachedError
 
 from askdocs.errors import LoadError
 from ingest.loaders import RawSource, load
+from ingest.loaders.main_content import extract_sections
 from tests.conftest import FIXTURES
 
 LOADERS = FIXTURES / "loaders"
@@ -87,6 +88,32 @@ def test_an_html_bomb_of_50000_nested_divs_is_read_not_a_recursion_error(tmp_pat
     html += "<p>The export kept one paragraph of real text.</p>" + "</div>" * 50_000 + "</body></html>"
     document = load(RawSource(str(tmp_path / "bomb.html"), html.encode()))
     assert document.title == "Export" and "one paragraph of real text" in document.text
+
+
+NESTED_LIST = (
+    "- Radio (charged the night before)\n  - Spare battery\n  - Charger\n    - USB-C cable\n- First-aid kit\n- Map case"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("nested-list-short.html", range(150)),  # under 150 words: the loader's own rules read it
+        ("nested-list-article.html", range(150, 1000)),  # an article: trafilatura's main content
+    ],
+)
+def test_a_nested_list_follows_its_item_indented_and_is_not_repeated(name: str, words: range) -> None:
+    # The rules printed "- Radio Spare battery Charger USB-C cable (charged ...)", then each nested item again, and
+    # an unclosed <li> (which Python's parser nests in the one before) held all the items after it.
+    document = load(raw(name))
+    assert len(document.text.split()) in words
+    assert NESTED_LIST in document.text
+    assert [document.text.count(item) for item in ("Spare battery", "Charger", "USB-C cable", "Map case")] == [1] * 4
+
+
+def test_the_main_content_extractor_reads_the_nested_list_as_the_rules_do() -> None:
+    sections = extract_sections((LOADERS / "nested-list-article.html").read_text())
+    assert sections is not None and any(NESTED_LIST in section.text for section in sections)
 
 
 @pytest.mark.skipif(shutil.which("tesseract") is None, reason=NO_TESSERACT)
