@@ -9,6 +9,7 @@ exhaust Python's recursion limit.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import Comment, Doctype, PageElement
@@ -106,18 +107,25 @@ def _text(node: Tag) -> str:
 
 
 def _walk(root: Tag) -> list[Section]:
-    """Document order with an explicit stack of pending nodes (deep nesting cannot overflow the call stack)."""
+    """The sections of ``root``: text and whole blocks in document order, headings opening sections."""
     builder = SectionBuilder()
+    for node in _in_order(root, lambda tag: not _take(tag, builder)):
+        if isinstance(node, NavigableString):
+            builder.add(clean(str(node)))
+    return builder.sections()
+
+
+def _in_order(root: Tag, enter: Callable[[Tag], bool]) -> Iterator[PageElement]:
+    """``root``'s descendants in document order, comments left out; a tag's children only when ``enter(tag)``
+    (called once the tag itself was handed out). An explicit stack: deep nesting cannot overflow the call stack."""
     stack: list[PageElement] = list(reversed(root.contents))
     while stack:
-        child = stack.pop()
-        if isinstance(child, Comment | Doctype):
+        node = stack.pop()
+        if isinstance(node, Comment | Doctype):
             continue
-        if isinstance(child, NavigableString):
-            builder.add(clean(str(child)))
-        elif isinstance(child, Tag) and not _take(child, builder):
-            stack.extend(reversed(child.contents))
-    return builder.sections()
+        yield node
+        if isinstance(node, Tag) and enter(node):
+            stack.extend(reversed(node.contents))
 
 
 def _take(tag: Tag, builder: SectionBuilder) -> bool:
@@ -144,30 +152,18 @@ def _table(table: Tag) -> str:
 def _items(listing: Tag) -> list[Tag]:
     """A list's own items, in order. An <li> left unclosed holds the items after it (Python's HTML parser nests
     them): they are the list's too. The items of a list inside an item are not."""
-    items: list[Tag] = []
-    stack: list[PageElement] = list(reversed(listing.contents))
-    while stack:
-        child = stack.pop()
-        if isinstance(child, Tag) and child.name not in _LISTS:
-            if child.name == "li":
-                items.append(child)
-            stack.extend(reversed(child.contents))
-    return items
+    inside = _in_order(listing, lambda tag: tag.name not in _LISTS)
+    return [node for node in inside if isinstance(node, Tag) and node.name == "li"]
 
 
 def _split_item(item: Tag) -> tuple[str, list[Tag]]:
-    """An item's own text, and the lists inside it (their text is not the item's); the tree is left as it was."""
+    """An item's own text, and the lists inside it (their text is not the item's); the tree is left as it was.
+    An unclosed <li> inside is the next item, not this one's text."""
     words: list[str] = []
     nested: list[Tag] = []
-    stack: list[PageElement] = list(reversed(item.contents))
-    while stack:
-        child = stack.pop()
-        if isinstance(child, Comment | Doctype):
-            continue
-        if isinstance(child, NavigableString):
-            words.append(str(child))
-        elif isinstance(child, Tag) and child.name in _LISTS:
-            nested.append(child)
-        elif isinstance(child, Tag) and child.name != "li":  # an unclosed <li>: the next item, not this one's text
-            stack.extend(reversed(child.contents))
+    for node in _in_order(item, lambda tag: tag.name not in _LISTS and tag.name != "li"):
+        if isinstance(node, NavigableString):
+            words.append(str(node))
+        elif isinstance(node, Tag) and node.name in _LISTS:
+            nested.append(node)
     return clean(" ".join(words)), nested
