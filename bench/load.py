@@ -86,7 +86,22 @@ def main() -> None:
     args = _parser().parse_args()
     if args.clients > 64 or args.seconds > 900 or args.max_requests > 100_000:
         sys.exit("bounded: at most 64 clients, 900 seconds, 100000 requests")
-    store = KeyStore(open_store(load_settings(data_dir=Path(args.data_dir))).engine)
+    with open_store(load_settings(data_dir=Path(args.data_dir))) as opened:
+        tally, wall, load_at_start, env = _run_against_a_service(args, KeyStore(opened.engine))
+    report = _report(tally, wall, args) | {
+        "command": "python -m bench.load " + " ".join(sys.argv[1:]),
+        "load_average_at_start": load_at_start,
+        "settings_in_force": settings_in_force(load_settings(data_dir=Path(args.data_dir)), env),
+    }
+    print(json.dumps(report, indent=2))
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    if report["errors"] or report["leaks"] or report["groups_probe_failures"]:
+        sys.exit(1)
+
+
+def _run_against_a_service(args: argparse.Namespace, store: KeyStore) -> tuple[Any, float, float, dict[str, str]]:
+    """``askdocs serve`` in a subprocess, the clients' keys made (and revoked after), the load run against it."""
     clients, created = _clients(store, args.clients, args.secure)
     env = _env(args)
     load_at_start = os.getloadavg()[0]
@@ -105,16 +120,7 @@ def main() -> None:
         server.wait(timeout=60)
         for name in created:
             store.revoke(name)
-    report = _report(tally, wall, args) | {
-        "command": "python -m bench.load " + " ".join(sys.argv[1:]),
-        "load_average_at_start": load_at_start,
-        "settings_in_force": settings_in_force(load_settings(data_dir=Path(args.data_dir)), env),
-    }
-    print(json.dumps(report, indent=2))
-    if args.out:
-        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
-    if report["errors"] or report["leaks"] or report["groups_probe_failures"]:
-        sys.exit(1)
+    return tally, wall, load_at_start, env
 
 
 def _parser() -> argparse.ArgumentParser:
