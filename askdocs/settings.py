@@ -14,14 +14,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from askdocs.errors import ConfigError
 from askdocs.models import Fusion, RetrievalMode
+from chunkers.base import MIN_CHUNK_TOKENS
 
 # Chosen on SQuAD 2.0 dev (docs/EVAL.md): a passage whose cosine to the question is lower is not used.
 DEFAULT_MIN_SCORE = 0.24
 # Hybrid fusion: the dense list weighs this much, the sparse list 1 (docs/EVAL.md "Weighted fusion").
 DEFAULT_DENSE_WEIGHT = 1.5
-MIN_CHUNK_TOKENS = 16  # the chunkers' own lower bound
-MAX_CHUNK_TOKENS = 4096
-
+MAX_CHUNK_TOKENS = 4096  # the chunkers' lower bound is theirs: MIN_CHUNK_TOKENS
 
 def _empty_is_unset(value: object) -> object:
     """``VAR=`` (as docker compose passes an unset ``${VAR:-}``) means unset, not an empty secret or URL."""

@@ -54,5 +54,4 @@ __all__ = [
     "UnknownChunkerError",
     "available",
     "make_chunker",
-    "register",
 ]

@@ -25,7 +25,7 @@ BASE = {
     "askdocs/errors.py": set(),
     "askdocs/models.py": set(),
     "askdocs/runtime.py": set(),
-    "askdocs/settings.py": {"askdocs.errors", "askdocs.models"},
+    "askdocs/settings.py": {"askdocs.errors", "askdocs.models", "chunkers.base"},
 }
 
 
