@@ -22,6 +22,7 @@ DEFAULT_MIN_SCORE = 0.24
 DEFAULT_DENSE_WEIGHT = 1.5
 MAX_CHUNK_TOKENS = 4096  # the chunkers' lower bound is theirs: MIN_CHUNK_TOKENS
 
+
 def _empty_is_unset(value: object) -> object:
     """``VAR=`` (as docker compose passes an unset ``${VAR:-}``) means unset, not an empty secret or URL."""
     return None if isinstance(value, str) and not value.strip() else value
