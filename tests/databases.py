@@ -3,7 +3,8 @@
 Migrating a new database takes longer than copying one, so the schema is migrated once per session, by askdocs' own
 ``upgrade``, into ``askdocs_template``; each test then gets ``CREATE DATABASE t_x TEMPLATE askdocs_template``. The
 store's own tests, which migrate for themselves, get an empty database instead. Every database is dropped when its
-test ends, after the engines this process opened on it are disposed; the session ends by checking that none is left.
+test ends, after the engines this process opened on it are disposed (a connection left open fails the test); the
+session ends by checking that none is left.
 """
 
 from __future__ import annotations
@@ -53,13 +54,23 @@ class TestDatabases:
         return self._create(f"{PREFIX}{uuid.uuid4().hex[:12]}")
 
     def drop(self, url: str) -> None:
-        """Dispose the engines on ``url``'s database, then drop it. ``FORCE`` ends what a test left connected
-        elsewhere (a subprocess's pool, an engine no longer referenced but not yet collected)."""
+        """Dispose the engines this process opened on ``url``'s database, then drop it. A connection still open
+        (a thread or a process the test left running) is a leak: the database is dropped all the same, and the
+        test fails naming what was connected."""
         name = sa.make_url(url).database
         for engine in list(_engines):
-            if engine.url.database == name and engine.url.host == self._url.host:
+            if engine.url.get_backend_name() == "postgresql" and engine.url.database == name:
                 engine.dispose()
-        self._sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        try:
+            self._sql(f'DROP DATABASE IF EXISTS "{name}"')  # waits a few seconds for sessions that are ending
+        except sa.exc.OperationalError as exc:
+            query = sa.text("SELECT pid, application_name, state, query FROM pg_stat_activity WHERE datname = :name")
+            with self._admin.connect() as db:
+                sessions = [tuple(r) for r in db.execute(query, {"name": name})]
+            self._sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            raise AssertionError(
+                f"the test left {len(sessions)} connection(s) to its database open: {sessions}"
+            ) from exc
 
     def leftovers(self) -> list[str]:
         """The test databases still on the server (none, once every test has dropped its own)."""

@@ -109,6 +109,23 @@ def test_user_errors_are_one_clear_line(env: dict[str, str]) -> None:
     assert empty.returncode == 2 and "question is empty" in empty.stderr
 
 
+@pytest.mark.store  # the job queue
+def test_worker_once_syncs_the_sources_file_and_reports_each_job(env: dict[str, str], tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name in ("leave.html", "oncall.html"):
+        shutil.copy(HANDBOOK / name, folder / name)
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(f"sources:\n  - name: corpus\n    folder: {folder}\n")
+    first = run(env, "worker", "--once", "--sources", str(sources))
+    assert first.returncode == 0, first.stderr
+    assert "sources: corpus" in first.stderr and "done sync corpus: 2 new" in first.stderr
+    (folder / "oncall.html").unlink()
+    again = run(env, "worker", "--once", "--sources", str(sources))
+    assert again.returncode == 0 and "done sync corpus: 1 unchanged, 1 removed" in again.stderr, again.stderr
+    assert [d["source"] for d in json.loads(run(env, "docs", "list", "--json").stdout)] == [str(folder / "leave.html")]
+
+
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, module_store_url: str) -> Iterator[tuple[dict[str, str], str]]:
     """A real ``askdocs serve`` process holding an index of the leave page, shared by the module's tests (they
