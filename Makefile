@@ -1,11 +1,11 @@
-# The two commands of the README: `make run` and `make test`. Everything else is a helper of theirs.
+# The two commands of the README: `make run` and `make test`; `make check` is the inner loop while working.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The runtime environment (offline model hub, OpenMP) is set by askdocs itself: askdocs/runtime.py.
 
-.PHONY: run test install lint types unit sample clean
+.PHONY: run test check install lint types unit sample clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,11 +28,15 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-# The suite with the state store on SQLite, then every test that touches the store again on a real PostgreSQL
-# server (started by the tests themselves with pgserver; chunkers and evaluations never open the store).
+# The inner loop: lint, format, types and every test not marked slow, on SQLite, with the slowest 15 named.
+check: lint types
+	$(BIN)/pytest -m "not slow" --durations=15 $(PYTEST_ARGS)
+
+# The whole suite with the state store on SQLite, then the tests marked `store` (those that open it) again on a real
+# PostgreSQL server (started by the tests themselves with pgserver).
 unit: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
-	ASKDOCS_TEST_DATABASE=postgresql $(BIN)/pytest $(PYTEST_ARGS) tests/app tests/askdocs tests/cli tests/ingest tests/slack
+	ASKDOCS_TEST_DATABASE=postgresql $(BIN)/pytest -m store $(PYTEST_ARGS)
 
 test: lint types unit
 

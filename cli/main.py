@@ -21,6 +21,8 @@ from cli.slack_cmd import slack
 from cli.sources_cmd import sources_app
 from cli.worker_cmd import worker
 
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
 app = typer.Typer(
     name="askdocs",
     help="Answers questions from your company's web pages and PDFs, citing its sources.",
@@ -44,7 +46,7 @@ app.command()(serve)
 
 def main() -> None:
     apply_defaults()
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     app()
 
 

@@ -56,8 +56,13 @@ def worker(
                 done = agent.drain()
             else:
                 stop = threading.Event()
+
+                def stopping(*_: object) -> None:
+                    stop.set()
+                    agent.wake()
+
                 for sig in (signal.SIGTERM, signal.SIGINT):
-                    signal.signal(sig, lambda *_: stop.set())
+                    signal.signal(sig, stopping)
                 agent.run(stop)
                 done = []
         finally:

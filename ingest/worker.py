@@ -194,6 +194,7 @@ class Worker:
         self._poll_s = poll_s
         self._lease_s = lease_s
         self._on_job = on_job
+        self._bell = threading.Event()  # rung by ``wake``: something to do before the next poll
 
     @property
     def owned(self) -> list[SourceSpec]:
@@ -265,8 +266,13 @@ class Worker:
             else:
                 time.sleep(self._poll_s)
 
+    def wake(self) -> None:
+        """End an idle wait now: a job was queued in this process, or ``stop`` was set."""
+        self._bell.set()
+
     def run(self, stop: threading.Event) -> None:
-        """Until ``stop``: queue due syncs, run jobs, sleep ``poll_s`` when idle."""
+        """Until ``stop``: queue due syncs, run jobs, wait ``poll_s`` when idle (or until ``wake``). Whoever sets
+        ``stop`` calls ``wake`` too, so the worker ends without finishing its wait."""
         next_schedule = 0.0
         while not stop.is_set():
             if time.monotonic() >= next_schedule:
@@ -280,8 +286,9 @@ class Worker:
             except Exception:  # the queue itself failed (disk full, locked too long): wait and retry
                 log.exception("worker step failed")
                 job = None
-            if job is None:
-                stop.wait(self._poll_s)
+            if job is None and not stop.is_set():
+                self._bell.wait(self._poll_s)
+                self._bell.clear()
 
 
 class BackgroundWorker:
@@ -297,6 +304,7 @@ class BackgroundWorker:
 
     def close(self) -> None:
         self._stop.set()
+        self.worker.wake()
         self._thread.join(timeout=30)
 
 
@@ -325,5 +333,6 @@ def start_background_worker(
     """The worker thread ``askdocs serve`` runs beside the API, sharing its model, index and store; ``on_job``
     sees each job it finishes (the service counts them in its metrics)."""
     background = BackgroundWorker(make_worker(settings, embedder, index, queue, sources, on_job=on_job))
+    queue.on_submit(background.worker.wake)  # POST /ingest's jobs start at once
     background.start()
     return background

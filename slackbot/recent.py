@@ -5,21 +5,22 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 
 class Recent:
-    def __init__(self, ttl_s: float, max_items: int = 10_000) -> None:
+    def __init__(self, ttl_s: float, max_items: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
         if ttl_s <= 0 or max_items < 1:
             raise ValueError(f"ttl_s must be positive and max_items at least 1, not {ttl_s} and {max_items}")
         self._ttl = ttl_s
         self._max = max_items
+        self._clock = clock
         self._items: OrderedDict[Hashable, float] = OrderedDict()
         self._lock = threading.Lock()
 
     def add(self, key: Hashable) -> bool:
         """Remember ``key``; False when it was already there (and still fresh)."""
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             self._forget(now)
             if key in self._items:
@@ -31,7 +32,7 @@ class Recent:
 
     def __contains__(self, key: Hashable) -> bool:
         with self._lock:
-            self._forget(time.monotonic())
+            self._forget(self._clock())
             return key in self._items
 
     def _forget(self, now: float) -> None:

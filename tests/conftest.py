@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,13 @@ from askdocs.settings import ChunkingSettings, Settings
 from evals.handbook import load_questions
 from ingest.pipeline import Ingestor
 from ingest.sources import Reader, expand
+from tests.databases import TestDatabases
 from tests.netblock import sitecustomize as netblock
 
 apply_defaults()  # no import above loads torch; the subprocesses tests start inherit these too
 # Which engine the state store of every test uses: sqlite (default) or postgresql (``make test`` runs both).
 ENGINE = os.environ.get("ASKDOCS_TEST_DATABASE", "sqlite")
+PG_REPORT: dict[str, Any] = {}  # what the PostgreSQL pass created and left, for the summary
 ROOT = Path(__file__).resolve().parent.parent
 HANDBOOK = ROOT / "examples" / "handbook"
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -48,9 +51,9 @@ def embedder() -> SentenceTransformerEmbedder:
 
 
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[str]:
-    """A real PostgreSQL 16 server for the session (the ``pgserver`` wheel; no root, no set-up). Its data lives
-    outside pytest's temporary folders, which a concurrent pytest run may prune."""
+def postgres() -> Iterator[TestDatabases]:
+    """A real PostgreSQL 16 server for the session (the ``pgserver`` wheel; no root, no set-up), and the tests'
+    databases on it. Its data lives outside pytest's temporary folders, which a concurrent pytest run may prune."""
     import shutil
     import tempfile
 
@@ -58,45 +61,81 @@ def postgres() -> Iterator[str]:
 
     folder = tempfile.mkdtemp(prefix="askdocs-test-postgres-")
     server = pgserver.get_server(folder, cleanup_mode="stop")
-    yield server.get_uri()
-    server.cleanup()
-    shutil.rmtree(folder, ignore_errors=True)
+    databases = TestDatabases(server.get_uri())
+    try:
+        yield databases
+        PG_REPORT.update(created=databases.created, left=databases.leftovers())
+    finally:
+        databases.close()
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+    assert not PG_REPORT["left"], f"test databases left on the server: {PG_REPORT['left']}"
 
 
-def fresh_database(server_uri: str) -> str:
-    """A new, empty database on the server, as a SQLAlchemy URL."""
-    import uuid
-
-    import sqlalchemy as sa
-
-    url = sa.make_url(server_uri).set(drivername="postgresql+psycopg")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as db:
-        db.exec_driver_sql(f"CREATE DATABASE {name}")
-    engine.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-def store_url(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if engine == "postgresql":
-        return fresh_database(request.getfixturevalue("postgres"))
-    return f"sqlite:///{tmp_path / 'store' / 'askdocs.sqlite'}"
+@contextmanager
+def store_url(request: pytest.FixtureRequest, folder: Path, *, empty: bool = False) -> Iterator[str]:
+    """A state store on this run's engine: a SQLite file in ``folder``, or a database on the session's server
+    (migrated, or ``empty``) dropped afterwards."""
+    if ENGINE != "postgresql":
+        yield f"sqlite:///{folder / 'store' / 'askdocs.sqlite'}"
+        return
+    databases: TestDatabases = request.getfixturevalue("postgres")
+    url = databases.empty() if empty else databases.migrated()
+    try:
+        yield url
+    finally:
+        databases.drop(url)
 
 
 @pytest.fixture(autouse=True)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Every test's own state store, on the engine of this run (ASKDOCS_TEST_DATABASE), seen by Settings and by
-    the subprocesses tests start."""
-    url = store_url(ENGINE, request, tmp_path)
-    monkeypatch.setenv("ASKDOCS_DATABASE__URL", url)
-    return url
+    the subprocesses tests start. On SQLite (where no test is left out), a test that opened it must be marked
+    ``store``, so that the PostgreSQL pass runs it too."""
+    with store_url(request, tmp_path) as url:
+        monkeypatch.setenv("ASKDOCS_DATABASE__URL", url)
+        yield url
+    if (tmp_path / "store" / "askdocs.sqlite").exists() and not request.node.get_closest_marker("store"):
+        pytest.fail(f"{request.node.nodeid} opened the state store: mark it @pytest.mark.store", pytrace=False)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """For the store's own tests: each runs on both engines, whatever the run's engine."""
-    return store_url(str(request.param), request, tmp_path)
+@pytest.fixture
+def empty_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """For the store's own tests (migrations among them): an empty database on this run's engine, beside the
+    test's ``database_url``."""
+    with store_url(request, tmp_path / "empty", empty=True) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A state store for a module's shared service (see tests/app/conftest.py ``client``)."""
+    with store_url(request, tmp_path_factory.mktemp("module-store")) as url:
+        yield url
+
+
+STORE_FIXTURES = {"postgres", "empty_store_url", "module_store_url"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that takes a store fixture is a store test: say so where it is written, or the PostgreSQL pass
+    would leave it out."""
+    unmarked = [
+        f"{item.nodeid} (uses {', '.join(sorted(uses))})"
+        for item in items
+        if (uses := STORE_FIXTURES & set(getattr(item, "fixturenames", ()))) and not item.get_closest_marker("store")
+    ]
+    if unmarked:
+        raise pytest.UsageError("mark these @pytest.mark.store:\n  " + "\n  ".join(unmarked))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if PG_REPORT:
+        left = PG_REPORT["left"]
+        terminalreporter.write_line(
+            f"PostgreSQL: {PG_REPORT['created']} test databases created from the migrated template or empty, "
+            f"{len(left)} left on the server at the end{': ' + ', '.join(left) if left else ''}"
+        )
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,11 +18,25 @@ _ACTIVE = [s.value for s in ACTIVE]
 class SqlJobQueue:
     """Thread-safe (a pooled connection per call); process- and machine-safe through the database's locks."""
 
-    def __init__(self, engine: sa.Engine, *, lease_s: float = 60.0, max_attempts: int = 3) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        *,
+        lease_s: float = 60.0,
+        max_attempts: int = 3,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.engine = engine
         self.lease_s = lease_s
         self.max_attempts = max_attempts
+        self._clock = clock  # wall-clock seconds: leases are compared across processes and machines
         self._postgres = engine.dialect.name == "postgresql"
+        self._on_submit: list[Callable[[], None]] = []
+
+    def on_submit(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after each job queued through this object: a worker in this process starts it at
+        once instead of at its next poll (workers elsewhere still poll)."""
+        self._on_submit.append(listener)
 
     def submit(self, kind: JobKind, spec: dict[str, Any], *, key: str | None = None) -> Job | None:
         job_id = uuid.uuid4().hex
@@ -46,14 +60,16 @@ class SqlJobQueue:
                     key=key,
                     source=spec.get("source"),
                     status=JobStatus.QUEUED.value,
-                    created_at=time.time(),
+                    created_at=self._clock(),
                     result={},
                 )
             )
+        for listener in self._on_submit:
+            listener()
         return self.get(job_id)
 
     def claim(self, worker: str, *, sources: Sequence[str] | None = None) -> Job | None:
-        now = time.time()
+        now = self._clock()
         runnable = sa.or_(
             jobs.c.status == JobStatus.QUEUED.value,
             sa.and_(jobs.c.status == JobStatus.RUNNING.value, jobs.c.lease_until < now),
@@ -91,14 +107,14 @@ class SqlJobQueue:
 
     def renew(self, job_id: str, worker: str) -> bool:
         with self.engine.begin() as db:
-            changed = db.execute(_held(job_id, worker).values(lease_until=time.time() + self.lease_s)).rowcount
+            changed = db.execute(_held(job_id, worker).values(lease_until=self._clock() + self.lease_s)).rowcount
         return bool(changed == 1)
 
     def finish(self, job_id: str, worker: str, result: JobResult, error: str | None = None) -> None:
         status = JobStatus.FAILED if error else JobStatus.DONE
         with self.engine.begin() as db:
             done = _held(job_id, worker).values(
-                status=status.value, finished_at=time.time(), lease_until=None, result=result.to_json(), error=error
+                status=status.value, finished_at=self._clock(), lease_until=None, result=result.to_json(), error=error
             )
             if db.execute(done).rowcount:
                 spec = db.execute(sa.select(jobs.c.spec).where(jobs.c.job_id == job_id)).scalar_one()
@@ -135,7 +151,7 @@ class SqlJobQueue:
         with self.engine.begin() as db:
             db.execute(
                 uploads.insert().values(
-                    upload_id=upload_id, name=name, content_type=content_type, data=data, created_at=time.time()
+                    upload_id=upload_id, name=name, content_type=content_type, data=data, created_at=self._clock()
                 )
             )
         return upload_id

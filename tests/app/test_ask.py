@@ -7,11 +7,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from app.container import Container
 from app.main import create_app
-from askdocs.embedding import SentenceTransformerEmbedder
-from askdocs.settings import Settings
-from tests.app.conftest import container_for
 from tests.servers import serve
+
+pytestmark = pytest.mark.store  # the module's service logs every answer
 
 
 @pytest.mark.parametrize(("retrieval", "most_wrong_first"), [("dense", 3), ("hybrid", 1)])
@@ -102,10 +102,9 @@ def test_health_ready_and_openapi(client: TestClient) -> None:
     assert "/ask" in client.get("/openapi.json").json()["paths"]
 
 
-def test_ask_over_real_http(handbook_settings: Settings, embedder: SentenceTransformerEmbedder) -> None:
-    container = container_for(handbook_settings, embedder)
-    with serve(create_app(container)) as url:
+def test_ask_over_real_http(handbook_service: tuple[TestClient, Container]) -> None:
+    _, container = handbook_service
+    with serve(create_app(container)) as url:  # the module's service, under uvicorn
         body = httpx.post(f"{url}/ask", json={"question": "What is the minimum password length?"}, timeout=30).json()
-    container.close()
     assert "14" in body["answer"]
     assert body["sources"][0]["url_or_path"].endswith("security.html")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.app.test_security import bearer, client, keys, restricted_dir  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.store  # every test here builds the service, which opens the store
 
 
 def test_the_document_list_is_for_admins_once_callers_have_keys(client: TestClient, keys: dict[str, str]) -> None:  # noqa: F811

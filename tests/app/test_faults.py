@@ -20,6 +20,7 @@ from tests.app.conftest import container_for
 from tests.servers import free_port
 
 
+@pytest.mark.store
 def test_an_unreachable_qdrant_server_is_a_503_not_a_crash(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     settings = Settings(data_dir=tmp_path, qdrant={"url": url, "timeout_s": 2}, _env_file=None)  # type: ignore[call-arg]
@@ -31,6 +32,7 @@ def test_an_unreachable_qdrant_server_is_a_503_not_a_crash(tmp_path: Path) -> No
         assert client.get("/health").status_code == 200
 
 
+@pytest.mark.store
 def test_a_store_that_is_down_costs_the_log_entry_not_the_answer(
     handbook_dir: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
@@ -63,6 +65,7 @@ def snapshot(folder: Path) -> dict[str, str]:
         ("segment.json", "failed to load segment"),
     ],
 )
+@pytest.mark.store
 def test_a_damaged_embedded_index_is_a_clear_start_up_error_and_nothing_is_deleted(
     handbook_dir: Path, tmp_path: Path, damage: str, said: str
 ) -> None:
@@ -79,6 +82,7 @@ def test_a_damaged_embedded_index_is_a_clear_start_up_error_and_nothing_is_delet
     assert snapshot(shard) == before
 
 
+@pytest.mark.store
 def test_a_locked_embedded_index_says_who_holds_it(handbook_dir: Path, tmp_path: Path) -> None:
     data_dir = tmp_path / "copy"
     shutil.copytree(handbook_dir / "qdrant", data_dir / "qdrant")

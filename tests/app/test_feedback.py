@@ -15,16 +15,18 @@ from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.settings import Settings
 from tests.app.conftest import container_for
 
+pytestmark = pytest.mark.store  # every test here builds the service, which opens the store
+
 ADMIN = {"Authorization": "Bearer s3cret"}
 
 
-def test_an_answer_is_logged_and_its_feedback_recorded(client: TestClient) -> None:
-    asked = client.post("/ask", json={"question": "How many vacation days do I get?"}).json()
+def test_an_answer_is_logged_and_its_feedback_recorded(own_client: TestClient) -> None:
+    asked = own_client.post("/ask", json={"question": "How many vacation days do I get?"}).json()
     interaction_id = asked["interaction_id"]
     assert isinstance(interaction_id, str) and len(interaction_id) == 32
-    first = client.post("/feedback", json={"interaction_id": interaction_id, "rating": "helpful"})
+    first = own_client.post("/feedback", json={"interaction_id": interaction_id, "rating": "helpful"})
     assert first.status_code == 200 and first.json()["replaced"] is False
-    second = client.post(
+    second = own_client.post(
         "/feedback",
         json={"interaction_id": interaction_id, "rating": "not_helpful", "corrected_answer": "25 days [1]."},
     )
@@ -35,7 +37,7 @@ def test_an_answer_is_logged_and_its_feedback_recorded(client: TestClient) -> No
         "replaced": True,
         "detail": "replaced the earlier rating",
     }
-    logged = client.get(f"/interactions/{interaction_id}", headers=ADMIN).json()
+    logged = own_client.get(f"/interactions/{interaction_id}", headers=ADMIN).json()
     assert logged["question"] == "How many vacation days do I get?" and logged["channel"] == "api"
     assert logged["answer"] == asked["answer"] and logged["mode"] == "extractive"
     assert logged["feedback"]["rating"] == "not_helpful" and logged["feedback"]["corrected_answer"] == "25 days [1]."
@@ -43,34 +45,34 @@ def test_an_answer_is_logged_and_its_feedback_recorded(client: TestClient) -> No
     assert logged["cited"] and set(logged["cited"]) <= {h["point_id"] for h in logged["hits"]}
 
 
-def test_unknown_ids_and_bad_ratings(client: TestClient) -> None:
-    missing = client.post("/feedback", json={"interaction_id": "0" * 32, "rating": "helpful"})
+def test_unknown_ids_and_bad_ratings(own_client: TestClient) -> None:
+    missing = own_client.post("/feedback", json={"interaction_id": "0" * 32, "rating": "helpful"})
     assert missing.status_code == 404 and "no interaction" in missing.json()["detail"]
-    assert client.post("/feedback", json={"interaction_id": "x", "rating": "great"}).status_code == 422
-    assert client.get("/interactions/" + "0" * 32, headers=ADMIN).status_code == 404
+    assert own_client.post("/feedback", json={"interaction_id": "x", "rating": "great"}).status_code == 422
+    assert own_client.get("/interactions/" + "0" * 32, headers=ADMIN).status_code == 404
 
 
-def test_streamed_answers_are_logged_too(client: TestClient) -> None:
-    with client.stream("POST", "/ask/stream", json={"question": "Who do I call when production is down?"}) as r:
+def test_streamed_answers_are_logged_too(own_client: TestClient) -> None:
+    with own_client.stream("POST", "/ask/stream", json={"question": "Who do I call when production is down?"}) as r:
         text = "".join(r.iter_text())
     done = json.loads(text.split("event: done\ndata: ")[1].split("\n\n")[0])
-    logged = client.get(f"/interactions/{done['interaction_id']}", headers=ADMIN).json()
+    logged = own_client.get(f"/interactions/{done['interaction_id']}", headers=ADMIN).json()
     assert logged["channel"] == "stream" and logged["answer"] == done["answer"]
 
 
-def test_admins_list_filter_and_count(client: TestClient) -> None:
+def test_admins_list_filter_and_count(own_client: TestClient) -> None:
     for question in ("How many vacation days do I get?", "What is the airspeed of an unladen swallow?"):
-        client.post("/ask", json={"question": question})
-    assert client.get("/interactions").status_code in (401, 403)
-    everything = client.get("/interactions", headers=ADMIN).json()
+        own_client.post("/ask", json={"question": question})
+    assert own_client.get("/interactions").status_code in (401, 403)
+    everything = own_client.get("/interactions", headers=ADMIN).json()
     assert len(everything) >= 2
-    unanswered = client.get("/interactions", params={"idk": "true"}, headers=ADMIN).json()
+    unanswered = own_client.get("/interactions", params={"idk": "true"}, headers=ADMIN).json()
     assert unanswered and all(i["idk"] for i in unanswered)
     assert any(i["question"] == "What is the airspeed of an unladen swallow?" for i in unanswered)
-    figures = client.get("/interactions/stats", params={"since": "1d"}, headers=ADMIN).json()
+    figures = own_client.get("/interactions/stats", params={"since": "1d"}, headers=ADMIN).json()
     assert figures["questions"] == len(everything) and 0 < figures["idk_share"] < 1
     assert figures["latency_ms"]["extractive"]["n"] == len(everything)
-    assert client.get("/interactions", params={"since": "soon"}, headers=ADMIN).status_code == 422
+    assert own_client.get("/interactions", params={"since": "soon"}, headers=ADMIN).status_code == 422
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ def app_with(handbook_dir: Path, embedder: SentenceTransformerEmbedder, url: str
     return TestClient(create_app(container)), container
 
 
+@pytest.mark.store
 def test_an_injection_attempt_is_answered_with_the_hardened_template(
     fake_llm: tuple[FakeOpenAI, str],
     handbook_dir: Path,
@@ -57,6 +58,7 @@ def test_an_injection_attempt_is_answered_with_the_hardened_template(
     assert any("possible prompt injection (override, role-marker, prompt-leak)" in r.message for r in caplog.records)
 
 
+@pytest.mark.store
 def test_a_plain_question_is_not_wrapped(
     fake_llm: tuple[FakeOpenAI, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
@@ -68,6 +70,7 @@ def test_a_plain_question_is_not_wrapped(
     assert fake.requests[0]["messages"][-1]["content"].endswith("Question: How many vacation days do I get?")
 
 
+@pytest.mark.store
 def test_rewrite_changes_only_what_is_searched(
     fake_llm: tuple[FakeOpenAI, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder
 ) -> None:

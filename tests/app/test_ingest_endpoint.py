@@ -16,6 +16,8 @@ from tests.app.conftest import container_for
 from tests.conftest import BAD, HANDBOOK
 from tests.servers import serve
 
+pytestmark = pytest.mark.store  # every test here builds the service, which opens the store
+
 ADMIN = {"Authorization": "Bearer s3cret"}
 
 

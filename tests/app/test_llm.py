@@ -47,6 +47,7 @@ def llm_client(
     return TestClient(create_app(container)), container
 
 
+@pytest.mark.store
 def test_prompt_holds_numbered_context_and_citations_map_to_sources(
     fake_llm: tuple[FakeOpenAI, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
@@ -78,6 +79,7 @@ def test_prompt_holds_numbered_context_and_citations_map_to_sources(
     assert body["uncited"] is False
 
 
+@pytest.mark.store
 def test_model_saying_it_does_not_know_drops_the_sources(
     fake_llm: tuple[FakeOpenAI, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
@@ -90,6 +92,7 @@ def test_model_saying_it_does_not_know_drops_the_sources(
     assert body == body | {"answer": "I do not know.", "sources": [], "mode": "prompted"}
 
 
+@pytest.mark.store
 def test_no_passage_above_the_threshold_never_calls_the_model(
     fake_llm: tuple[FakeOpenAI, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
@@ -102,6 +105,7 @@ def test_no_passage_above_the_threshold_never_calls_the_model(
     assert fake.requests == []
 
 
+@pytest.mark.store
 def test_llm_failure_is_retried_then_answered_extractively(
     fake_llm: tuple[FakeOpenAI, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
@@ -125,6 +129,7 @@ def test_openai_without_a_key_is_a_config_error(monkeypatch: pytest.MonkeyPatch)
         load_settings(_env_file=None)
 
 
+@pytest.mark.store
 def test_an_answer_citing_nothing_real_is_flagged_uncited(
     fake_llm: tuple[FakeOpenAI, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
@@ -139,6 +144,7 @@ def test_an_answer_citing_nothing_real_is_flagged_uncited(
     assert not any(s["cited"] for s in body["sources"])
 
 
+@pytest.mark.store
 def test_finetuned_mode_sends_only_the_short_template_to_the_finetuned_model(
     fake_llm: tuple[FakeOpenAI, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
@@ -160,6 +166,7 @@ def test_finetuned_mode_sends_only_the_short_template_to_the_finetuned_model(
     assert body["mode"] == "finetuned" and body["answer"] == "25 days [1]." and body["sources"][0]["cited"]
 
 
+@pytest.mark.store
 def test_the_mode_can_be_chosen_per_request(
     fake_llm: tuple[FakeOpenAI, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
@@ -182,6 +189,7 @@ def test_the_mode_can_be_chosen_per_request(
     assert "25" in extractive["answer"] and extractive["uncited"] is False
 
 
+@pytest.mark.store
 def test_an_llm_mode_without_an_llm_is_a_422(client: TestClient) -> None:
     for path in ("/ask", "/ask/stream"):
         response = client.post(path, json={"question": "How many vacation days do I get?", "mode": "prompted"})
@@ -190,6 +198,7 @@ def test_an_llm_mode_without_an_llm_is_a_422(client: TestClient) -> None:
     assert client.post("/ask", json={"question": "vacation?", "mode": "chatty"}).status_code == 422
 
 
+@pytest.mark.store
 def test_few_shot_examples_come_as_message_pairs_before_the_question(
     fake_llm: tuple[FakeOpenAI, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder, tmp_path: Path
 ) -> None:

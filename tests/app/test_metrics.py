@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -12,6 +13,8 @@ from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.settings import Settings
 from tests.app.conftest import container_for
 from tests.conftest import BAD, HANDBOOK
+
+pytestmark = pytest.mark.store  # every test here builds the service, which opens the store
 
 ADMIN = {"Authorization": "Bearer s3cret"}
 

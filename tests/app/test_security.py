@@ -4,8 +4,6 @@ a restricted chunk that never reaches a caller without its group, limits, header
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,8 +20,11 @@ from askdocs.store.keys import KeyStore
 from askdocs.store.store import open_store
 from ingest.loaders import RawSource
 from tests.app.conftest import container_for
+from tests.cli.runner import clean_env, run
 from tests.conftest import HANDBOOK, make_ingestor
 from tests.servers import serve
+
+pytestmark = pytest.mark.store  # keys live in the store; every test here opens it
 
 SECRET_TEXT = "The executive bonus pool for 2026 is 4.2 million euros, paid in March."
 SECRET_MD = f"# Executive compensation\n\n## Bonus pool\n\n{SECRET_TEXT}\n".encode()
@@ -224,21 +225,13 @@ def test_a_proxy_is_trusted_only_from_its_addresses(
 
 
 def test_keys_cli_prints_the_key_alone_on_its_last_line(tmp_path: Path, database_url: str) -> None:
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_")}
-    env |= {"ASKDOCS_DATA_DIR": str(tmp_path), "ASKDOCS_DATABASE__URL": database_url, "COLUMNS": "200"}
-    askdocs = str(Path(sys.executable).parent / "askdocs")
-    made = subprocess.run(
-        [askdocs, "keys", "create", "--name", "bot", "--scope", "frontend"], env=env, capture_output=True, text=True
-    )
+    env = clean_env(ASKDOCS_DATA_DIR=str(tmp_path), ASKDOCS_DATABASE__URL=database_url)
+    made = run(env, "keys", "create", "--name", "bot", "--scope", "frontend")
     assert made.returncode == 0, made.stderr
     secret = made.stdout.strip().splitlines()[-1]
     assert secret.startswith("askd_") and len(secret) > 40
-    listed = subprocess.run([askdocs, "keys", "list"], env=env, capture_output=True, text=True)
+    listed = run(env, "keys", "list")
     assert "bot" in listed.stdout and secret[:12] in listed.stdout and secret not in listed.stdout
-    bad = subprocess.run(
-        [askdocs, "keys", "create", "--name", "x", "--scope", "root"], env=env, capture_output=True, text=True
-    )
+    bad = run(env, "keys", "create", "--name", "x", "--scope", "root")
     assert bad.returncode == 2 and "unknown scope 'root'; available: ask, admin, frontend" in bad.stderr
-    assert subprocess.run([askdocs, "keys", "revoke", "bot"], env=env, capture_output=True).returncode == 0
+    assert run(env, "keys", "revoke", "bot").returncode == 0

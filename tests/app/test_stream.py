@@ -59,6 +59,7 @@ def fake_llm() -> Iterator[tuple[FakeOpenAI, str]]:
         yield fake, f"{url}/v1"
 
 
+@pytest.mark.store
 def test_llm_stream_sends_sources_then_tokens_then_what_ask_answers(
     fake_llm: tuple[FakeOpenAI, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
@@ -90,6 +91,7 @@ def test_llm_stream_sends_sources_then_tokens_then_what_ask_answers(
     assert stream["messages"] == plain["messages"]
 
 
+@pytest.mark.store
 def test_extractive_stream_is_one_token_and_the_ask_answer(client: TestClient) -> None:
     asked, streamed = ask_both(client, VACATION)
     assert [name for name, _ in streamed] == ["sources", "token", "done"]
@@ -100,12 +102,14 @@ def test_extractive_stream_is_one_token_and_the_ask_answer(client: TestClient) -
     assert len(sources) == len(done["sources"])
 
 
+@pytest.mark.store
 def test_a_question_with_no_passages_streams_i_do_not_know(client: TestClient) -> None:
     asked, streamed = ask_both(client, {"question": "Who is the president of France?"})
     assert streamed[:2] == [("sources", []), ("token", {"text": "I do not know."})]
     assert without_timings(streamed[2][1]) == without_timings(asked)
 
 
+@pytest.mark.store
 def test_llm_failing_before_the_first_token_streams_the_extractive_answer(
     fake_llm: tuple[FakeOpenAI, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
@@ -124,6 +128,7 @@ def test_llm_failing_before_the_first_token_streams_the_extractive_answer(
     assert streamed[1][1]["text"] == done["answer"] and "25" in done["answer"]
 
 
+@pytest.mark.store
 def test_llm_breaking_off_mid_answer_ends_with_the_degraded_extractive_answer(
     fake_llm: tuple[FakeOpenAI, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
@@ -186,6 +191,7 @@ def test_an_error_while_streaming_is_an_error_event(
     assert "Traceback" not in response.text and "secret" not in response.text
 
 
+@pytest.mark.store
 def test_a_bad_request_is_a_plain_http_error_before_streaming(client: TestClient) -> None:
     empty = client.post("/ask/stream", json={"question": " \x00 "})
     assert empty.status_code == 422 and empty.json() == {"detail": "question is empty"}
@@ -195,6 +201,7 @@ def test_a_bad_request_is_a_plain_http_error_before_streaming(client: TestClient
     assert client.post("/ask/stream", json={"question": "vacation?", "top_k": 0}).status_code == 422
 
 
+@pytest.mark.store
 def test_stream_over_real_http_arrives_as_events(
     handbook_settings: Settings, embedder: SentenceTransformerEmbedder
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from typing import Any
 
 import pytest
 
@@ -12,18 +13,30 @@ from askdocs.models import DocumentResult, DocumentStatus
 from askdocs.store.engine import make_engine, upgrade
 from askdocs.store.queue import SqlJobQueue
 
+pytestmark = pytest.mark.store  # every test here runs on a store of its own
+
 NEW = JobResult((DocumentResult("a.html", DocumentStatus.NEW, 3),))
 
 
-def open_queue(url: str, **options: float) -> SqlJobQueue:
+def open_queue(url: str, **options: Any) -> SqlJobQueue:
     engine = make_engine(url)
     upgrade(engine)
-    return SqlJobQueue(engine, **options)  # type: ignore[arg-type]
+    return SqlJobQueue(engine, **options)
+
+
+class Clock:
+    """The queue's clock, moved on by the test instead of waited for."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
 
 
 @pytest.fixture
-def queue(any_store_url: str) -> SqlJobQueue:
-    return open_queue(any_store_url, lease_s=60)
+def queue(database_url: str) -> SqlJobQueue:
+    return open_queue(database_url, lease_s=60)
 
 
 def test_jobs_run_in_order_and_record_their_result(queue: SqlJobQueue) -> None:
@@ -56,20 +69,24 @@ def test_a_keyed_job_is_queued_once_while_active(queue: SqlJobQueue) -> None:
     assert queue.submit(JobKind.SYNC, {"source": "wiki"}, key="sync:wiki") is not None
 
 
-def test_a_job_whose_worker_stopped_is_taken_again_after_its_lease(any_store_url: str) -> None:
-    queue = open_queue(any_store_url, lease_s=1, max_attempts=2)
+def test_a_job_whose_worker_stopped_is_taken_again_after_its_lease(database_url: str) -> None:
+    clock = Clock()
+    queue = open_queue(database_url, lease_s=1, max_attempts=2, clock=clock)
     job = queue.submit(JobKind.URL, {"url": "https://a.example/"})
     assert job is not None
     assert queue.claim("dead") is not None
+    clock.now += 0.9
     assert queue.claim("alive") is None  # the lease still holds
-    time.sleep(1.1)
+    clock.now += 0.2
     again = queue.claim("alive")
     assert again is not None and again.job_id == job.job_id and again.attempts == 2 and again.worker == "alive"
     queue.finish(job.job_id, "dead", JobResult(), "late")  # the stopped worker no longer owns it: ignored
     current = queue.get(job.job_id)
     assert current is not None and current.status is JobStatus.RUNNING
     assert queue.renew(job.job_id, "dead") is False and queue.renew(job.job_id, "alive") is True
-    time.sleep(1.1)
+    clock.now += 0.9
+    assert queue.claim("third") is None  # the renewed lease still holds
+    clock.now += 0.2
     assert queue.claim("third") is None  # two attempts ended without a finish: given up
     given_up = queue.get(job.job_id)
     assert given_up is not None and given_up.status is JobStatus.FAILED
@@ -87,12 +104,12 @@ def test_a_worker_takes_only_the_syncs_of_its_shard(queue: SqlJobQueue) -> None:
     assert other is not None and other.spec == {"source": "wiki"}
 
 
-def test_the_queue_survives_a_restart_and_uploads_live_in_the_store(any_store_url: str) -> None:
-    queue = open_queue(any_store_url)
+def test_the_queue_survives_a_restart_and_uploads_live_in_the_store(database_url: str) -> None:
+    queue = open_queue(database_url)
     upload_id = queue.put_upload("leave.html", b"<html>leave</html>", "text/html")
     job = queue.submit(JobKind.UPLOAD, {"upload_id": upload_id, "name": "leave.html"})
     queue.engine.dispose()
-    reopened = open_queue(any_store_url)  # another process, another machine: only the URL is shared
+    reopened = open_queue(database_url)  # another process, another machine: only the URL is shared
     claimed = reopened.claim("w")
     assert job is not None and claimed is not None and claimed.job_id == job.job_id
     assert reopened.upload(upload_id) == b"<html>leave</html>"
@@ -109,12 +126,12 @@ def _claim_all(url: str, name: str, out: multiprocessing.Queue) -> None:  # type
     out.put(None)
 
 
-def test_workers_in_several_processes_never_claim_the_same_job(any_store_url: str) -> None:
-    queue = open_queue(any_store_url)
+def test_workers_in_several_processes_never_claim_the_same_job(database_url: str) -> None:
+    queue = open_queue(database_url)
     submitted = {j.job_id for i in range(200) if (j := queue.submit(JobKind.URL, {"url": f"https://e.x/{i}"}))}
     spawn = multiprocessing.get_context("spawn")  # no fork of a process that has torch's threads
     out: multiprocessing.Queue[str | None] = spawn.Queue()
-    procs = [spawn.Process(target=_claim_all, args=(any_store_url, f"w{i}", out)) for i in range(4)]
+    procs = [spawn.Process(target=_claim_all, args=(database_url, f"w{i}", out)) for i in range(4)]
     for p in procs:
         p.start()
     claimed: list[str] = []

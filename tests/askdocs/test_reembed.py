@@ -35,6 +35,7 @@ def sources(body: dict[str, Any]) -> list[str]:
     return [s["url_or_path"] for s in body["sources"]]
 
 
+@pytest.mark.store
 def test_embedded_reembed_answers_throughout_switches_and_restores(
     tmp_path: Path, embedder: SentenceTransformerEmbedder, finetuned_model: Path
 ) -> None:

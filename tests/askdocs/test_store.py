@@ -29,15 +29,16 @@ def store_settings(data_dir: Path, url: str, **more: object) -> Settings:
     return Settings(data_dir=data_dir, database={"url": url}, _env_file=None, **more)  # type: ignore[arg-type]
 
 
-def test_the_schema_is_migrated_on_open_and_again_is_a_no_op(any_store_url: str, tmp_path: Path) -> None:
-    store = open_store(store_settings(tmp_path, any_store_url))
+@pytest.mark.store
+def test_the_schema_is_migrated_on_open_and_again_is_a_no_op(empty_store_url: str, tmp_path: Path) -> None:
+    store = open_store(store_settings(tmp_path, empty_store_url))
     current, head = current_revision(store.engine)
     assert current == head == "0004"
     assert {"jobs", "uploads", "validators", "interactions", "feedback", "slack_events", "slack_threads"} <= set(
         sa.inspect(store.engine).get_table_names()
     )
     store.close()
-    again = open_store(store_settings(tmp_path, any_store_url))
+    again = open_store(store_settings(tmp_path, empty_store_url))
     assert current_revision(again.engine) == ("0004", "0004")
     again.close()
 
@@ -50,7 +51,8 @@ _OLD_QUEUE = (  # askdocs.jobs' table before the state store
 )
 
 
-def test_a_data_dir_of_the_previous_version_is_carried_over(any_store_url: str, tmp_path: Path) -> None:
+@pytest.mark.store
+def test_a_data_dir_of_the_previous_version_is_carried_over(empty_store_url: str, tmp_path: Path) -> None:
     """The job queue and web validators of ``jobs.sqlite`` / ``web_cache.sqlite`` move into the store, once."""
     with sqlite3.connect(tmp_path / "jobs.sqlite") as old:
         old.execute(_OLD_QUEUE)
@@ -67,7 +69,7 @@ def test_a_data_dir_of_the_previous_version_is_carried_over(any_store_url: str, 
     with sqlite3.connect(tmp_path / "web_cache.sqlite") as old:
         old.execute("CREATE TABLE validators (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         old.execute("INSERT INTO validators VALUES ('https://a.example/', ?)", (json.dumps({"etag": '"x"'}),))
-    store = open_store(store_settings(tmp_path, any_store_url))
+    store = open_store(store_settings(tmp_path, empty_store_url))
     done = store.queue.get("j1")
     assert done is not None and done.status is JobStatus.DONE and done.result.counts()["new"] == 1
     queued = store.queue.claim("w")
@@ -91,11 +93,12 @@ def answered(handbook_dir: Path, embedder: SentenceTransformerEmbedder) -> tuple
     return known, unknown
 
 
+@pytest.mark.store
 def test_an_answer_is_logged_with_what_led_to_it_and_rated(
-    any_store_url: str, tmp_path: Path, answered: tuple[object, object]
+    database_url: str, tmp_path: Path, answered: tuple[object, object]
 ) -> None:
     known, unknown = answered
-    with open_store(store_settings(tmp_path, any_store_url)) as store:
+    with open_store(store_settings(tmp_path, database_url)) as store:
         logged_and_rated(store.interactions, known, unknown)
 
 
@@ -121,9 +124,10 @@ def logged_and_rated(log: SqlInteractionLog, known: Any, unknown: Any) -> None:
     assert log.prune(time.time() + 1) == 2 and log.find(LogQuery()) == []
 
 
-def test_redaction_stores_no_question_text(any_store_url: str, tmp_path: Path, answered: tuple[object, object]) -> None:
+@pytest.mark.store
+def test_redaction_stores_no_question_text(database_url: str, tmp_path: Path, answered: tuple[object, object]) -> None:
     known, _ = answered
-    store = open_store(store_settings(tmp_path, any_store_url))
+    store = open_store(store_settings(tmp_path, database_url))
     secret = "How many vacation days do I get?"
     store.interactions.record(interaction_of(known, question=secret, channel="api", redact=True))  # type: ignore[arg-type]
     with store.engine.connect() as db:
@@ -172,8 +176,9 @@ def _entry(i: int, *, idk: bool, mode: str = "extractive", total: float = 100.0,
     )
 
 
-def test_stats_count_rates_latency_and_group_open_questions(any_store_url: str, tmp_path: Path) -> None:
-    log = SqlInteractionLog(open_store(store_settings(tmp_path, any_store_url)).engine)
+@pytest.mark.store
+def test_stats_count_rates_latency_and_group_open_questions(database_url: str, tmp_path: Path) -> None:
+    log = SqlInteractionLog(open_store(store_settings(tmp_path, database_url)).engine)
     entries = [_entry(i, idk=False, total=100.0 * (i + 1)) for i in range(4)]
     entries += [
         _entry(10, idk=True, question="Where is the parking garage?"),
@@ -202,9 +207,10 @@ def test_ages_are_parsed() -> None:
         parse_age("soon")
 
 
-def test_the_log_of_an_earlier_version_keeps_who_asked(any_store_url: str) -> None:
+@pytest.mark.store
+def test_the_log_of_an_earlier_version_keeps_who_asked(empty_store_url: str) -> None:
     """Migration 0004 renames the column ``caller`` to ``asked_by`` in place: a row written before keeps its value."""
-    engine = make_engine(any_store_url)
+    engine = make_engine(empty_store_url)
     upgrade(engine, "0003")
     row = {c.name: None for c in interactions.columns if c.name != "asked_by"} | {"caller": "team-hr"}
     row |= {"interaction_id": "old", "created_at": 1.0, "channel": "api", "question_hash": "h", "signals": "[]"}

@@ -1,12 +1,12 @@
-"""The command-line contract, run as a user would: the installed ``askdocs`` executable in subprocesses."""
+"""The command-line contract, run as a user would: ``askdocs`` commands in this process (tests/cli/runner.py), and
+the installed executable in subprocesses where the process itself is what is tested: its exit codes and messages,
+the parse limits of its child parser, and the commands sent to an ``askdocs serve`` that holds the index."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,22 +14,17 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.cli.runner import ASKDOCS, clean_env, run, run_installed
 from tests.conftest import BAD, HANDBOOK
 from tests.servers import free_port
-
-ASKDOCS = str(Path(sys.executable).parent / "askdocs")
-
-
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([ASKDOCS, *args], env=env, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_") or k == "ASKDOCS_DATABASE__URL"}
-    return base | {"ASKDOCS_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+    return clean_env(ASKDOCS_DATA_DIR=str(tmp_path / "data"))
 
 
+@pytest.mark.store  # ask logs its answers
 def test_ingest_ask_list_delete(env: dict[str, str], tmp_path: Path) -> None:
     folder = tmp_path / "docs"
     shutil.copytree(HANDBOOK, folder)
@@ -79,6 +74,7 @@ def test_ingest_ask_list_delete(env: dict[str, str], tmp_path: Path) -> None:
     assert gone.returncode == 2 and "no document with id" in gone.stderr
 
 
+@pytest.mark.slow
 def test_a_document_over_the_parse_time_limit_is_reported_and_the_run_goes_on(
     env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -88,7 +84,7 @@ def test_a_document_over_the_parse_time_limit_is_reported_and_the_run_goes_on(
     paragraph = "<p>The quarterly figures were reviewed by the board.</p>"
     (folder / "b-huge.html").write_text(f"<html><body>{paragraph * 1_000_000}</body></html>")  # minutes to parse
     shutil.copy(HANDBOOK / "leave.html", folder / "c-leave.html")
-    done = run(env | {"ASKDOCS_INGEST__PARSE_TIMEOUT_S": "5"}, "ingest", str(folder))  # the others take < 1 s
+    done = run_installed(env | {"ASKDOCS_INGEST__PARSE_TIMEOUT_S": "5"}, "ingest", str(folder))  # others: < 1 s
     assert done.returncode == 1, done.stderr
     assert "b-huge.html: parsing took longer than 5 s (ASKDOCS_INGEST__PARSE_TIMEOUT_S)" in done.stderr
     assert "documents ingested  │ 2" in done.stdout and "failed              │ 1" in done.stdout
@@ -102,7 +98,9 @@ def test_if_empty_skips_a_filled_index(env: dict[str, str]) -> None:
 
 
 def test_user_errors_are_one_clear_line(env: dict[str, str]) -> None:
-    unknown = run(env, "ingest", "--chunker", "magic", str(BAD / "good.md"))
+    """The first through the installed executable (its exit code and stderr as a shell sees them), the others in
+    this process, where an exception would surface with its traceback rather than as a clean exit."""
+    unknown = run_installed(env, "ingest", "--chunker", "magic", str(BAD / "good.md"))
     assert unknown.returncode == 2
     assert "unknown chunker 'magic'; available: " in unknown.stderr and "Traceback" not in unknown.stderr
     bad_setting = run(env | {"ASKDOCS_RETRIEVAL__TOP_K": "many"}, "docs", "list")
@@ -111,33 +109,54 @@ def test_user_errors_are_one_clear_line(env: dict[str, str]) -> None:
     assert empty.returncode == 2 and "question is empty" in empty.stderr
 
 
-@pytest.fixture
-def service(env: dict[str, str]) -> Iterator[tuple[dict[str, str], str]]:
+@pytest.mark.store  # the job queue
+def test_worker_once_syncs_the_sources_file_and_reports_each_job(env: dict[str, str], tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name in ("leave.html", "oncall.html"):
+        shutil.copy(HANDBOOK / name, folder / name)
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(f"sources:\n  - name: corpus\n    folder: {folder}\n")
+    first = run(env, "worker", "--once", "--sources", str(sources))
+    assert first.returncode == 0, first.stderr
+    assert "sources: corpus" in first.stderr and "done sync corpus: 2 new" in first.stderr
+    (folder / "oncall.html").unlink()
+    again = run(env, "worker", "--once", "--sources", str(sources))
+    assert again.returncode == 0 and "done sync corpus: 1 unchanged, 1 removed" in again.stderr, again.stderr
+    assert [d["source"] for d in json.loads(run(env, "docs", "list", "--json").stdout)] == [str(folder / "leave.html")]
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory, module_store_url: str) -> Iterator[tuple[dict[str, str], str]]:
+    """A real ``askdocs serve`` process holding an index of the leave page, shared by the module's tests (they
+    only add documents it does not hold, or are refused)."""
+    folder = tmp_path_factory.mktemp("served")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = env | {"ASKDOCS_ADMIN_TOKEN": "tok", "ASKDOCS_SERVICE__URL": url}
+    env = clean_env(ASKDOCS_DATA_DIR=str(folder / "data"), ASKDOCS_DATABASE__URL=module_store_url)
+    env |= {"ASKDOCS_ADMIN_TOKEN": "tok", "ASKDOCS_SERVICE__URL": url}
     assert run(env, "ingest", str(HANDBOOK / "leave.html")).returncode == 0
-    proc = subprocess.Popen(
-        [ASKDOCS, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    while True:
+    with (folder / "serve.log").open("w+") as log:
+        proc = subprocess.Popen([ASKDOCS, "serve", "--port", str(port)], env=env, stdout=log, stderr=log, text=True)
         try:
-            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
-        time.sleep(0.3)
-    yield env, url
-    proc.terminate()
-    proc.wait(timeout=30)
+            deadline = time.monotonic() + 120
+            while not _ready(url):
+                assert proc.poll() is None and time.monotonic() < deadline, (folder / "serve.log").read_text()
+                time.sleep(0.1)
+            yield env, url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/ready", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.mark.store
 def test_commands_go_through_the_service_that_holds_the_index(service: tuple[dict[str, str], str]) -> None:
     env, _ = service
     sent = run(env, "ingest", str(HANDBOOK / "security.html"), str(BAD / "scanned.pdf"))
@@ -150,6 +169,7 @@ def test_commands_go_through_the_service_that_holds_the_index(service: tuple[dic
     assert answer["sources"][0]["url_or_path"].endswith("security.html")
 
 
+@pytest.mark.store
 def test_without_the_token_the_lock_is_explained(service: tuple[dict[str, str], str]) -> None:
     env, _ = service
     env = {k: v for k, v in env.items() if k != "ASKDOCS_ADMIN_TOKEN"}

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +17,10 @@ from app.main import create_app
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.settings import Settings
 from tests.app.conftest import container_for
+from tests.cli.runner import run as askdocs
 from tests.servers import FakeFineTuning, serve
 
-ASKDOCS = str(Path(sys.executable).parent / "askdocs")
+pytestmark = pytest.mark.store  # the interaction log and fine-tuning jobs live in the store
 
 
 def service(handbook_dir: Path, embedder: SentenceTransformerEmbedder, base_url: str, **llm: object) -> Any:
@@ -31,10 +30,6 @@ def service(handbook_dir: Path, embedder: SentenceTransformerEmbedder, base_url:
         llm={"base_url": base_url, "api_key": "sk-test", "model": "base-chat", "max_retries": 0, **llm},
     )
     return container_for(settings, embedder)
-
-
-def askdocs(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([ASKDOCS, *args], env=env, capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.timeout(900)

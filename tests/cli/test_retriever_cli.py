@@ -7,14 +7,18 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from askdocs.index.edge import EdgeIndex
-from tests.cli.test_cli import env, run
+from tests.cli.runner import run
+from tests.cli.test_cli import env
 from tests.conftest import HANDBOOK
 from tests.evals.test_retrieval import squad_file
 
 __all__ = ["env"]  # the fixture, shared with test_cli
 
 
+@pytest.mark.store
 def test_finetune_embeddings_says_what_is_wrong(env: dict[str, str], tmp_path: Path) -> None:
     none = run(env, "finetune", "embeddings", "--out", str(tmp_path / "m"))
     assert none.returncode == 2 and "give --from-log, --dataset SQUAD_FILE, or both" in none.stderr
@@ -47,6 +51,7 @@ def test_finetune_on_a_squad_file_then_eval_retrieval_base_against_it(env: dict[
     assert missing.returncode == 2 and "is not a folder" in missing.stderr
 
 
+@pytest.mark.store
 def test_reembed_and_restore_from_the_command_line(env: dict[str, str], tmp_path: Path, finetuned_model: Path) -> None:
     nothing = run(env, "index", "reembed", "--model", str(finetuned_model))
     assert nothing.returncode == 2 and "is empty: nothing to re-embed" in nothing.stderr

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,9 +13,8 @@ from askdocs.settings import Settings
 from evals.abstain import choose_threshold, fit, observe, predictions, report_rows, split_articles, sweep
 from evals.answers import PipelineFactory, evaluate_answers, ingested, score_answers
 from evals.squad import load_dataset
+from tests.cli.runner import run
 from tests.evals.test_retrieval import squad_file
-
-ASKDOCS = str(Path(sys.executable).parent / "askdocs")
 
 
 def test_fit_on_one_half_of_the_articles_judge_on_the_other(
@@ -67,7 +64,7 @@ def test_cli_fits_saves_and_the_asker_uses_the_saved_check(tmp_path: Path) -> No
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_") or k == "ASKDOCS_DATABASE__URL"}
     env |= {"ASKDOCS_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200", "ASKDOCS_RETRIEVAL__MIN_SCORE": "-1"}
     args = ["eval", "abstain", "--dataset", data, "--target-noans", "1", "--out", str(out), "--save", str(saved)]
-    done = subprocess.run([ASKDOCS, *args], env=env, capture_output=True, text=True, timeout=300)
+    done = run(env, *args)
     assert done.returncode == 0, done.stderr
     assert "fitted on 4 questions (1 articles), scored on 4 held-out questions" in done.stdout
     check = LogisticCheck.load(saved)
@@ -79,12 +76,10 @@ def test_cli_fits_saves_and_the_asker_uses_the_saved_check(tmp_path: Path) -> No
     env |= {"ASKDOCS_EXTRACTIVE__CHECK": "true", "ASKDOCS_EXTRACTIVE__CHECK_FILE": str(saved)}
     env |= {"ASKDOCS_EXTRACTIVE__CHECK_THRESHOLD": "1"}
     args = ["eval", "answers", "--dataset", data, "--articles", "held-out", "--out", str(out)]
-    done = subprocess.run([ASKDOCS, *args], env=env, capture_output=True, text=True, timeout=300)
+    done = run(env, *args)
     assert done.returncode == 0, done.stderr
     assert "4 questions (2 answerable) of held-out articles" in done.stdout, done.stdout
     result = json.loads((out / "answers-mini-squad.json").read_text())["results"][0]["metrics"]
     assert (result["no_ans_accuracy"], result["has_ans_abstained"]) == (1.0, 1.0)
-    bad = subprocess.run(
-        [ASKDOCS, "eval", "answers", "--dataset", data, "--articles", "odd"], env=env, capture_output=True, text=True
-    )
+    bad = run(env, "eval", "answers", "--dataset", data, "--articles", "odd")
     assert bad.returncode != 0 and "unknown --articles 'odd'; available: all, held-out" in bad.stderr

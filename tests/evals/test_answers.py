@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,10 +22,9 @@ from evals.answers import (
 from evals.answers_report import write_outputs
 from evals.squad import Dataset, EvalQuestion, load_dataset
 from evals.squad_metrics import contains_gold, exact_match, f1, normalize_answer, prediction_text
+from tests.cli.runner import run
 from tests.evals.test_retrieval import squad_file
 from tests.servers import FakeOpenAI, serve
-
-ASKDOCS = str(Path(sys.executable).parent / "askdocs")
 
 
 @pytest.fixture
@@ -225,18 +222,12 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 def test_cli_prints_the_table_and_writes_the_reports(tmp_path: Path, env: dict[str, str]) -> None:
     data = str(squad_file(tmp_path))
-    refused = subprocess.run(
-        [ASKDOCS, "eval", "answers", "--dataset", data, "--compare", "extractive,prompted"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    refused = run(env, "eval", "answers", "--dataset", data, "--compare", "extractive,prompted")
     assert refused.returncode == 2 and "ASKDOCS_LLM__BASE_URL" in refused.stderr
 
     out = tmp_path / "out"
     args = ["eval", "answers", "--dataset", data, "--sample", "6", "--sweep-min-score", "--out", str(out)]
-    done = subprocess.run([ASKDOCS, *args], env=env, capture_output=True, text=True, timeout=300)
+    done = run(env, *args)
     assert done.returncode == 0, done.stderr
     assert "mini-squad: 6 questions" in done.stdout and "NoAns accuracy" in done.stdout
     assert "0.50" in done.stdout  # the last sweep row

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from askdocs.models import Chunk, Hit
-from evals.handbook import right_source
+from evals.handbook import main, right_source
 
 
 def hit(source: str, page: int | None) -> Hit:
@@ -38,13 +38,19 @@ def test_the_right_source_is_the_file_and_for_a_pdf_the_page() -> None:
     assert not right_source(hit("/x/travel.pdf", 2), {"source": "travel.pdf", "page": 3})
 
 
-def test_the_command_writes_retrieval_and_answer_check_figures(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_")}
-    env |= {"ASKDOCS_DATA_DIR": str(tmp_path / "unused"), "ASKDOCS_RETRIEVAL__TOP_K": "3"}
+@pytest.mark.slow
+def test_the_command_writes_retrieval_and_answer_check_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its ``main`` in this process (it runs ``askdocs ingest`` in a subprocess itself)."""
+    for name in [name for name in os.environ if name.startswith("ASKDOCS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("ASKDOCS_DATA_DIR", str(tmp_path / "unused"))
+    monkeypatch.setenv("ASKDOCS_RETRIEVAL__TOP_K", "3")
+    monkeypatch.chdir(tmp_path)  # no .env
     out = tmp_path / "handbook.json"
-    argv = [sys.executable, "-m", "evals.handbook", "--chunker", "structural", "--out", str(out)]
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    main(["--chunker", "structural", "--out", str(out)])
+    printed = capsys.readouterr().out
     data: dict[str, Any] = json.loads(out.read_text())
     rows = data["retrieval"]
     assert [(r["retrieval"], r["fusion"]) for r in rows] == [("dense", "dbsf"), ("hybrid", "dbsf"), ("hybrid", "rrf")]
@@ -57,4 +63,4 @@ def test_the_command_writes_retrieval_and_answer_check_figures(tmp_path: Path) -
     assert set(off["refused_questions"]) <= set(on["refused_questions"])
     assert data["settings_in_force"]["environment"]["ASKDOCS_RETRIEVAL__TOP_K"] == "3"
     assert data["settings_in_force"]["settings"]["retrieval"]["top_k"] == 3
-    assert "structural     hybrid (dbsf)" in done.stdout
+    assert "structural     hybrid (dbsf)" in printed

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from evals.provenance import MASK, askdocs_environment, environment_line, settings_in_force
+from tests.cli.runner import run
 from tests.evals.test_retrieval import squad_file
-
-ASKDOCS = str(Path(sys.executable).parent / "askdocs")
 
 
 def test_the_environment_is_recorded_with_secrets_masked() -> None:
@@ -52,7 +49,7 @@ def test_eval_answers_writes_the_settings_in_force(tmp_path: Path) -> None:
     env |= {"ASKDOCS_DATA_DIR": str(tmp_path / "data"), "ASKDOCS_RETRIEVAL__FUSION": "rrf", "COLUMNS": "200"}
     out = tmp_path / "out"
     args = ["eval", "answers", "--dataset", str(squad_file(tmp_path)), "--sample", "4", "--out", str(out)]
-    done = subprocess.run([ASKDOCS, *args], env=env, capture_output=True, text=True, timeout=300)
+    done = run(env, *args)
     assert done.returncode == 0, done.stderr
     data = json.loads((out / "answers-mini-squad.json").read_text())
     record = data["settings_in_force"]
@@ -65,7 +62,5 @@ def test_eval_answers_writes_the_settings_in_force(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("weights", "message"), [("abc", "takes numbers"), ("1,50", "between 0.1 and 10")])
 def test_eval_retrieval_rejects_bad_dense_weights(tmp_path: Path, weights: str, message: str) -> None:
     args = ["eval", "retrieval", "--dataset", str(squad_file(tmp_path)), "--dense-weight", weights]
-    done = subprocess.run(
-        [ASKDOCS, *args], capture_output=True, text=True, timeout=120, env=os.environ | {"COLUMNS": "200"}
-    )
+    done = run(os.environ | {"COLUMNS": "200"}, *args)
     assert done.returncode == 2 and message in done.stderr, done.stderr

@@ -108,8 +108,10 @@ def kill_mid_run(env: dict[str, str], sources: Path, queue_path: sa.Engine, afte
 
 
 @pytest.mark.timeout(900)
+@pytest.mark.store
+@pytest.mark.slow
 def test_kill_9_at_any_point_converges_to_a_clean_run(
-    tmp_path: Path, embedder: SentenceTransformerEmbedder, any_store_url: str
+    tmp_path: Path, embedder: SentenceTransformerEmbedder, database_url: str
 ) -> None:
     """On SQLite and on PostgreSQL: a killed worker's job is taken over and the index converges."""
     folder = tmp_path / "corpus"
@@ -121,9 +123,9 @@ def test_kill_9_at_any_point_converges_to_a_clean_run(
         "ASKDOCS_WORKER__LEASE_S": str(LEASE_S),
         "ASKDOCS_WORKER__POLL_S": "0.1",
         "ASKDOCS_WORKER__MAX_ATTEMPTS": "10",
-        "ASKDOCS_DATABASE__URL": any_store_url,
+        "ASKDOCS_DATABASE__URL": database_url,
     }
-    queue_path = make_engine(any_store_url)
+    queue_path = make_engine(database_url)
 
     # First ingestion, killed three times at different depths, then finished by a fourth worker.
     write_corpus(folder, edition=1)

@@ -1,21 +1,19 @@
-"""``askdocs ingest --crawl`` and ``--sitemap`` end to end: the installed executable, the test site on 127.0.0.1,
-a real embedded index in a temporary data dir."""
+"""``askdocs ingest --crawl`` and ``--sitemap`` end to end: the command (in this process), the test site on
+127.0.0.1, a real embedded index in a temporary data dir."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-from tests.cli.test_cli import run
+from tests.cli.runner import clean_env, run
 from tests.ingest.test_web_site import Site, running
 
 PRIVATE_HINT = "private and local addresses are refused unless allowed (--allow-private-network)"
 
 
 def test_crawl_and_sitemap_into_the_index(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_") or k == "ASKDOCS_DATABASE__URL"}
-    env |= {"ASKDOCS_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+    env = clean_env(ASKDOCS_DATA_DIR=str(tmp_path / "data"))
     site = Site()
     with running(site) as base:
         refused = run(env, "ingest", "--crawl", f"{base}/handbook/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,10 @@ from askdocs.store.queue import SqlJobQueue
 from askdocs.store.store import open_store
 from ingest.loaders import doc_id_for
 from ingest.sourcefile import parse_sources
-from ingest.worker import JobRunner, Shard, SqlValidators, Worker
+from ingest.worker import JobRunner, Shard, SqlValidators, Worker, start_background_worker
 from tests.conftest import BAD, HANDBOOK
 from tests.servers import serve
+from tests.waiting import until
 
 
 @pytest.fixture
@@ -64,6 +66,7 @@ def consistent(index: EdgeIndex) -> dict[str, int]:
     return {doc: n for (doc, _), n in counts.items()}
 
 
+@pytest.mark.store
 def test_a_folder_source_follows_additions_changes_and_deletions(
     tmp_path: Path, settings: Settings, embedder: SentenceTransformerEmbedder, index: EdgeIndex
 ) -> None:
@@ -101,6 +104,7 @@ def test_a_folder_source_follows_additions_changes_and_deletions(
     assert consistent(index) == docs
 
 
+@pytest.mark.store
 def test_a_changed_acl_rewrites_the_documents_and_a_schedule_is_kept(
     tmp_path: Path, settings: Settings, embedder: SentenceTransformerEmbedder, index: EdgeIndex
 ) -> None:
@@ -120,6 +124,7 @@ def test_a_changed_acl_rewrites_the_documents_and_a_schedule_is_kept(
     consistent(index)
 
 
+@pytest.mark.store
 def test_uploads_are_run_from_the_queue_and_their_files_removed(
     settings: Settings, embedder: SentenceTransformerEmbedder, index: EdgeIndex
 ) -> None:
@@ -137,6 +142,7 @@ def test_uploads_are_run_from_the_queue_and_their_files_removed(
     assert [d.source for d in index.documents()] == ["upload://leave.html"]
 
 
+@pytest.mark.store
 def test_a_sync_for_an_unknown_source_fails_clearly(
     settings: Settings, embedder: SentenceTransformerEmbedder, index: EdgeIndex
 ) -> None:
@@ -147,6 +153,29 @@ def test_a_sync_for_an_unknown_source_fails_clearly(
     other, _ = make_worker(settings, embedder, index, "sources:\n  - name: gone\n    folder: /nonexistent\n")
     jobs = other.drain()
     assert [j.status for j in jobs] == [JobStatus.FAILED] and "does not exist" in str(jobs[0].error)
+
+
+@pytest.mark.store
+def test_a_job_queued_in_this_process_wakes_the_idle_worker_thread(
+    settings: Settings, embedder: SentenceTransformerEmbedder, index: EdgeIndex
+) -> None:
+    """The service's worker thread polls the queue every ASKDOCS_WORKER__POLL_S for work queued elsewhere; what
+    the service itself queues (POST /ingest) starts at once, and closing it does not wait for a poll either."""
+    idle = settings.model_copy(update={"worker": settings.worker.model_copy(update={"poll_s": 600})})
+    store = open_store(idle)
+    background = start_background_worker(idle, embedder, index, store.queue, None)
+    try:
+        for name in ("leave.html", "oncall.html"):  # the second is queued while the worker is idle
+            upload = store.queue.put_upload(name, (HANDBOOK / name).read_bytes(), "text/html")
+            job = store.queue.submit(JobKind.UPLOAD, {"upload_id": upload, "name": name, "content_type": None})
+            assert job is not None
+            done = until(lambda j=job: (got := store.queue.get(j.job_id)) and got.finished and got, f"{name} run")
+            assert done.status is JobStatus.DONE
+    finally:
+        started = time.monotonic()
+        background.close()
+        store.close()
+    assert time.monotonic() - started < 60  # not the 600 s poll
 
 
 def test_shards_split_the_sources_between_workers() -> None:
@@ -160,6 +189,7 @@ def test_shards_split_the_sources_between_workers() -> None:
             Shard.parse(bad)
 
 
+@pytest.mark.store
 def test_a_crawled_source_uses_conditional_requests_and_drops_vanished_pages(
     tmp_path: Path, settings: Settings, embedder: SentenceTransformerEmbedder, index: EdgeIndex
 ) -> None:
@@ -210,6 +240,7 @@ def test_a_crawled_source_uses_conditional_requests_and_drops_vanished_pages(
     assert len(index.documents()) == 3
 
 
+@pytest.mark.store
 def test_two_worker_threads_share_one_local_mode_client_without_doing_anything_twice(
     tmp_path: Path, settings: Settings, embedder: SentenceTransformerEmbedder
 ) -> None:

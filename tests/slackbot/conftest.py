@@ -14,7 +14,7 @@ from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.settings import Settings
 from tests.app.conftest import container_for
 from tests.servers import serve
-from tests.slackbot.stand_in import SECRET, TOKEN, FakeSlack
+from tests.slackbot.stand_in import SECRET, TOKEN, FakeSlack, Listeners
 
 
 @pytest.fixture
@@ -42,12 +42,13 @@ def write_config(folder: Path, config: dict[str, Any]) -> Path:
 @contextmanager
 def bot_service(
     data_dir: Path, embedder: SentenceTransformerEmbedder, slack: dict[str, Any], **settings: Any
-) -> Iterator[tuple[str, Container]]:
-    """The whole service, with the bot's route, served on 127.0.0.1."""
+) -> Iterator[tuple[str, Container, Listeners]]:
+    """The whole service, with the bot's route, served on 127.0.0.1; and the bot's listeners, to wait for."""
     config = Settings(data_dir=data_dir, _env_file=None, slack=slack, **settings)  # type: ignore[arg-type]
     container = container_for(config, embedder)
+    application = create_app(container)
     try:
-        with serve(create_app(container)) as url:
-            yield url, container
+        with serve(application) as url:
+            yield url, container, Listeners(application.state.slack)  # built by the lifespan, before serving
     finally:
         container.close()

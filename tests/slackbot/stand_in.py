@@ -9,6 +9,8 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -16,10 +18,46 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from slack_bolt import App
 
 BOT_USER = "UBOT"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # the signing secret the bot is configured with
 TOKEN = "xoxb-test-token"
+
+
+class Listeners(Executor):
+    """A bolt app's lazy listeners (the bot answers, reacts and rates in them), counted from submission to end:
+    ``wait_idle`` returns once the bot has done everything it was handed, so a test can then assert that nothing
+    more was posted. Bolt submits a request's lazy listeners before its dispatch returns (before the HTTP answer
+    or the Socket Mode acknowledgement), so nothing handed over before ``wait_idle`` is missed."""
+
+    def __init__(self, bolt: App) -> None:
+        runner = bolt.listener_runner.lazy_listener_runner
+        self._executor: Executor = runner.executor  # type: ignore[attr-defined]
+        self._running = 0
+        self._changed = threading.Condition()
+        runner.executor = self  # type: ignore[attr-defined]
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        with self._changed:
+            self._running += 1
+        try:
+            future = self._executor.submit(fn, *args, **kwargs)
+        except BaseException:
+            self._finished(None)
+            raise
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, _: object) -> None:
+        with self._changed:
+            self._running -= 1
+            self._changed.notify_all()
+
+    def wait_idle(self, timeout_s: float = 60.0) -> None:
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._running == 0, timeout_s):
+                raise AssertionError(f"the bot was still answering ({self._running} listeners) after {timeout_s} s")
 
 
 @dataclass
@@ -92,10 +130,6 @@ class FakeSlack:
                 raise AssertionError(f"{count} {method} expected, got {self.of(method)}")
             time.sleep(0.05)
         return self.of(method)
-
-    def settle(self, seconds: float = 1.5) -> None:
-        """Let anything the bot still does arrive (before asserting that nothing more came)."""
-        time.sleep(seconds)
 
 
 async def _body(request: Request) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from askdocs.embedding import SentenceTransformerEmbedder
 from tests.slackbot.conftest import bot_service, slack_settings, write_config
@@ -23,6 +24,8 @@ from tests.slackbot.stand_in import (
     signed,
     text_of,
 )
+
+pytestmark = pytest.mark.store  # every test here builds the service, which opens the store
 
 VACATION = "How many vacation days do I get?"
 
@@ -40,7 +43,7 @@ def test_signed_url_verification_is_answered_and_bad_or_stale_signatures_are_401
     slack: tuple[FakeSlack, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
     fake, api = slack
-    with bot_service(handbook_dir, embedder, slack_settings(api)) as (url, _):
+    with bot_service(handbook_dir, embedder, slack_settings(api)) as (url, _, bot):
         challenge = json.dumps(
             {
                 "token": "legacy",
@@ -61,7 +64,7 @@ def test_signed_url_verification_is_answered_and_bad_or_stale_signatures_are_401
         assert httpx.post(f"{url}/slack/events", content=body, headers=stale).status_code == 401
         unsigned = httpx.post(f"{url}/slack/events", content=body, headers={"Content-Type": "application/json"})
         assert unsigned.status_code == 401
-        fake.settle()
+        bot.wait_idle()
     assert fake.calls == []  # nothing reached Slack for a request the bot refused
 
 
@@ -69,7 +72,7 @@ def test_a_mention_gets_exactly_one_threaded_reply_with_sources_and_buttons_and_
     slack: tuple[FakeSlack, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
     fake, api = slack
-    with bot_service(handbook_dir, embedder, slack_settings(api)) as (url, _):
+    with bot_service(handbook_dir, embedder, slack_settings(api)) as (url, _, bot):
         body = event(mention(VACATION, "1700000100.000100"), "Ev-mention")
         started = time.monotonic()
         first = post_event(url, body)
@@ -85,7 +88,7 @@ def test_a_mention_gets_exactly_one_threaded_reply_with_sources_and_buttons_and_
             == 200
         )
         assert post_event(url, body).status_code == 200  # replayed later, freshly signed
-        fake.settle(2)
+        bot.wait_idle()
         assert len(fake.of("chat.postMessage")) == 1
 
     assert reply.args["channel"] == "CPUBLIC" and reply.args["thread_ts"] == "1700000100.000100"
@@ -101,7 +104,7 @@ def test_a_button_click_is_stored_as_feedback_and_the_message_says_who_rated(
     slack: tuple[FakeSlack, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
     fake, api = slack
-    with bot_service(handbook_dir, embedder, slack_settings(api)) as (url, container):
+    with bot_service(handbook_dir, embedder, slack_settings(api)) as (url, container, _bot):
         post_event(url, event(mention(VACATION, "1700000200.000100"), "Ev-rate"))
         [reply] = fake.wait("chat.postMessage")
         helpful = buttons(reply)[0]
@@ -133,7 +136,7 @@ def test_dm_and_thread_follow_up_are_answered_and_bots_joins_edits_are_not(
     slack: tuple[FakeSlack, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
     fake, api = slack
-    with bot_service(handbook_dir, embedder, slack_settings(api)) as (url, _):
+    with bot_service(handbook_dir, embedder, slack_settings(api)) as (url, _, bot):
         post_event(url, event(message(VACATION, "1700000300.000100", channel="DANA", channel_type="im"), "Ev-dm"))
         [dm] = fake.wait("chat.postMessage")
         post_event(url, event(mention(VACATION, "1700000301.000100"), "Ev-m"))
@@ -151,7 +154,7 @@ def test_dm_and_thread_follow_up_are_answered_and_bots_joins_edits_are_not(
             ]
         ):
             assert post_event(url, event(ignored, f"Ev-ignored-{n}")).status_code == 200
-        fake.settle(2)
+        bot.wait_idle()
         posted = fake.of("chat.postMessage")
     assert len(posted) == 3
     assert dm.args["channel"] == "DANA" and dm.args["thread_ts"] == "1700000300.000100" and "25" in text_of(dm)
@@ -176,18 +179,17 @@ def test_slash_command_answers_in_the_channel_or_to_the_asker_alone_in_a_dm_or_w
 ) -> None:
     fake, api = slack
     fake.not_in = {"CNOTIN"}
-    with bot_service(handbook_dir, embedder, slack_settings(api)) as (url, _):
+    with bot_service(handbook_dir, embedder, slack_settings(api)) as (url, _, bot):
         acked = post_form(url, slash(api, "CPUBLIC"))
         assert acked.status_code == 200 and "Looking up: How many vacation days do I get?" in acked.text
         [answered] = fake.wait("chat.postMessage")
         post_form(url, slash(api, "CNOTIN"))
         fake.wait("chat.postMessage", 2)
-        deadline = time.monotonic() + 30
-        while not fake.responses and time.monotonic() < deadline:
-            time.sleep(0.05)
+        bot.wait_idle()  # CNOTIN's answer went to its response_url instead
+        assert fake.responses
         post_form(url, slash(api, "DANA"))  # in a DM (maybe with another person): to the asker alone
         [private] = fake.wait("chat.postEphemeral")
-        fake.settle()
+        bot.wait_idle()
     assert len(fake.of("chat.postMessage")) == 2
     assert private.args["user"] == "UANA" and private.args["channel"] == "DANA" and "25" in text_of(private)
     assert "thread_ts" not in answered.args and "<@UANA> asked: How many vacation days do I get?" in text_of(answered)
@@ -203,12 +205,12 @@ def test_a_help_channel_answers_questions_without_a_mention_and_stays_silent_whe
     config = write_config(tmp_path, {"channels": {"CHELP": {"answer": "questions", "silent_idk": True}}})
     unknown = "What is the boiling point of mercury on Mars?"
     settings = slack_settings(api, config, idk_hint="Ask in #people-team.")
-    with bot_service(handbook_dir, embedder, settings) as (url, _):
+    with bot_service(handbook_dir, embedder, settings) as (url, _, bot):
         for n, said in enumerate(["Lunch is at noon today.", unknown, VACATION]):
             post_event(url, event(message(said, f"1700001000.00000{n}", channel="CHELP"), f"Ev-help-{n}"))
         post_event(url, event(mention(unknown, "1700001000.000009", channel="CHELP"), "Ev-help-mention"))
         fake.wait("chat.postMessage", 2)
-        fake.settle(2)
+        bot.wait_idle()
         posted = fake.of("chat.postMessage")
     assert [p.args["thread_ts"] for p in sorted(posted, key=lambda p: p.args["thread_ts"])] == [
         "1700001000.000002",  # the question the documents answer
@@ -242,7 +244,7 @@ def test_a_private_reply_is_ephemeral_and_its_rating_is_stored_and_an_unknown_an
 ) -> None:
     fake, api = slack
     config = write_config(tmp_path, {"channels": {"CQUIET": {"private": True}}})
-    with bot_service(handbook_dir, embedder, slack_settings(api, config)) as (url, container):
+    with bot_service(handbook_dir, embedder, slack_settings(api, config)) as (url, container, _bot):
         post_event(url, event(mention(VACATION, "1700001200.0001", channel="CQUIET"), "Ev-quiet"))
         [private] = fake.wait("chat.postEphemeral")
         interaction_id = buttons(private)[0]["value"]

@@ -16,6 +16,8 @@ from tests.slackbot.conftest import bot_service, slack_settings
 from tests.slackbot.stand_in import FakeSlack, event, mention, post_event, text_of
 from tests.slackbot.test_events import VACATION, blocks_of
 
+pytestmark = pytest.mark.store  # every test here builds the service, which opens the store
+
 TRACE_BITS = ("Traceback", 'File "', "Error(")
 
 
@@ -36,7 +38,7 @@ def test_the_llm_down_gives_the_extractive_answer_marked(
     fake, api = slack
     model, llm_url = llm
     model.replies = [500, 500, 500]
-    with bot_service(handbook_dir, embedder, slack_settings(api), llm=llm_settings(llm_url)) as (url, _):
+    with bot_service(handbook_dir, embedder, slack_settings(api), llm=llm_settings(llm_url)) as (url, _, _bot):
         post_event(url, event(mention(VACATION, "1700000500.0001"), "Ev-llm-down"))
         [reply] = fake.wait("chat.postMessage")
     assert model.requests  # the LLM was tried
@@ -52,7 +54,7 @@ def test_an_llm_answer_citing_nothing_is_flagged_and_a_long_answer_is_split(
     model, llm_url = llm
     long = " ".join(f"Sentence {n} of a long answer about vacation days." for n in range(250))  # ~12,000 chars
     model.replies = ["Everyone gets plenty of vacation.", long + " [1]"]
-    with bot_service(handbook_dir, embedder, slack_settings(api), llm=llm_settings(llm_url)) as (url, _):
+    with bot_service(handbook_dir, embedder, slack_settings(api), llm=llm_settings(llm_url)) as (url, _, _bot):
         post_event(url, event(mention(VACATION, "1700000600.0001"), "Ev-uncited"))
         [uncited] = fake.wait("chat.postMessage")
         post_event(url, event(mention(VACATION, "1700000601.0001"), "Ev-long"))
@@ -82,7 +84,7 @@ def test_slack_429_is_retried_after_retry_after(
 ) -> None:
     fake, api = slack
     fake.throttle = {"chat.postMessage"}
-    with bot_service(handbook_dir, embedder, slack_settings(api)) as (url, _):
+    with bot_service(handbook_dir, embedder, slack_settings(api)) as (url, _, _bot):
         post_event(url, event(mention(VACATION, "1700000800.0001"), "Ev-429"))
         [reply] = fake.wait("chat.postMessage")
     [(method, refused_at)] = fake.refused

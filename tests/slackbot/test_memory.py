@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from askdocs.embedding import SentenceTransformerEmbedder
@@ -29,8 +30,9 @@ def migrated(url: str) -> sa.Engine:
     return engine
 
 
-def test_of_two_processes_that_get_the_same_event_exactly_one_handles_it(any_store_url: str) -> None:
-    first, second = migrated(any_store_url), make_engine(any_store_url)  # two replicas, two connection pools
+@pytest.mark.store
+def test_of_two_processes_that_get_the_same_event_exactly_one_handles_it(database_url: str) -> None:
+    first, second = migrated(database_url), make_engine(database_url)  # two replicas, two connection pools
     a, b = SqlSlackMemory(first), SqlSlackMemory(second)
     barrier = threading.Barrier(8)
     won: list[bool] = []
@@ -55,8 +57,9 @@ def test_of_two_processes_that_get_the_same_event_exactly_one_handles_it(any_sto
     second.dispose()
 
 
-def test_events_older_than_the_window_are_forgotten(any_store_url: str) -> None:
-    engine = migrated(any_store_url)
+@pytest.mark.store
+def test_events_older_than_the_window_are_forgotten(database_url: str) -> None:
+    engine = migrated(database_url)
     with engine.begin() as db:
         db.execute(slack_events.insert().values(event_id="Ev-old", seen_at=time.time() - EVENT_TTL_S - 60))
     memory = SqlSlackMemory(engine)
@@ -82,6 +85,7 @@ def test_a_store_that_fails_falls_back_to_this_process_memory(tmp_path: Path) ->
     down.dispose()
 
 
+@pytest.mark.store
 def test_two_replicas_answer_a_retried_event_once_and_follow_a_thread_after_a_restart(
     slack: tuple[FakeSlack, str], handbook_dir: Path, embedder: SentenceTransformerEmbedder, tmp_path: Path
 ) -> None:
@@ -92,16 +96,17 @@ def test_two_replicas_answer_a_retried_event_once_and_follow_a_thread_after_a_re
     body = event(mention(VACATION, "1700000900.000100"), "Ev-replicas")
     follow = message("And how do I request parental leave?", "1700000901.000100", thread_ts="1700000900.000100")
     with (
-        bot_service(handbook_dir, embedder, slack_settings(api)) as (a, _),
-        bot_service(other, embedder, slack_settings(api)) as (b, _),
+        bot_service(handbook_dir, embedder, slack_settings(api)) as (a, _, bot_a),
+        bot_service(other, embedder, slack_settings(api)) as (b, _, bot_b),
     ):
         assert post_event(a, body).status_code == 200
         fake.wait("chat.postMessage")
         retried = post_event(b, body, **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
         assert retried.status_code == 200
-        fake.settle(2)
+        bot_a.wait_idle()
+        bot_b.wait_idle()
         assert len(fake.of("chat.postMessage")) == 1  # the other replica knew the event
-    with bot_service(other, embedder, slack_settings(api)) as (restarted, _):
+    with bot_service(other, embedder, slack_settings(api)) as (restarted, _, _bot):
         post_event(restarted, event(follow, "Ev-replicas-follow"))
         [_, answered] = fake.wait("chat.postMessage", 2)
     assert answered.args["thread_ts"] == "1700000900.000100" and "parental" in str(answered.args).lower()

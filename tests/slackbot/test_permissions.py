@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from askdocs.embedding import SentenceTransformerEmbedder
 from tests.app.test_security import QUESTION, restricted_dir  # noqa: F401 - the fixture
 from tests.slackbot.conftest import bot_service, slack_settings, write_config
 from tests.slackbot.stand_in import FakeSlack, event, mention, message, post_event, text_of
+
+pytestmark = pytest.mark.store  # every test here builds the service, which opens the store
 
 SECRET_BITS = ("4.2 million", "executive-pay", "Executive compensation")
 
@@ -28,7 +32,7 @@ def test_a_restricted_document_is_absent_in_a_public_channel_and_present_in_the_
     config = write_config(
         tmp_path, {"users": {"hanna.rossi@example.com": ["hr"]}, "channels": {"CPRIVATE": {"private": True}}}
     )
-    with bot_service(restricted_dir, embedder, slack_settings(api, config)) as (url, _):
+    with bot_service(restricted_dir, embedder, slack_settings(api, config)) as (url, _, _bot):
         post_event(url, event(mention(QUESTION, "1700000400.000100", user="UHR"), "Ev-public"))
         fake.wait("chat.postMessage")
         follow = message(QUESTION + " Give the amount.", "1700000401.0001", user="UHR", thread_ts="1700000400.000100")

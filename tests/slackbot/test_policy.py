@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -75,8 +74,11 @@ def test_question_without_the_mention() -> None:
 
 
 def test_recent_forgets_after_its_ttl() -> None:
-    seen = Recent(ttl_s=0.2, max_items=2)
+    now = [100.0]
+    seen = Recent(ttl_s=0.2, max_items=2, clock=lambda: now[0])
     assert seen.add("a") and not seen.add("a") and "a" in seen
     assert seen.add("b") and seen.add("c") and "a" not in seen  # the oldest goes first when full
-    time.sleep(0.3)
+    now[0] += 0.1
+    assert "c" in seen and not seen.add("c")  # still fresh
+    now[0] += 0.2
     assert "c" not in seen and seen.add("c")

@@ -31,7 +31,7 @@ from slackbot.policy import SlackConfig
 from tests.app.conftest import container_for
 from tests.app.test_security import QUESTION, restricted_dir  # noqa: F401 - the fixture
 from tests.servers import free_port, serve
-from tests.slackbot.stand_in import TOKEN, FakeSlack, event, message, text_of
+from tests.slackbot.stand_in import TOKEN, FakeSlack, Listeners, event, message, text_of
 from tests.slackbot.test_events import blocks_of, buttons
 
 
@@ -58,6 +58,7 @@ def handler_for(
     return handler, sent
 
 
+@pytest.mark.store
 def test_socket_mode_answers_a_dm_with_the_askers_groups_through_the_service_and_records_a_rating(
     slack: tuple[FakeSlack, str], service: tuple[str, str], tmp_path: Path
 ) -> None:
@@ -66,6 +67,7 @@ def test_socket_mode_answers_a_dm_with_the_askers_groups_through_the_service_and
     assert httpx.post(f"{url}/slack/events", json={}).status_code == 404  # no bot tokens on the service: no route
     store = Settings(data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg] # the test's store (database_url)
     handler, sent = handler_for(api, url, key, shared_memory(store))  # as `askdocs slack` builds it
+    bot = Listeners(handler.app)
     dm = event(message(QUESTION, "1700000900.0001", user="UHR", channel="DHR", channel_type="im"), "Ev-sock")
     try:
         handler.handle(handler.client, SocketModeRequest(type="events_api", envelope_id="env-1", payload=dm))
@@ -74,13 +76,14 @@ def test_socket_mode_answers_a_dm_with_the_askers_groups_through_the_service_and
         click = interaction(reply, user="UHR", channel="DHR")
         handler.handle(handler.client, SocketModeRequest(type="interactive", envelope_id="env-3", payload=click))
         [update] = fake.wait("chat.update")
-        fake.settle()
+        bot.wait_idle()
     finally:
         handler.close()
     restarted, sent_again = handler_for(api, url, key, shared_memory(store))  # the bot process restarted
+    bot_again = Listeners(restarted.app)
     try:
         restarted.handle(restarted.client, SocketModeRequest("events_api", "env-4", dm, retry_attempt=2))
-        fake.settle()
+        bot_again.wait_idle()
     finally:
         restarted.close()
     assert [r.envelope_id for r in sent + sent_again] == ["env-1", "env-2", "env-3", "env-4"]  # each acknowledged
