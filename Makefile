@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The runtime environment (offline model hub, OpenMP) is set by askdocs itself: askdocs/runtime.py.
 
-.PHONY: run test check install lint types unit sample clean
+.PHONY: run test check install lint types unit clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,10 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-# The inner loop: lint, format, types and every test not marked slow, on SQLite, with the slowest 15 named.
+# The inner loop: lint, format, types and every test not marked slow, on SQLite, with the slowest 15 named; in two
+# processes (pytest-xdist), each file's tests in one of them. `make test` runs in one process, as it always has.
 check: lint types
-	$(BIN)/pytest -m "not slow" --durations=15 $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not slow" -n 2 --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 # The whole suite with the state store on SQLite, then the tests marked `store` (those that open it) again on a real
 # PostgreSQL server (started by the tests themselves with pgserver).

@@ -4,6 +4,7 @@ import json
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from askdocs.errors import AskdocsError, IndexLockedError
 from cli.common import clean_errors, console, err_console, service_holding, settings_or_exit
@@ -63,13 +64,14 @@ def _logged(settings: Any, question: str, result: Any) -> str | None:
 
 
 def _print_answer(body: dict[str, Any]) -> None:
-    console.print(body["answer"], highlight=False, soft_wrap=True)
+    """Document text is escaped: a "[draft]" in a title or an answer is text, not rich markup."""
+    console.print(escape(body["answer"]), highlight=False)
     if body["sources"]:
         console.print("\n[bold]Sources[/]")
     for s in body["sources"]:
         where = s["url_or_path"] + (f", p. {s['page']}" if s.get("page") else "")
         heading = f" — {s['heading']}" if s.get("heading") else ""
-        console.print(f"  [{s['n']}] {s['title']}{heading} ({where}) score {s['score']:.2f}", highlight=False)
+        console.print(escape(f"  [{s['n']}] {s['title']}{heading} ({where}) score {s['score']:.2f}"), highlight=False)
     if body.get("degraded"):
-        console.print(f"[yellow]degraded:[/] {body.get('reason')}")
+        console.print(f"[yellow]degraded:[/] {escape(str(body.get('reason')))}")
     console.print(f"[dim]{body['mode']}, {body['timings_ms']['total']:.0f} ms[/]")

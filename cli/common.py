@@ -14,8 +14,9 @@ from askdocs.client import ServiceClient
 from askdocs.errors import AskdocsError, IndexLockedError
 from askdocs.settings import Settings, load_settings
 
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: lines are never broken by rich (a path or URL stays whole, to copy); the terminal wraps what is long.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

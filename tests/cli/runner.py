@@ -14,10 +14,15 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from cli.common import console, err_console
 from cli.main import LOG_FORMAT
 from cli.main import app as cli
 
 ASKDOCS = str(Path(sys.executable).parent / "askdocs")
+COLUMNS = 200  # the tables' width, in this process and (COLUMNS) in the executable's
+# rich reads COLUMNS once, when the consoles are made at import: whatever the terminal (or none, under xdist), the
+# commands run here print as wide as the executable's.
+console.width = err_console.width = COLUMNS
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +35,7 @@ class Ran:
 def clean_env(**more: str) -> dict[str, str]:
     """This environment without ASKDOCS_* settings but the test's state store, and wide enough for the tables."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_") or k == "ASKDOCS_DATABASE__URL"}
-    return base | {"COLUMNS": "200"} | more
+    return base | {"COLUMNS": str(COLUMNS)} | more
 
 
 def run(env: Mapping[str, str], *args: str) -> Ran:
