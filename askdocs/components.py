@@ -20,6 +20,7 @@ from askdocs.qa.abstain import LogisticCheck
 from askdocs.qa.extractive import ExtractiveGenerator
 from askdocs.qa.generate import Generator
 from askdocs.qa.pipeline import AnswerPipeline
+from askdocs.qa.rerank import PeriodBoost
 from askdocs.qa.select import SelectionParams, SelectorChain
 from askdocs.settings import LLMSettings, Settings
 from askdocs.sparse import Bm25Encoder
@@ -61,6 +62,8 @@ def make_pipeline(settings: Settings, embedder: Embedder, index: VectorIndex) ->
         sparse=Bm25Encoder(),
         retrieval=settings.retrieval.mode,
         rewriter=rewriter,
+        reranker=PeriodBoost(settings.retrieval.period_boost) if settings.retrieval.period_boost else None,
+        candidates=settings.retrieval.candidates,
         top_k=settings.retrieval.top_k,
         max_question_chars=settings.service.max_question_chars,
     )
