@@ -8,6 +8,11 @@ report) and from each candidate's document: its title ("3M COMPANY Form 10-K, fi
 gains ``weight`` on its score min-max normalised over the candidates (so the same weight means the same in dense,
 BM25 and hybrid search); the others keep their order. A question without a year, or with no candidate of its year,
 is left as the search ranked it.
+
+``SamePage``: chunks of one page of a document are one source. A statement page is cut into several chunks, all
+naming the statement, and they crowd the candidates: ten hits may cover four pages. The best of them stands for
+the page, answering from all of them joined in reading order; the page's other chunks leave the list, so the
+next pages move up. Chunks without a page (web pages, text) are left as they are.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from askdocs.models import Hit
+from askdocs.qa.select import join_in_order
 
 # "2018", "FY2018", "FY 2018", "3M_2018_10K", "2021Q1"; not "FY18" (two digits are too often something else), nor
 # a part of a longer number or an amount ("12018", "$2018", "2018.5").
@@ -61,3 +67,39 @@ class PeriodBoost:
             for h, match in zip(hits, matches, strict=True)
         ]
         return sorted(scored, key=lambda h: -h.score)
+
+
+class SamePage:
+    def rerank(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
+        pages: dict[tuple[str, int], list[Hit]] = {}
+        for hit in hits:
+            if hit.chunk.page is not None:
+                pages.setdefault((hit.doc_id, hit.chunk.page), []).append(hit)
+        merged: list[Hit] = []
+        for hit in hits:
+            group = pages.get((hit.doc_id, hit.chunk.page), []) if hit.chunk.page is not None else [hit]
+            if group and group[0] is hit:
+                merged.append(hit if len(group) == 1 else hit.with_context(page_text(group)))
+        return merged
+
+
+def page_text(group: Sequence[Hit]) -> str:
+    """The passages of one page in reading order: overlapping chunks joined without repeating their overlap; the
+    larger contexts of small-to-big chunks, each once."""
+    ordered = sorted(group, key=lambda h: h.chunk.span)
+    if all(h.chunk.context is None for h in ordered):
+        return join_in_order(ordered)
+    return "\n\n".join(dict.fromkeys(h.answer_text for h in ordered))
+
+
+class RerankChain:
+    """Re-rankers applied in order."""
+
+    def __init__(self, steps: Sequence[Reranker]) -> None:
+        self.steps = list(steps)
+
+    def rerank(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
+        ranked = list(hits)
+        for step in self.steps:
+            ranked = step.rerank(question, ranked)
+        return ranked

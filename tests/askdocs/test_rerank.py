@@ -10,7 +10,7 @@ from askdocs.components import make_pipeline
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.index.edge import EdgeIndex
 from askdocs.qa.pipeline import AskOptions
-from askdocs.qa.rerank import PeriodBoost, document_label, named_years
+from askdocs.qa.rerank import PeriodBoost, RerankChain, SamePage, document_label, named_years
 from askdocs.settings import ChunkingSettings, RetrievalSettings, Settings
 from ingest.loaders import RawSource
 from ingest.pipeline import Ingestor
@@ -46,6 +46,25 @@ def test_the_latest_year_named_lifts_its_documents_candidates() -> None:
         assert PeriodBoost(0.5).rerank(question, hits) == hits
     with pytest.raises(ValueError, match=r"within \[0, 10\], got -1"):
         PeriodBoost(-1)
+
+
+def test_the_chunks_of_one_page_are_one_source_answering_from_all_of_them() -> None:
+    text = "Cash flows. Purchases of property | (1,577). Net cash used | (222). Dividends paid | (3,193)."
+    a, b, c = (text.index(x) for x in ("Purchases", "Net cash", "Dividends"))
+    hits = [
+        make_hit("p3-b", 0.9, doc_id="d", page=3, text=text[b:], start=b, end=len(text), chunk_index=8),
+        make_hit("p4", 0.8, doc_id="d", page=4),
+        make_hit("p3-a", 0.7, doc_id="d", page=3, text=text[a:c], start=a, end=c, chunk_index=7),
+        make_hit("web-1", 0.6, doc_id="w"),  # no page: never merged
+        make_hit("web-2", 0.5, doc_id="w"),
+        make_hit("other-p3", 0.4, doc_id="e", page=3),
+    ]
+    merged = SamePage().rerank("?", hits)
+    assert [h.point_id for h in merged] == ["p3-b", "p4", "web-1", "web-2", "other-p3"]
+    assert merged[0].answer_text == text[a:] and merged[0].score == 0.9  # in reading order, the overlap once
+    assert merged[1] is hits[1]
+    chain = RerankChain([PeriodBoost(0.5), SamePage()])
+    assert [h.point_id for h in chain.rerank("in 2020?", hits)] == [h.point_id for h in merged]  # no year named
 
 
 def test_through_the_service_the_filing_of_the_year_asked_comes_first(
