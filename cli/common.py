@@ -45,5 +45,5 @@ def service_holding(settings: Settings, locked: IndexLockedError) -> ServiceClie
     """The running service that holds the embedded index, to send the work to; the lock's error without one."""
     client = ServiceClient.from_settings(settings)
     if not client.reachable():
-        fail(str(locked))
+        fail(f"{locked}. (No askdocs service answered at {client.base}: ASKDOCS_SERVICE__URL says where it runs.)")
     return client

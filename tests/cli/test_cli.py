@@ -176,3 +176,14 @@ def test_without_the_token_the_lock_is_explained(service: tuple[dict[str, str], 
     result = run(env, "ingest", str(HANDBOOK / "oncall.html"))
     assert result.returncode == 2
     assert "in use by another askdocs process" in result.stderr and "ASKDOCS_ADMIN_TOKEN" in result.stderr
+
+
+@pytest.mark.store
+def test_a_locked_index_without_the_service_at_its_url_says_where_it_looked(
+    service: tuple[dict[str, str], str],
+) -> None:
+    env, _ = service
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    result = run(env | {"ASKDOCS_SERVICE__URL": nowhere}, "ask", "How many vacation days do I get?")
+    assert result.returncode == 2 and "in use by another askdocs process" in result.stderr
+    assert f"No askdocs service answered at {nowhere}: ASKDOCS_SERVICE__URL" in result.stderr
