@@ -126,18 +126,34 @@ def _target_settings(settings: Any, url: str, collection: str | None, api_key: s
 
 
 def _retriever(settings: Any, embedder: Any) -> Any:
-    """The service's retrieval over any index, as configured, without the LLM (the questions are not rewritten)."""
+    """The service's retrieval over any index, as configured but without the LLM (questions are not rewritten)."""
     from askdocs.components import make_pipeline
     from askdocs.qa.pipeline import AskOptions
     from askdocs.settings import LLMSettings
 
-    plain = settings.model_copy(update={"llm": LLMSettings()})
+    plain, remembered = settings.model_copy(update={"llm": LLMSettings()}), _Remembered(embedder)
 
     def over(index: Any) -> Any:
-        pipeline = make_pipeline(plain, embedder, index)
+        pipeline = make_pipeline(plain, remembered, index)
         return lambda question, mode: pipeline.retrieve(question, AskOptions(retrieval=mode)).contexts
 
     return over
+
+
+class _Remembered:
+    """The embedder, each question's vector kept: verifying asks every question of both indexes in both modes."""
+
+    def __init__(self, embedder: Any) -> None:
+        self._embedder = embedder
+        self._vectors: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._embedder, name)
+
+    def embed_query(self, text: str) -> Any:
+        if text not in self._vectors:
+            self._vectors[text] = self._embedder.embed_query(text)
+        return self._vectors[text]
 
 
 def _report(done: Any, key: str | None) -> None:
