@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -131,20 +132,25 @@ def copy_index(
         )
     source = str(path.resolve())
     with ShardReader(path) as reader:  # holds the shard's lock until the copy is done: no ingest changes it
-        model = _source_model(path, dimension, reader, recorded, embedder)
+        if reader.count() == 0:
+            raise VectorIndexError(f"the embedded index at {path} is empty: nothing to migrate")
+
+        @cache  # the model is loaded only when needed: a target refused for other reasons is refused at once
+        def model() -> str:
+            return _source_model(path, dimension, recorded, embedder)
+
         plan = make_plan(client, where, target, source, dimension, model)
+        model()  # the configured model must be the index's before anything is written to the target
         if not plan.resumed:
             _collection(client, where, plan.collection, settings).ensure_collection(dimension)
-            _call(where, client.update_collection, plan.collection, metadata=_marker(source, model, done=False))
+            _call(where, client.update_collection, plan.collection, metadata=_marker(source, model(), done=False))
         written, held, sample = copy_points(reader, client, where, plan.collection, target.batch, advance)
-    return Copied(plan, model, written, held, sample)
+    return Copied(plan, model(), written, held, sample)
 
 
-def _source_model(path: Path, dimension: int, reader: ShardReader, recorded: str | None, embedder: Embedder) -> str:
+def _source_model(path: Path, dimension: int, recorded: str | None, embedder: Embedder) -> str:
     """The embedded index's model, which the configured model must be (it embeds the questions that verify the
     copy)."""
-    if reader.count() == 0:
-        raise VectorIndexError(f"the embedded index at {path} is empty: nothing to migrate")
     model = recorded or embedder.model_id
     check_model(model, embedder.model_id)
     if dimension != embedder.dimension:
@@ -186,7 +192,9 @@ def _held(client: QdrantClient, where: str, collection: str, ids: list[str]) -> 
     return {str(p.id) for p in _call(where, client.retrieve, collection, ids, with_payload=False)}
 
 
-def make_plan(client: QdrantClient, where: str, target: Target, source: str, dimension: int, model: str) -> Plan:
+def make_plan(
+    client: QdrantClient, where: str, target: Target, source: str, dimension: int, model: Callable[[], str]
+) -> Plan:
     """Where the copy goes; refuses a target it must not write to, saying which flag would allow it."""
     current = _call(where, alias_target, client, target.alias)  # also: the server answers, the key is accepted
     existing = ServerIndex(client, target.alias, where=where)
@@ -221,7 +229,7 @@ def make_plan(client: QdrantClient, where: str, target: Target, source: str, dim
     return Plan(versioned_name(target.alias), current)
 
 
-def _check_compatible(existing: ServerIndex, alias: str, where: str, dimension: int, model: str) -> None:
+def _check_compatible(existing: ServerIndex, alias: str, where: str, dimension: int, model: Callable[[], str]) -> None:
     stored = existing.stored_dimension()
     if stored is not None and stored != dimension:
         raise DimensionMismatchError(
@@ -229,10 +237,10 @@ def _check_compatible(existing: ServerIndex, alias: str, where: str, dimension: 
             f"{dimension}-dimensional ones: choose another name with --collection"
         )
     theirs = existing.stored_model() if stored is not None else None
-    if theirs is not None and theirs != model:
+    if theirs is not None and theirs != model():
         raise ModelMismatchError(
             f"collection {alias!r} on the {where} holds vectors of the embedding model {theirs!r}, the embedded "
-            f"index those of {model!r}: choose another name with --collection"
+            f"index those of {model()!r}: choose another name with --collection"
         )
 
 
