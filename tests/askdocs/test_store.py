@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,24 @@ def test_the_schema_is_migrated_on_open_and_again_is_a_no_op(empty_store_url: st
     again = open_store(store_settings(tmp_path, empty_store_url))
     assert current_revision(again.engine) == ("0005", "0005")
     again.close()
+
+
+MIGRATE = "import sys; from askdocs.store.engine import make_engine, upgrade; upgrade(make_engine(sys.argv[1]))"
+
+
+@pytest.mark.store
+def test_replicas_starting_at_once_on_an_empty_store_all_start(empty_store_url: str) -> None:
+    """Four processes migrating one empty store at the same moment, as API replicas and workers do on start: they
+    take turns, and none fails on a table another has just created (nor hangs)."""
+    started = [
+        subprocess.Popen([sys.executable, "-c", MIGRATE, empty_store_url], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    said = [p.communicate(timeout=120)[1] for p in started]
+    assert [p.returncode for p in started] == [0] * 4, said
+    engine = make_engine(empty_store_url)
+    assert current_revision(engine) == ("0005", "0005")
+    engine.dispose()
 
 
 @pytest.mark.store
