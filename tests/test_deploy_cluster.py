@@ -73,9 +73,9 @@ def test_three_peers_first_names_itself_the_others_bootstrap_from_it_none_publis
             assert argv[argv.index("--bootstrap") + 1] == f"http://{first}:{p2p}", argv
             (earlier,) = spec["depends_on"]
             assert spec["depends_on"][earlier]["condition"] == "service_healthy" and earlier in peers
-        assert [target for _, target in volume_pairs(spec)] == ["/qdrant/storage"]
-    sources = [volume_pairs(spec)[0][0] for spec in peers.values()]
-    assert len(set(sources)) == 3 and set(sources) <= set(raw(CLUSTER)["volumes"]), sources
+        assert [target for _, target in volume_pairs(spec)] == ["/qdrant/storage", "/qdrant/snapshots"]
+    sources = [source for spec in peers.values() for source, _ in volume_pairs(spec)]
+    assert len(set(sources)) == 6 and set(sources) <= set(raw(CLUSTER)["volumes"]), sources
 
 
 def test_the_peers_flags_are_the_real_binarys(qdrant_executable: Path) -> None:
