@@ -8,6 +8,7 @@ why (``.ci/run`` installs both).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -81,8 +82,10 @@ def run_compose(path: Path, *args: str, env: dict[str, str] | None = None) -> su
         )
 
 
+@functools.cache
 def resolved(path: Path) -> dict[str, Any]:
-    """A compose file as Compose itself reads it: anchors merged, variables interpolated, paths made absolute."""
+    """A compose file as Compose itself reads it: anchors merged, variables interpolated, paths made absolute.
+    Read once per process (each ``docker-compose config`` costs most of a second); callers must not change it."""
     done = run_compose(path, "config")
     assert done.returncode == 0, done.stderr
     data = yaml.safe_load(done.stdout)
