@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qdrant_client import QdrantClient, models
-from qdrant_client.http.exceptions import UnexpectedResponse
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from askdocs.errors import ConfigError
 from askdocs.index.points import DENSE, INTEGER_INDEXES, KEYWORD_INDEXES, SPARSE
@@ -101,11 +101,21 @@ def create_collection(client: QdrantClient, name: str, dimension: int, layout: L
     """Collection ``name`` laid out as ``layout``, with askdocs's payload indexes, and ``alias`` pointing at it.
     Safe when several processes make the same name at once (two workers' first ingest): Qdrant creates it once
     and answers the others 409, who then use it; indexes and the alias are the same whoever makes them."""
-    try:
-        client.create_collection(name, **layout.create_args(dimension))
-    except UnexpectedResponse as exc:
-        if exc.status_code != 409:  # 409: made a moment ago by another process
-            raise
+    for attempt in (1, 2):
+        try:
+            client.create_collection(name, **layout.create_args(dimension))
+            break
+        except UnexpectedResponse as exc:
+            if exc.status_code == 409:  # made a moment ago, by another process or by the first attempt
+                break
+            if attempt == 2 or not (exc.status_code == 500 and b"consensus" in exc.content):
+                raise
+        except ResponseHandlingException:
+            if attempt == 2:
+                raise
+        # Not confirmed in time (seen with v1.16.3, a peer down): Qdrant waits 10 s for the new replicas on a dead
+        # peer before it answers, past a 10 s client timeout, and drops a change proposed while the peers elect a
+        # new leader. Made or not, a second attempt settles it.
     for field in KEYWORD_INDEXES:
         client.create_payload_index(name, field, models.PayloadSchemaType.KEYWORD)
     for field in INTEGER_INDEXES:

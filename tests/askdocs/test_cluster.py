@@ -10,6 +10,7 @@ one node in ``make check``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,8 +25,10 @@ from app.container import Container
 from app.main import create_app
 from askdocs.components import make_pipeline, open_checked_index
 from askdocs.embedding import SentenceTransformerEmbedder
-from askdocs.errors import ConfigError
+from askdocs.errors import ConfigError, VectorIndexError
+from askdocs.index.aliases import alias_target
 from askdocs.index.factory import open_index
+from askdocs.index.reembed import reembed_server
 from askdocs.models import DocumentStatus
 from askdocs.settings import ChunkingSettings, Settings
 from ingest.pipeline import Ingestor
@@ -227,10 +230,16 @@ def test_a_killed_peer_costs_no_answer_and_no_write_and_catches_up_when_back(
     assert client.count(COLLECTION, exact=True).count == sum(len(p) for p in stored.values())
     client.close()
 
+    made_meanwhile = open_index(settings_for(entry, tmp_path, collection=f"{COLLECTION}_made_meanwhile", timeout_s=10))
+    made_meanwhile.ensure_collection(8)  # Qdrant answers after its 10 s wait for the dead peer: a retry finds it made
+    assert made_meanwhile.count() == 0 and replicas(entry, f"{COLLECTION}_made_meanwhile_initial") != {"Active"}
+    made_meanwhile.close()
+
     victim.start()  # the same storage and ports
     victim.wait_ready()
     assert peers(victim) == 3
-    until(lambda: replicas(entry, COLLECTION) == {"Active"}, "the restarted peer's replicas active again", 120)
+    for collection in (COLLECTION, f"{COLLECTION}_made_meanwhile_initial"):
+        until(lambda c=collection: replicas(entry, c) == {"Active"}, f"the restarted peer's {collection}", 120)
     holders: dict[int, list[int]] = {}
     for node in cluster:  # every copy of a shard holds as many points as the other
         for shard, points in local_counts(node, COLLECTION).items():
@@ -246,3 +255,50 @@ def test_more_copies_than_peers_are_refused_naming_the_peer_count(cluster: list[
         index.ensure_collection(8)
     assert not [c for c in collections(cluster[0]) if c.startswith("cluster_four_copies")]
     index.close()
+
+
+def layout_of(client: QdrantClient, collection: str) -> tuple[int, int, int]:
+    params = client.get_collection(collection).config.params
+    return params.shard_number, params.replication_factor or 0, params.write_consistency_factor or 0
+
+
+def test_a_reembed_outlives_a_dead_peer_and_one_cut_off_leaves_the_live_alias_answering(
+    cluster: list[QdrantNode],
+    ingested: tuple[Settings, Path],
+    embedder: SentenceTransformerEmbedder,
+    questions: list[str],
+    tmp_path: Path,
+) -> None:
+    """Re-embedded (with the same model: the answers must not change) through the first peer. A peer killed after
+    the first batch: it completes. Then the first peer itself killed after the first batch: it fails, the alias
+    stays, the service answers through another peer; once the peer is back, a second re-embed succeeds."""
+    entry, other, victim = cluster
+    client = QdrantClient(url=entry.url, timeout=30, check_compatibility=False)
+    live, chunks = alias_target(client, COLLECTION), client.count(COLLECTION, exact=True).count
+    asked: list[dict[str, list[str]]] = []
+    with service(settings_for(other, tmp_path), embedder) as http:
+        before = answers(http, questions)
+
+        def kill_then_ask(n: int, total: int) -> None:
+            victim.kill()
+            asked.append(answers(http, questions[:3]))
+
+        done = reembed_server(client, COLLECTION, embedder.model_id, embedder, kill_then_ask)
+        assert len(asked) >= 2 and all(a == {q: before[q] for q in a} for a in asked)
+        assert (done.previous, done.chunks) == (live, chunks) and alias_target(client, COLLECTION) == done.live
+        assert layout_of(client, done.live) == (3, 2, 1)  # laid out as the collection it replaced
+        assert answers(http, questions) == before
+        bring_up(cluster)
+
+        with pytest.raises(VectorIndexError) as cut_off:
+            reembed_server(client, COLLECTION, embedder.model_id, embedder, lambda n, total: entry.kill())
+        left = re.search(rf"The unfinished collection '({COLLECTION}_\w+)' is left on the server", str(cut_off.value))
+        assert left, cut_off.value
+        assert answers(http, questions) == before  # from the live alias, through another peer
+        bring_up(cluster)
+        assert alias_target(client, COLLECTION) == done.live
+        assert client.count(left[1], exact=True).count == 256  # the first batch, as written; nothing refers to it
+        again = reembed_server(client, COLLECTION, embedder.model_id, embedder)
+        assert again.chunks == chunks and alias_target(client, COLLECTION) == again.live
+        assert answers(http, questions) == before
+    client.close()
