@@ -47,8 +47,31 @@ class QdrantSettings(BaseModel):
     api_key: SecretStr | None = None
     collection: str = Field(default="askdocs", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     timeout_s: float = Field(default=10.0, gt=0)
+    # How a collection askdocs creates on a server is laid out (askdocs/index/layout.py); an existing one keeps its
+    # own. Not refused without a URL: `askdocs index migrate` reads an embedded index and creates on a server.
+    shard_number: int | None = Field(
+        default=None, ge=1, le=1000, description="shards of a new collection; unset = one per peer (Qdrant's)"
+    )
+    replication_factor: int = Field(default=1, ge=1, le=100, description="copies of each shard, on distinct peers")
+    write_consistency_factor: int = Field(
+        default=1, ge=1, le=100, description="copies that must apply a write before it is acknowledged"
+    )
+    on_disk: bool = Field(default=False, description="dense vectors memory-mapped from disk, not held in RAM")
+    quantization: Literal["none", "int8"] = Field(
+        default="none", description="int8: scalar-quantised copies of the dense vectors kept in RAM for search"
+    )
 
-    _unset = field_validator("url", "api_key", mode="before")(_empty_is_unset)
+    _unset = field_validator("url", "api_key", "shard_number", mode="before")(_empty_is_unset)
+
+    @model_validator(mode="after")
+    def _consistency_within_copies(self) -> QdrantSettings:
+        if self.write_consistency_factor > self.replication_factor:
+            raise ValueError(
+                f"ASKDOCS_QDRANT__WRITE_CONSISTENCY_FACTOR ({self.write_consistency_factor}) cannot exceed "
+                f"ASKDOCS_QDRANT__REPLICATION_FACTOR ({self.replication_factor}): a write would wait for more "
+                "copies than each shard has; lower the first or raise the second"
+            )
+        return self
 
 
 class LLMSettings(BaseModel):
