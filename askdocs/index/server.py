@@ -72,6 +72,7 @@ class ServerIndex:
         self._collection = collection
         self._where = where
         self._exists: bool | None = None
+        self._all_copies: bool | None = None  # the completeness check reads every copy (``_version_reads``)
         self._watched: str | None = None  # the model the service embeds questions with (``watch_model``)
         self._model_checked = -MODEL_RECHECK_S
 
@@ -237,20 +238,19 @@ class ServerIndex:
     def stored_version(self, doc_id: str, version: str) -> StoredVersion:
         if not self._has_collection():
             return StoredVersion(0, 0, 0)
-        same_hash = models.Filter(must=[_match("doc_id", doc_id), _match(VERSION, version)])
         points = self._count(models.Filter(must=[_match("doc_id", doc_id)]))
-        with_hash = self._count(same_hash)
-        expected = 0
-        if with_hash:
-            records, _ = self._call(
-                self._client.scroll,
-                self._collection,
-                scroll_filter=same_hash,
-                limit=1,
-                with_payload=["chunk_count"],
-            )
-            expected = expected_chunks(records[0].payload) if records else 0
-        return StoredVersion(points, with_hash, expected)
+        same_hash = models.Filter(must=[_match("doc_id", doc_id), _match(VERSION, version)])
+        found = [r for page in self._pages(same_hash, ["chunk_count"], 1024, self._version_reads()) for r in page]
+        return StoredVersion(points, len(found), expected_chunks(found[0].payload) if found else 0)
+
+    def _version_reads(self) -> models.ReadConsistencyType | None:
+        """How the completeness check reads. A write refused for want of acknowledgements (a write consistency
+        factor above 1, a copy down) stays on the copies that took it, and Qdrant does not bring the others up to
+        date: only a check that reads every copy sees the gap and has the version written again."""
+        if self._all_copies is None:
+            params = self._call(self._client.get_collection, self._collection).config.params
+            self._all_copies = (params.write_consistency_factor or 1) > 1
+        return models.ReadConsistencyType.ALL if self._all_copies else None
 
     def documents(self) -> list[DocumentInfo]:
         if not self._has_collection():
@@ -264,7 +264,9 @@ class ServerIndex:
         if self._has_collection():
             yield from ([chunk_of(r.id, r.payload) for r in page] for page in self._pages(None, True, batch))
 
-    def _pages(self, flt: models.Filter | None, fields: list[str] | bool, batch: int = 256) -> Iterator[list[Any]]:
+    def _pages(
+        self, flt: models.Filter | None, fields: list[str] | bool, batch: int = 256, consistency: Any = None
+    ) -> Iterator[list[Any]]:
         offset: Any = None
         while True:
             records, offset = self._call(
@@ -274,6 +276,7 @@ class ServerIndex:
                 limit=batch,
                 offset=offset,
                 with_payload=fields,
+                consistency=consistency,
             )
             if records:
                 yield records

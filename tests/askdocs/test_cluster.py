@@ -38,6 +38,7 @@ from tests.waiting import until
 
 pytestmark = pytest.mark.slow
 COLLECTION = "cluster_handbook"
+STRICT = "cluster_strict"  # every write acknowledged by both copies of its shard
 LAYOUT = {"shard_number": 3, "replication_factor": 2, "write_consistency_factor": 1}
 PARTS = ["valve", "pump", "gasket", "bearing", "impeller", "rotor", "seal", "flange", "sensor", "coupling", "filter"]
 
@@ -86,6 +87,9 @@ def ingested(
     index = open_index(settings)
     report = ingest_paths(ingestor(embedder, index), HANDBOOK, manuals)
     index.close()
+    strict = open_index(settings_for(cluster[0], tmp, collection=STRICT, write_consistency_factor=2))
+    strict.ensure_collection(embedder.dimension)  # made while every peer is up
+    strict.close()
     assert not report.failed and report.chunks > 256, report.failed  # more than one re-embed batch
     return settings, manuals
 
@@ -204,9 +208,60 @@ def test_a_killed_peer_costs_no_answer_and_no_write_and_catches_up_when_back(
     questions: list[str],
     tmp_path: Path,
 ) -> None:
-    """A peer killed after the ingest's second write; 5 manuals changed (new points, then the old ones deleted)
-    and 20 new ones, 8 chunks a write; questions asked after every later write."""
     (settings, manuals), (entry, _, victim) = ingested, cluster
+    before = ingest_while_a_peer_dies(settings, manuals, embedder, questions, victim, tmp_path)
+    made_meanwhile = open_index(settings_for(entry, tmp_path, collection=f"{COLLECTION}_made_meanwhile", timeout_s=10))
+    made_meanwhile.ensure_collection(8)  # Qdrant answers after its 10 s wait for the dead peer: a retry finds it made
+    assert replicas(entry, f"{COLLECTION}_made_meanwhile_initial") != {"Active"}
+    made_meanwhile.close()
+    strict = open_index(settings_for(entry, tmp_path, collection=STRICT))
+    [refused] = ingest_paths(ingestor(embedder, strict), write_manuals(tmp_path / "strict", 200, 1)).outcomes
+    strict.close()  # its completeness check reads every copy (write consistency factor 2): not while one is down
+    assert refused.status is DocumentStatus.FAILED and "Unexpected Response: 500" in refused.error, refused
+
+    victim.start()  # the same storage and ports
+    victim.wait_ready()
+    assert peers(victim) == 3
+    for name in (COLLECTION, f"{COLLECTION}_made_meanwhile_initial"):
+        until(lambda name=name: replicas(entry, name) == {"Active"}, f"the restarted peer's {name}", 120)
+        assert_copies_agree(cluster, name)
+    with service(settings_for(victim, tmp_path), embedder) as http:  # the restarted peer answers alike
+        assert answers(http, questions) == before
+
+
+def test_a_write_refused_for_want_of_copies_is_written_again_by_the_next_run(
+    cluster: list[QdrantNode], ingested: tuple[Settings, Path], embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    """Write consistency factor 2: a peer killed between the ingest's check and its write, which Qdrant refuses
+    (500) but keeps on the copies that took it, without marking the others out of date. Once the peer is back, the
+    next run finds the version incomplete on some copy, and writes it again: every copy agrees."""
+    entry, _, victim = cluster
+    strict = open_index(settings_for(entry, tmp_path, collection=STRICT))
+    note = write_manuals(tmp_path / "note", 300, 3)
+    cut = KillAfter(strict, 0, lambda: None, lambda: None)
+    cut.upsert = lambda *args, **kwargs: (victim.kill(), strict.upsert(*args, **kwargs))  # type: ignore[method-assign]
+    with pytest.raises(VectorIndexError, match=r"Qdrant server \S+ failed: Unexpected Response: 500"):
+        ingest_paths(ingestor(embedder, cut), note)
+    bring_up(cluster)
+    again = ingest_paths(ingestor(embedder, strict), note)
+    strict.close()
+    assert not again.failed and again.documents == 3, again.outcomes
+    assert_copies_agree(cluster, f"{STRICT}_initial")
+    client = QdrantClient(url=entry.url, timeout=30, check_compatibility=False)
+    assert_whole(stored_documents(client, STRICT))
+    client.close()
+
+
+def ingest_while_a_peer_dies(
+    settings: Settings,
+    manuals: Path,
+    embedder: SentenceTransformerEmbedder,
+    questions: list[str],
+    victim: QdrantNode,
+    tmp_path: Path,
+) -> dict[str, list[str]]:
+    """5 manuals changed (new points, then the old ones deleted) and 20 new ones, 8 chunks a write; ``victim``
+    killed after the second write, questions asked after every later one. The answers from before."""
     for changed in sorted(manuals.iterdir())[:5]:
         changed.write_text(changed.read_text() + "\n## Addendum\n\nThe flange torque is now 40 Nm.\n")
     asked: list[dict[str, list[str]]] = []
@@ -216,37 +271,27 @@ def test_a_killed_peer_costs_no_answer_and_no_write_and_catches_up_when_back(
         writer = KillAfter(index, 2, victim.kill, lambda: asked.append(answers(http, questions[len(asked) % 3 :][:3])))
         report = ingest_paths(ingestor(embedder, writer, window=8), manuals, write_manuals(tmp_path / "more", 100, 20))
         index.close()
-        after = answers(http, questions)
+        assert answers(http, questions) == before
     assert victim.process is not None and victim.process.poll() is not None and len(asked) >= 5
+    assert all(a == {q: before[q] for q in a} for a in asked)  # while the ingest went on, a peer dead
     assert not report.failed
     assert (report.count(DocumentStatus.UPDATED), report.count(DocumentStatus.NEW)) == (5, 20)
-    assert all(a == {q: before[q] for q in a} for a in asked)  # while the ingest went on, a peer dead
-    assert after == before
-
-    client = QdrantClient(url=entry.url, timeout=30, check_compatibility=False)
+    client = QdrantClient(url=settings.qdrant.url or "", timeout=30, check_compatibility=False)
     stored = stored_documents(client, COLLECTION)
-    assert_whole(stored)  # the changed manuals too: their old version deleted, through the dead peer's absence
+    assert_whole(stored)  # the changed manuals too: their old version deleted
     assert all(len(stored[o.doc_id]) == o.chunks for o in report.outcomes if o.chunks)  # as the ingest reported
     assert client.count(COLLECTION, exact=True).count == sum(len(p) for p in stored.values())
     client.close()
+    return before
 
-    made_meanwhile = open_index(settings_for(entry, tmp_path, collection=f"{COLLECTION}_made_meanwhile", timeout_s=10))
-    made_meanwhile.ensure_collection(8)  # Qdrant answers after its 10 s wait for the dead peer: a retry finds it made
-    assert made_meanwhile.count() == 0 and replicas(entry, f"{COLLECTION}_made_meanwhile_initial") != {"Active"}
-    made_meanwhile.close()
 
-    victim.start()  # the same storage and ports
-    victim.wait_ready()
-    assert peers(victim) == 3
-    for collection in (COLLECTION, f"{COLLECTION}_made_meanwhile_initial"):
-        until(lambda c=collection: replicas(entry, c) == {"Active"}, f"the restarted peer's {collection}", 120)
+def assert_copies_agree(cluster: list[QdrantNode], collection: str) -> None:
+    """Each shard has its two copies, holding as many points each."""
     holders: dict[int, list[int]] = {}
-    for node in cluster:  # every copy of a shard holds as many points as the other
-        for shard, points in local_counts(node, COLLECTION).items():
+    for node in cluster:
+        for shard, points in local_counts(node, collection).items():
             holders.setdefault(shard, []).append(points)
-    assert len(holders) == 3 and all(len(c) == 2 and c[0] == c[1] for c in holders.values()), holders
-    with service(settings_for(victim, tmp_path), embedder) as http:  # the restarted peer answers alike
-        assert answers(http, questions) == before
+    assert len(holders) == 3 and all(len(c) == 2 and c[0] == c[1] for c in holders.values()), (collection, holders)
 
 
 def test_more_copies_than_peers_are_refused_naming_the_peer_count(cluster: list[QdrantNode], tmp_path: Path) -> None:
