@@ -298,18 +298,6 @@ def caddy_defaults() -> dict[str, str]:
     return {m.group(1): m.group(2) for m in re.finditer(r"\{\$(\w+):([^}]*)\}", text)}
 
 
-# Settings that another part of issue 21 is adding to askdocs/settings.py (the Qdrant cluster's collection
-# parameters) while this branch names them in the compose files. REMOVE at the merge: once they are fields,
-# tests/test_deploy_files.py::test_pending_settings_are_not_yet_fields fails until this set is emptied.
-PENDING_SETTINGS = frozenset(
-    {
-        "ASKDOCS_QDRANT__SHARD_NUMBER",
-        "ASKDOCS_QDRANT__REPLICATION_FACTOR",
-        "ASKDOCS_QDRANT__WRITE_CONSISTENCY_FACTOR",
-    }
-)
-
-
 def unknown_settings(names: set[str]) -> list[str]:
-    """The ``ASKDOCS_`` names that set no field of the settings tree (and are not pending)."""
-    return sorted(name for name in names if settings_field(name) is None and name not in PENDING_SETTINGS)
+    """The ``ASKDOCS_`` names that set no field of the settings tree."""
+    return sorted(name for name in names if settings_field(name) is None)

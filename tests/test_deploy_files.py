@@ -28,7 +28,6 @@ from tests.deploy import (
     DOCKERFILE,
     MAKEFILE,
     PASSWORD_VAR,
-    PENDING_SETTINGS,
     PYPROJECT,
     ROOT,
     TEST_PASSWORD,
@@ -84,12 +83,6 @@ def test_settings_field_resolves_real_names(name: str) -> None:
 )
 def test_settings_field_rejects_unknown_names(name: str) -> None:
     assert settings_field(name) is None
-
-
-def test_pending_settings_are_not_yet_fields() -> None:
-    """When the settings that issue 21's server part adds arrive, tests/deploy.py's PENDING_SETTINGS must go."""
-    arrived = sorted(name for name in PENDING_SETTINGS if settings_field(name) is not None)
-    assert not arrived, f"now settings fields: remove {arrived} from tests/deploy.py PENDING_SETTINGS"
 
 
 def test_check_argv_knows_subcommands_and_their_options() -> None:

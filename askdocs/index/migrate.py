@@ -25,6 +25,7 @@ from askdocs.embedding import Embedder
 from askdocs.errors import DimensionMismatchError, InputError, ModelMismatchError, VectorIndexError
 from askdocs.index.aliases import MODEL_KEY, alias_target, metadata_of, record_origin, switch_alias, versioned_name
 from askdocs.index.edge import EdgeIndex
+from askdocs.index.layout import Layout
 from askdocs.index.pointer import read_live
 from askdocs.index.points import chunk_of
 from askdocs.index.protocol import check_model
@@ -273,7 +274,10 @@ def go_live(client: QdrantClient, where: str, alias: str, copied: Copied, source
 def _collection(client: QdrantClient, where: str, name: str, settings: Settings) -> ServerIndex:
     """The target collection, made and read by the server adapter (one way to create a collection)."""
     r = settings.retrieval
-    return ServerIndex(client, name, where=where, fusion=r.fusion, dense_weight=r.dense_weight, physical=True)
+    layout = Layout.from_settings(settings.qdrant)  # ASKDOCS_QDRANT__SHARD_NUMBER and the others, peers checked
+    return ServerIndex(
+        client, name, where=where, fusion=r.fusion, dense_weight=r.dense_weight, physical=True, layout=layout
+    )
 
 
 def _shards(client: QdrantClient, where: str, collection: str) -> int:

@@ -360,8 +360,7 @@ def test_the_index_moves_to_a_real_three_peer_cluster(
 ) -> None:
     """One shard on all three peers: dense and hybrid find what the embedded index finds. Three shards: dense does,
     and the command warns that hybrid may not (Qdrant's BM25 IDF is per shard). The collection is made by the
-    server adapter, with the shards and replicas of the settings (where it takes them; else Qdrant's default,
-    one shard per peer), and the test holds to what it got."""
+    server adapter, with the shards and copies the settings ask for."""
     name = f"handbook{asked}"
     cluster = {"ASKDOCS_QDRANT__SHARD_NUMBER": str(asked), "ASKDOCS_QDRANT__REPLICATION_FACTOR": str(4 - asked)}
     moved = migrate(env | cluster, qdrant_cluster[0].url, "--collection", name)
@@ -375,8 +374,10 @@ def test_the_index_moves_to_a_real_three_peer_cluster(
     here = passages(settings, embedder, embedded, "dense")
     assert all(passages(settings, embedder, peer, "dense") == here for peer in every_peer)
     client = QdrantClient(url=qdrant_cluster[0].url, check_compatibility=False)
-    shards = client.get_collection(alias_target(client, name) or "").config.params.shard_number
+    params = client.get_collection(alias_target(client, name) or "").config.params
     client.close()
+    shards = params.shard_number
+    assert (shards, params.replication_factor) == (asked, 4 - asked)
     if shards == 1:  # BM25's IDF over the whole index, as embedded
         here = passages(settings, embedder, embedded, "hybrid")
         assert all(passages(settings, embedder, peer, "hybrid") == here for peer in every_peer)
