@@ -53,6 +53,7 @@ from tests.deploy import (
     unknown_settings,
     volume_pairs,
 )
+from tests.qdrant import VERSION as QDRANT_VERSION
 
 BOTH = [COMPOSE, CLUSTER]
 both = pytest.mark.parametrize("path", BOTH, ids=lambda p: str(p.relative_to(ROOT)))
@@ -218,11 +219,12 @@ def test_every_askdocs_command_is_a_real_askdocs_command(path: Path) -> None:
 
 
 @both
-def test_qdrant_images_are_official_pinned_and_one_version(path: Path) -> None:
+def test_qdrant_images_are_official_pinned_and_the_version_the_tests_run(path: Path) -> None:
+    """The official image at the version of the binary the server and cluster tests run (tests/qdrant.py)."""
     images = {spec["image"] for spec in resolved(path)["services"].values() if "qdrant" in str(spec["image"])}
     other = {spec["image"] for spec in resolved(COMPOSE)["services"].values() if "qdrant" in str(spec["image"])}
     assert len(images) == 1 and images == other, (images, other)
-    assert re.fullmatch(r"qdrant/qdrant:v1\.\d+\.\d+", images.pop())
+    assert images.pop() == f"qdrant/qdrant:v{QDRANT_VERSION}"
 
 
 @both
