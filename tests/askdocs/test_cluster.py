@@ -245,7 +245,10 @@ def test_a_write_refused_for_want_of_copies_is_written_again_by_the_next_run(
     bring_up(cluster)
     again = ingest_paths(ingestor(embedder, strict), note)
     strict.close()
-    assert not again.failed and again.documents == 3, again.outcomes
+    # Points go to shards by id: a manual whose chunks all sit on the shard the dead peer holds no copy of was
+    # written whole (both copies) and is rightly left alone; the others are written again.
+    assert not again.failed and again.count(DocumentStatus.UPDATED) >= 1, again.outcomes
+    assert again.count(DocumentStatus.UPDATED) + again.count(DocumentStatus.UNCHANGED) == 3, again.outcomes
     assert_copies_agree(cluster, f"{STRICT}_initial")
     client = QdrantClient(url=entry.url, timeout=30, check_compatibility=False)
     assert_whole(stored_documents(client, STRICT))
