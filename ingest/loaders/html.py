@@ -74,10 +74,10 @@ def _parse(html: str) -> BeautifulSoup:
 
 
 def _main_content(html: str, soup: BeautifulSoup, page_words: int) -> list[Section]:
-    """The rules' sections or trafilatura's. On a long page trafilatura picks the main content out of what the
-    rules kept, and its sections win when they keep the headings (its precision is the point). On a page where the
-    rules found little and under half of the page's words, it reads the page as received, and its sections win
-    when they hold over twice the rules' words: the rules missed the article."""
+    """The rules' sections or trafilatura's. Where the rules found 150 words or more, trafilatura picks the main
+    content out of what they kept (its precision is the point), unless it flattens it into one block. Where they
+    found fewer and under half of the page's words, it reads the page as received, and its sections win when they
+    hold over twice the rules' words and are not just the page's links: the rules missed the article."""
     by_rules = _by_rules(soup)
     if len(soup.find_all(True)) > _MANY_ELEMENTS:
         return by_rules
@@ -89,11 +89,11 @@ def _main_content(html: str, soup: BeautifulSoup, page_words: int) -> list[Secti
     else:  # the rules kept most of a short page: no article left to find (nor trafilatura's fixed cost to pay)
         return by_rules
     found = extract_sections(str(read))
-    if found is None or _only_links(found, read):
+    if found is None:
         return by_rules
-    if read is soup and not _flattened(found):
-        return found
-    return found if _size(found) > _MISSED * ruled else by_rules
+    if read is soup:
+        return by_rules if _flattened(found) else found
+    return found if _size(found) > _MISSED * ruled and not _only_links(found, read) else by_rules
 
 
 def _only_links(sections: list[Section], soup: BeautifulSoup) -> bool:
@@ -118,7 +118,8 @@ def _visible_words(soup: BeautifulSoup) -> int:
 
 
 def _count(text: str) -> int:
-    return len(_WORD.findall(text))
+    """Words as the 150-word threshold counts them: runs of non-space ("11.2.1." is one)."""
+    return len(text.split())
 
 
 def _flattened(sections: list[Section]) -> bool:

@@ -121,7 +121,6 @@ LONG = (
         '<a class="anchor" href="#hours" aria-hidden="true">🔗</a>',  # Hugo themes
         '<a href="#hours" class="anchor">§</a>',  # rustdoc, many static-site themes
         '<a href="#hours" class="hash-link" aria-label="Direct link to Hours">\u200b</a>',  # Docusaurus
-        '<a class="anchor" href="#hours"><svg viewBox="0 0 16 16"><path d="M4 9h1"></path></svg></a>',  # GitHub
         '<a class="headerlink" href="https://docs.example/depot.html#hours">¶</a>',  # a permalink by full URL
     ],
 )
