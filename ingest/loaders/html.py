@@ -113,8 +113,12 @@ def _size(sections: list[Section]) -> int:
 def _visible_words(soup: BeautifulSoup) -> int:
     """Words of the page's body (its title is not the body's, even where no <body> tag says where that starts)."""
     if soup.body:
-        return _count(_text(soup.body))
-    return _count(_text(soup)) - (_count(_text(soup.title)) if soup.title else 0)
+        return _words_in(soup.body)
+    return _words_in(soup) - (_words_in(soup.title) if soup.title else 0)
+
+
+def _words_in(tag: Tag) -> int:
+    return _count(tag.get_text(" "))
 
 
 def _count(text: str) -> int:
@@ -153,7 +157,7 @@ def _holds_the_content(form: Tag, words: int) -> bool:
     search box, a sign-up or a comment form: it holds the main content, the page's h1, or most of its words."""
     if form.find(["main", "article", "h1"]) or form.find(_is_main_role):
         return True
-    return _count(_text(form)) > words / 2
+    return _words_in(form) > words / 2
 
 
 def _is_permalink(tag: Tag) -> bool:
