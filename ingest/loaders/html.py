@@ -147,7 +147,7 @@ def _drop_furniture(soup: BeautifulSoup) -> None:
     words = _visible_words(soup) if forms else 0
     for form in forms:
         if _holds_the_content(form, words):
-            form.name = "div"  # trafilatura drops forms too
+            form.name = "div"  # trafilatura would drop it too, unless it held over half of the page
         else:
             form.decompose()
 
