@@ -5,6 +5,8 @@
 - Table rows stay whole: a page with table-like lines is read in pypdf's layout mode and each row becomes one line
   of cells, "Net sales | $ 96,388 | $ 104,429" (see ``layout.py``); prose lines are joined into paragraphs.
 - Pages without a text layer are OCR'd when Tesseract is installed (``ocr.py``), keeping their page numbers.
+- The pages to read and to OCR are reported (``work.py``) as soon as they are known: the parse's time limit grows
+  with them.
 - pypdf's limits on array and dictionary sizes are raised: real filings carry arrays over its 100,000 default, and
   the parse already runs with a time and memory limit (ingest/parsing.py).
 """
@@ -19,7 +21,7 @@ from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, P
 
 from askdocs.errors import LoadError
 from askdocs.models import Document, Section
-from ingest.loaders import RawSource, ocr
+from ingest.loaders import RawSource, ocr, work
 from ingest.loaders.cover import cover_title
 from ingest.loaders.layout import page_text
 from ingest.loaders.text import build
@@ -38,10 +40,12 @@ class PdfLoader:
             array_maximum_element_count=_MAX_ELEMENTS, dictionary_maximum_element_count=_MAX_ELEMENTS
         ):
             reader = _open(raw)
+            work.report(work.Work(pages=len(reader.pages)))  # the child parser grants time for them
             texts = _texts(reader, raw)
             meta_title = _meta_title(reader)
         empty = [number for number, text in enumerate(texts, start=1) if not text]
         if empty and ocr.available():
+            work.report(work.Work(ocr_pages=len(empty)))
             for number, text in ocr.ocr_pages(raw.source, raw.data, empty).items():
                 texts[number - 1] = page_text(text, layout=None)
         sections = [Section(text, (), number) for number, text in enumerate(texts, start=1) if text]
