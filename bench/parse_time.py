@@ -8,7 +8,8 @@ document handed ahead as ``askdocs ingest`` does; a document's time is from its 
 is busy the whole time). ``--busy`` runs one CPU-bound process beside the bench (``python -c "while True: pass"``)
 for the whole run, as a second job on the machine would. The load average is sampled every 5 s.
 
-Prints and writes: per document its pages, MB, seconds, seconds per page, time budget and outcome; seconds per
+Prints and writes: per document its pages, MB, seconds, seconds per page, time budget (with the pages: what
+the child parser grants once the loader has counted them), whether it took a second try, and its outcome; seconds per
 page over the documents (p50, p95, max); the largest documents' totals; the load average during the run.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -30,6 +32,7 @@ from typing import Any
 from askdocs.errors import LoadError
 from askdocs.settings import load_settings
 from ingest.loaders import RawSource
+from ingest.loaders.work import Work
 from ingest.parsing import ChildParser
 
 
@@ -80,8 +83,21 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+class Retries(logging.Handler):
+    """The parser's "trying once more" warnings."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def measure(paths: list[Path]) -> list[dict[str, Any]]:
     parser = ChildParser.from_settings(load_settings(_env_file=None).ingest)
+    retries = Retries()
+    logging.getLogger("ingest.parsing").addHandler(retries)
     rows: list[dict[str, Any]] = []
     raws = ((path, RawSource(str(path), path.read_bytes())) for path in paths)
     last = time.perf_counter()
@@ -90,8 +106,8 @@ def measure(paths: list[Path]) -> list[dict[str, Any]]:
         pages, size = pages_of(path), path.stat().st_size
         row: dict[str, Any] = {"document": path.name, "pages": pages, "mb": round(size / 2**20, 2)}
         row |= {"seconds": round(now - last, 2), "s_per_page": round((now - last) / pages, 4)}
-        if budget := getattr(parser, "budget", None):
-            row["budget_s"] = round(budget.seconds(pages=pages, size=size), 1)
+        row["budget_s"] = round(parser.budget.seconds(size, Work(pages=pages)), 1)
+        row["retried"] = any(message.startswith(f"{path}: ") for message in retries.messages)
         row["error" if isinstance(result, LoadError) else "sections"] = (
             result.reason if isinstance(result, LoadError) else len(result.sections) if result else 0
         )
@@ -107,6 +123,7 @@ def summary(rows: list[dict[str, Any]], loads: list[float]) -> dict[str, Any]:
     return {
         "documents": len(rows),
         "failed": [f"{r['document']}: {r['error']}" for r in rows if "error" in r],
+        "retried": [r["document"] for r in rows if r["retried"]],
         "pages": sum(r["pages"] for r in rows),
         "seconds": round(sum(r["seconds"] for r in rows), 1),
         "s_per_page_p50": round(statistics.median(per_page), 4),
