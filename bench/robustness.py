@@ -25,7 +25,7 @@ from pathlib import Path
 from askdocs.errors import LoadError
 from bench.ingest import fetch
 from ingest.loaders import RawSource
-from ingest.parse_budget import ParseBudget
+from ingest.parse_limits import ParseBudget
 from ingest.parsing import ChildParser, ParseLimits
 
 PACKAGES = (

@@ -27,9 +27,10 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Any, Protocol, TypeVar
 
 from askdocs.errors import LoadError
@@ -37,7 +38,7 @@ from askdocs.models import Document
 from askdocs.settings import IngestSettings
 from ingest.loaders import RawSource, load, work
 from ingest.loaders.work import Work
-from ingest.parse_budget import ParseBudget, seconds_text
+from ingest.parse_limits import ParseBudget, ParseLimits, seconds_text
 
 log = logging.getLogger(__name__)
 K = TypeVar("K")
@@ -71,31 +72,17 @@ class InlineParser:
             yield key, None if raw is None else parse_one(raw)
 
 
-@dataclass(frozen=True, slots=True)
-class ParseLimits:
-    budget: ParseBudget = field(default_factory=ParseBudget)
-    memory_mb: int = 2048
-    ahead: int = 4  # documents handed to the child before their turn (reading overlaps embedding)
-    # A parse that ran out of time is tried once more with this many times its budget. The budget already allows
-    # for a busy machine (docs/INGEST.md, "Parse time"); a parse over it met a machine several times busier still,
-    # or a document that never ends: three times covers the first and bounds what the second costs (4 budgets).
-    retry_factor: float = 3.0
-
-    def __post_init__(self) -> None:
-        if self.memory_mb < 256:
-            raise ValueError(f"parse memory limit must be at least 256 MB, got {self.memory_mb}")
-        if self.ahead < 1:
-            raise ValueError(f"ahead must be at least 1 document, got {self.ahead}")
-        if self.retry_factor < 1:
-            raise ValueError(f"a second try gets at least the first one's time, got a factor of {self.retry_factor}")
-
-
 class ChildParser:
     """Parses in one child process at a time, a fresh interpreter (the parent's model and threads are not
     copied, and the memory limit counts the parser alone); see the module docstring."""
 
     def __init__(self, limits: ParseLimits = ParseLimits()) -> None:
         self.limits = limits
+        # A child that finished a stream waits for the next: an upload, a URL job or a crawled page is a stream of
+        # one document, and a new interpreter with the loaders imported costs it 0.5-2 s.
+        self._idle: list[_Child] = []
+        self._lock = threading.Lock()
+        weakref.finalize(self, _stop_all, self._idle)
 
     @classmethod
     def from_settings(cls, settings: IngestSettings) -> ChildParser:
@@ -106,7 +93,7 @@ class ChildParser:
         return self.limits.budget
 
     def map(self, items: Iterable[tuple[K, RawSource | None]]) -> Iterator[tuple[K, Parsed]]:
-        child = _Child(self.limits.memory_mb)
+        child = self._take()
         pending: deque[tuple[K, RawSource | None]] = deque()
         try:
             for item in items:
@@ -118,7 +105,22 @@ class ChildParser:
             while pending:
                 yield self._next(child, pending)
         finally:
-            child.stop()
+            self._give_back(child)
+
+    def _take(self) -> _Child:
+        with self._lock:
+            child = self._idle.pop() if self._idle else None
+        return child if child is not None and child.alive else _Child(self.limits.memory_mb)
+
+    def _give_back(self, child: _Child) -> None:
+        """Kept for the next stream if its work is done and it holds under half the memory limit (what the
+        documents before leave behind must not cost the next ones theirs); else stopped."""
+        spent = child.in_flight > 0 or not child.alive or (_resident_mb(child.pid) or 0) > self.limits.memory_mb / 2
+        with self._lock:
+            if not spent and not self._idle:
+                self._idle.append(child)
+                return
+        child.stop()
 
     def _next(self, child: _Child, pending: deque[tuple[K, RawSource | None]]) -> tuple[K, Parsed]:
         """The next result. A stopped child is gone with every document it held: they are sent again to a new
@@ -226,6 +228,14 @@ class _Child:
         for raw in resend:
             self.send(raw)
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
     def stop(self) -> None:
         self._tasks.put(None)
         if self._process.poll() is None:
@@ -235,6 +245,11 @@ class _Child:
 
 _STARTED = "started"
 _EOF = object()
+
+
+def _stop_all(children: list[_Child]) -> None:
+    for child in children:
+        child.stop()
 
 
 def _feed(tasks: queue.Queue[RawSource | None], pipe: IO[bytes] | None) -> None:

@@ -23,7 +23,7 @@ from askdocs.settings import ChunkingSettings, IngestSettings, load_settings
 from ingest.loaders import RawSource, load, work
 from ingest.loaders.text import MarkdownLoader
 from ingest.loaders.work import Work
-from ingest.parse_budget import ParseBudget
+from ingest.parse_limits import ParseBudget
 from ingest.parsing import ChildParser, InlineParser, ParseLimits
 from ingest.pipeline import Ingestor
 from tests.conftest import FIXTURES, HANDBOOK
@@ -127,6 +127,20 @@ def test_a_parse_over_its_budget_twice_is_reported_with_both_attempts_and_the_ne
         "ASKDOCS_INGEST__PARSE_TIMEOUT_S and ASKDOCS_INGEST__PARSE_TIMEOUT_PER_{PAGE,OCR_PAGE,MB}_S"
     )
     assert isinstance(after, Document) and after.title == "Small"
+
+
+def test_the_child_waits_for_the_next_stream_and_its_limits_hold_there() -> None:
+    parser = ChildParser(ParseLimits(ParseBudget(base_s=0.3, per_mb_s=0)))
+    [(_, first)] = parser.map([(1, SMALL)])  # one document, as an upload or a URL job is
+    [child] = parser._idle
+    pid = child.pid
+    [(_, second)] = parser.map([(2, SMALL)])
+    assert isinstance(first, Document) and isinstance(second, Document)
+    assert [c.pid for c in parser._idle] == [pid] and child.alive  # the same process parsed both
+    [(_, slow), (_, after)] = parser.map([(3, huge_html(300_000)), (4, SMALL)])
+    assert isinstance(slow, LoadError) and "parsing took longer than 0.3 s" in slow.reason
+    assert isinstance(after, Document)
+    assert [c.pid for c in parser._idle] not in ([pid], [])  # stopped for its time; its successor waits now
 
 
 def test_a_parse_over_the_memory_limit_is_reported() -> None:

@@ -1,4 +1,4 @@
-"""How long one document's parse may take: it grows with the work, so a big filing on a busy machine is not lost.
+"""The limits of one document's parse. Its time grows with the work, so a big filing on a busy machine is not lost.
 
 A fixed limit per document either stops a 300-page annual report on a busy machine or lets a runaway parse of a
 small file run for many minutes. The budget is a base every document gets, plus time for each MB of the file, each
@@ -8,7 +8,7 @@ The defaults and how they were chosen: docs/INGEST.md, "Parse time".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from askdocs.settings import IngestSettings
 from ingest.loaders.work import Work
@@ -66,3 +66,22 @@ class ParseBudget:
 def seconds_text(seconds: float) -> str:
     """0.01 s, 0.3 s, 92.4 s, 276 s, 1234 s."""
     return f"{seconds:.3g} s" if seconds < 100 else f"{seconds:.0f} s"
+
+
+@dataclass(frozen=True, slots=True)
+class ParseLimits:
+    budget: ParseBudget = field(default_factory=ParseBudget)
+    memory_mb: int = 2048
+    ahead: int = 4  # documents handed to the child before their turn (reading overlaps embedding)
+    # A parse that ran out of time is tried once more with this many times its budget. The budget already allows
+    # for a busy machine (docs/INGEST.md, "Parse time"); a parse over it met a machine several times busier still,
+    # or a document that never ends: three times covers the first and bounds what the second costs (4 budgets).
+    retry_factor: float = 3.0
+
+    def __post_init__(self) -> None:
+        if self.memory_mb < 256:
+            raise ValueError(f"parse memory limit must be at least 256 MB, got {self.memory_mb}")
+        if self.ahead < 1:
+            raise ValueError(f"ahead must be at least 1 document, got {self.ahead}")
+        if self.retry_factor < 1:
+            raise ValueError(f"a second try gets at least the first one's time, got a factor of {self.retry_factor}")
