@@ -51,23 +51,27 @@ class _Unfollowed(Exception):
     """The stream holds something only pypdf's own parser reads the way pypdf does."""
 
 
+_PYPDF_PARSE = ContentStream._parse_content_stream
+
+
+def _parse(self: ContentStream, stream: Any) -> None:  # the BytesIO that ContentStream.operations passes
+    try:
+        operations = _operations(stream.getvalue(), self.forced_encoding)
+    except Exception:  # _Unfollowed, or pypdf's own error: pypdf parses it and says what it says
+        _PYPDF_PARSE(self, stream)
+        return
+    self._operations.extend(operations)
+
+
 @contextmanager
 def parsed_fast() -> Iterator[None]:
-    original = ContentStream._parse_content_stream
-
-    def parse(self: ContentStream, stream: Any) -> None:  # the BytesIO ContentStream.operations passes
-        try:
-            operations = _operations(stream.getvalue(), self.forced_encoding)
-        except Exception:  # _Unfollowed, or pypdf's own error: pypdf parses it and says what it says
-            original(self, stream)
-            return
-        self._operations.extend(operations)
-
-    ContentStream._parse_content_stream = parse  # type: ignore[method-assign]
+    # Put back as pypdf has it, whatever happened meanwhile: two threads loading PDFs at once leave it right (the
+    # later one's pages after the first one's end are read by pypdf's own parser, slower, the same).
+    ContentStream._parse_content_stream = _parse  # type: ignore[method-assign]
     try:
         yield
     finally:
-        ContentStream._parse_content_stream = original  # type: ignore[method-assign]
+        ContentStream._parse_content_stream = _PYPDF_PARSE  # type: ignore[method-assign]
 
 
 def _operations(data: bytes, encoding: Any) -> list[tuple[Any, bytes]]:
