@@ -1,12 +1,16 @@
 """Parse time per page of real filings, through the real child parser with the configured limits.
 
-    .venv/bin/python -m bench.parse_time --pdfs /tmp/eval/financebench-dev/pdfs [--busy] [--only NAME ...]
-                                         [--out docs/bench/parse-time.json]
+    .venv/bin/python -m bench.parse_time --pdfs /tmp/eval/financebench-dev/pdfs [--busy] [--inline]
+                                         [--only NAME ...] [--out docs/bench/parse-time.json]
 
 Each PDF is parsed by ``ChildParser`` with the limits of ``ASKDOCS_INGEST__*`` (the defaults unless set), one
 document handed ahead as ``askdocs ingest`` does; a document's time is from its result to the next one's (the child
 is busy the whole time). ``--busy`` runs one CPU-bound process beside the bench (``python -c "while True: pass"``)
 for the whole run, as a second job on the machine would. The load average is sampled every 5 s.
+
+``--inline`` instead loads each PDF in this process (``ingest.loaders.load``) and times its CPU seconds, which
+depend less on what else the machine runs, and keeps a SHA-256 of its title and text: run it on two checkouts to
+compare a change's speed and text (it runs on checkouts older than the budget).
 
 Prints and writes: per document its pages, MB, seconds, seconds per page, time budget (with the pages: what
 the child parser grants once the loader has counted them), whether it took a second try, and its outcome; seconds per
@@ -16,6 +20,7 @@ page over the documents (p50, p95, max); the largest documents' totals; the load
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -31,8 +36,7 @@ from typing import Any
 
 from askdocs.errors import LoadError
 from askdocs.settings import load_settings
-from ingest.loaders import RawSource
-from ingest.loaders.work import Work
+from ingest.loaders import RawSource, load
 from ingest.parsing import ChildParser
 
 
@@ -94,7 +98,26 @@ class Retries(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+def measure_inline(paths: list[Path]) -> list[dict[str, Any]]:
+    """CPU seconds of the loader in this process, and a hash of what it read."""
+    rows: list[dict[str, Any]] = []
+    for path in paths:
+        raw, pages = RawSource(path.name, path.read_bytes()), pages_of(path)
+        started = time.process_time()
+        document = load(raw)
+        cpu = time.process_time() - started
+        text = "\x00".join([document.title, *(s.text for s in document.sections)])
+        row = {"document": path.name, "pages": pages, "mb": round(len(raw.data) / 2**20, 2), "seconds": round(cpu, 2)}
+        row |= {"s_per_page": round(cpu / pages, 4), "retried": False, "sections": len(document.sections)}
+        row["text_sha256"] = hashlib.sha256(text.encode()).hexdigest()
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
 def measure(paths: list[Path]) -> list[dict[str, Any]]:
+    from ingest.loaders.work import Work
+
     parser = ChildParser.from_settings(load_settings(_env_file=None).ingest)
     retries = Retries()
     logging.getLogger("ingest.parsing").addHandler(retries)
@@ -106,7 +129,7 @@ def measure(paths: list[Path]) -> list[dict[str, Any]]:
         pages, size = pages_of(path), path.stat().st_size
         row: dict[str, Any] = {"document": path.name, "pages": pages, "mb": round(size / 2**20, 2)}
         row |= {"seconds": round(now - last, 2), "s_per_page": round((now - last) / pages, 4)}
-        row["budget_s"] = round(parser.budget.seconds(size, Work(pages=pages)), 1)
+        row["budget_s"] = round(parser.budget.seconds(size, Work(pages=pages)), 1)  # with the pages counted
         row["retried"] = any(message.startswith(f"{path}: ") for message in retries.messages)
         row["error" if isinstance(result, LoadError) else "sections"] = (
             result.reason if isinstance(result, LoadError) else len(result.sections) if result else 0
@@ -144,6 +167,7 @@ def main() -> None:
     parser.add_argument("--pdfs", type=Path, required=True, help="folder of PDFs (all *.pdf in it)")
     parser.add_argument("--only", nargs="*", default=None, help="just these file names")
     parser.add_argument("--busy", action="store_true", help="a CPU-bound process beside the bench")
+    parser.add_argument("--inline", action="store_true", help="CPU seconds of the loader in this process")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     paths = sorted(args.pdfs.glob("*.pdf"))
@@ -153,10 +177,11 @@ def main() -> None:
         raise SystemExit(f"no PDFs in {args.pdfs}")
     started = time.perf_counter()
     with busy(args.busy), LoadSampler() as loads:
-        rows = measure(paths)
+        rows = measure_inline(paths) if args.inline else measure(paths)
     result = {
         "command": " ".join(["python -m bench.parse_time", *sys.argv[1:]]),
         "busy": args.busy,
+        "clock": "CPU seconds in this process" if args.inline else "wall seconds through the child parser",
         "cpus": os.cpu_count(),
         "limits": {k: v for k, v in load_settings(_env_file=None).ingest.model_dump().items() if "parse" in k},
         "wall_s": round(time.perf_counter() - started, 1),
