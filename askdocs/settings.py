@@ -269,9 +269,13 @@ class IngestSettings(BaseModel):
     allow_private_network: bool = Field(
         default=False, description="let URL ingestion reach private, loopback and link-local addresses"
     )
-    parse_timeout_s: float = Field(
-        default=120.0, gt=0, description="a document that takes longer to parse is stopped and reported"
-    )
+    # A document's parse may take parse_timeout_s + per_page_s x its pages + per_ocr_page_s x its pages to OCR +
+    # per_mb_s x its size in MB (ingest/parsing.py ParseBudget); over that it is stopped and tried once more with
+    # three times the time, then reported. Before, parse_timeout_s alone was the limit: it is now the base.
+    parse_timeout_s: float = Field(default=60.0, gt=0, description="the parse time every document gets")
+    parse_timeout_per_page_s: float = Field(default=1.0, ge=0, description="more parse time per PDF page")
+    parse_timeout_per_ocr_page_s: float = Field(default=20.0, ge=0, description="more parse time per page to OCR")
+    parse_timeout_per_mb_s: float = Field(default=5.0, ge=0, description="more parse time per MB of the file")
     parse_memory_mb: int = Field(
         default=2048, ge=256, description="address space of the parser process; a document needing more is reported"
     )

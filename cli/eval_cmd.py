@@ -25,8 +25,8 @@ def retrieval(
     dataset: Annotated[
         Path,
         typer.Option(
-            help="SQuAD-format JSON (e.g. ../shared/eval/squad2-dev.json), or Docugami's 10-Q set: its tarball "
-            "or unpacked folder (document-level gold)."
+            help="SQuAD-format JSON (e.g. ../shared/eval/squad2-dev.json), Docugami's 10-Q set (document-level "
+            "gold) or FinanceBench (page-level gold): the set's tarball or unpacked folder."
         ),
     ],
     chunker: Annotated[str, typer.Option(help="Strategy, or several separated by commas.")] = "recursive",
@@ -62,6 +62,13 @@ def retrieval(
         str, typer.Option(help="train, test or all: the half of the documents to measure on (see --split-seed).")
     ] = "all",
     split_seed: Annotated[int, typer.Option(help="Seed of --split (the one `finetune embeddings` used).")] = 0,
+    index_cache: Annotated[
+        Path | None,
+        typer.Option(
+            help="FinanceBench: where built indexes are kept and reused, keyed by the PDFs, chunking, model and "
+            "ingest code (default ~/.cache/askdocs-eval/indexes)."
+        ),
+    ] = None,
 ) -> None:
     """Ingest the articles with each strategy into a throwaway index and score retrieval of the gold answers."""
     from evals.retrieval import RetrievalPlan
@@ -79,6 +86,15 @@ def retrieval(
         bm25=bm25,
     )
     with clean_errors():
+        from evals.financebench import is_financebench
+
+        if is_financebench(dataset):
+            if model:
+                fail("--model is not supported with FinanceBench's page-level set; compare models one run each")
+            _retrieval_pages(
+                dataset, plan, settings, split=split, seed=split_seed, limit=limit, out=out, cache=index_cache
+            )
+            return
         from askdocs.components import make_embedder
         from evals.docugami import is_docugami, load_docugami
         from evals.report import results_table, write_outputs
@@ -100,6 +116,36 @@ def retrieval(
         console.print(results_table(results, title), width=max(console.width, 150))
         for path in write_outputs(results, out, data.name, _command()):
             console.print(f"wrote {path}")
+
+
+def _retrieval_pages(
+    dataset: Path, plan: Any, settings: Any, *, split: str, seed: int, limit: int | None, out: Path, cache: Path | None
+) -> None:
+    """FinanceBench: page recall, page +-1 and doc recall of every run, over an index built once and reused."""
+    from askdocs.components import make_embedder
+    from evals.financebench import open_financebench, split_companies
+    from evals.index_cache import DEFAULT_ROOT
+    from evals.pages import evaluate_pages, summary
+    from evals.report import results_table, write_outputs
+
+    with open_financebench(dataset) as data, _Progress() as progress:
+        questions = split_companies(data.questions, split, seed)[:limit]
+        run = evaluate_pages(data, plan, settings, make_embedder(settings), questions, cache or DEFAULT_ROOT, progress)
+    for built in run.indexes:
+        how = "reused" if built.reused else f"built in {built.ingest_s:.0f} s"
+        console.print(
+            f"index {built.folder} ({how}): {len(built.names)} filings, {built.chunks} chunks", highlight=False
+        )
+        for doc, why in built.failed.items():
+            err_console.print(f"warning: {doc} was not ingested ({why}); its questions count as misses")
+    name = data.name if split == "all" else f"{data.name}-{split}-seed{seed}"
+    title = f"{name}: {len(questions)} questions, {len(data.pdfs)} filings, top {plan.top_k}; recall@k of the gold page"
+    console.print(results_table(run.results, title), width=max(console.width, 150))
+    for line in summary(run, plan.top_k):
+        console.print(line, highlight=False)
+    extra = {"per_question": {"columns": ["page", "page +-1", "doc"], "ranks": run.ranks}}
+    for path in write_outputs(run.results, out, name, _command(), extra):
+        console.print(f"wrote {path}")
 
 
 def _model_embedder(settings: Any, model: Path) -> Any:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from rich.table import Table
 
@@ -56,7 +57,10 @@ def markdown_table(results: Sequence[StrategyResult]) -> str:
     return "\n".join(lines)
 
 
-def write_outputs(results: Sequence[StrategyResult], out: Path, dataset: str, command: str) -> list[Path]:
+def write_outputs(
+    results: Sequence[StrategyResult], out: Path, dataset: str, command: str, extra: Mapping[str, Any] | None = None
+) -> list[Path]:
+    """The JSON (with ``extra`` fields, e.g. each question's ranks), the Markdown table and the chart."""
     out.mkdir(parents=True, exist_ok=True)
     record = settings_in_force()
     data = {
@@ -64,6 +68,7 @@ def write_outputs(results: Sequence[StrategyResult], out: Path, dataset: str, co
         "command": command,
         "settings_in_force": record,
         "results": [asdict(r) for r in results],
+        **(extra or {}),
     }
     json_path = out / f"retrieval-{dataset}.json"
     json_path.write_text(json.dumps(data, indent=2))
