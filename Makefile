@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The runtime environment (offline model hub, OpenMP) is set by askdocs itself: askdocs/runtime.py.
 
-.PHONY: run test check install lint types unit clean
+.PHONY: run test check install lint types unit clean local-cluster
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/askdocs ingest --if-empty examples/handbook
 	$(BIN)/askdocs serve --host $${ASKDOCS_HOST:-0.0.0.0} --port $${ASKDOCS_PORT:-8000}
+
+# Several machines on this one: 3 Qdrant peers, PostgreSQL, 2 API processes and 2 workers on loopback; Ctrl-C stops all.
+local-cluster: $(STAMP)
+	$(BIN)/python scripts/local-cluster $(CLUSTER_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -6,13 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from app.limits import RateLimit
+from app.limits import RateLimits
 from askdocs.embedding import Embedder
 from askdocs.index.protocol import VectorIndex
 from askdocs.jobs import JobQueue
 from askdocs.qa.pipeline import AnswerPipeline
 from askdocs.settings import Settings
 from askdocs.store.keys import KeyStore
+from askdocs.store.ratelimits import SqlRateCounts
 from askdocs.store.sqllog import BackgroundLog
 from askdocs.store.store import Store
 
@@ -34,7 +35,7 @@ class Container:
     store: Store | None = None
     background: Background | None = None
     keys: KeyStore | None = None  # API keys; none stored (and auth not required): callers are anonymous
-    rate_limit: RateLimit | None = None
+    rate_limit: RateLimits | None = None  # counted in the store: every replica on it enforces the same limits
 
     def close(self) -> None:
         if self.background is not None:
@@ -69,7 +70,7 @@ def build_container(
     container.store = store
     container.interactions = BackgroundLog(store.interactions) if settings.log.enabled else None
     container.keys = KeyStore(store.engine)
-    container.rate_limit = RateLimit(settings.auth.rate_limit)
+    container.rate_limit = RateLimits(settings.auth, SqlRateCounts(store.engine))
     if background is not None:
         container.background = background(container)
     return container

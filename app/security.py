@@ -16,7 +16,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from app.deps import ContainerDep
-from askdocs.settings import AuthSettings
+from app.limits import RateLimits
+from askdocs.settings import AuthSettings, Rate
 
 ADMIN_TOKEN_NAME = "admin-token"  # how ASKDOCS_ADMIN_TOKEN appears as a caller
 
@@ -35,12 +36,27 @@ class Caller:
 
 
 def get_caller(request: Request, container: ContainerDep) -> Caller:
-    """Authenticate (401 with the reason), then count the request against the caller's rate limit (429)."""
+    """Authenticate (401 with the reason), then count the request against the caller's rate limit (429): an
+    address without keys, a frontend key as a whole (each person it asks for is counted by ``person_for``), any
+    other caller on its own."""
     caller = _authenticated(request, container)
-    if container.rate_limit is not None:
-        container.rate_limit.check(caller.limit_key)
+    limits = container.rate_limit
+    if limits is not None:
+        limits.check(_rate_of(limits, caller), caller.limit_key, _who(caller))
     request.state.caller = caller
     return caller
+
+
+def _rate_of(limits: RateLimits, caller: Caller) -> Rate | None:
+    if caller.scope == "anonymous":
+        return limits.anonymous
+    return limits.frontend if caller.vouches_for_groups else limits.caller
+
+
+def _who(caller: Caller) -> str:
+    if caller.scope == "anonymous":
+        return "the address " + caller.limit_key.removeprefix("address:")
+    return f"the user {caller.name!r}" if caller.scope == "proxy" else f"the key {caller.name!r}"
 
 
 def _authenticated(request: Request, container: ContainerDep) -> Caller:
@@ -119,14 +135,17 @@ def groups_for(caller: Caller, asked: list[str]) -> tuple[str, ...]:
     return caller.groups
 
 
-def person_for(caller: Caller, vouched: str | None, field: str) -> str | None:
-    """Who the log names: the caller, or, from a frontend, the person it vouches for (the Slack user it asks for)."""
+def person_for(caller: Caller, vouched: str | None, field: str, limits: RateLimits | None) -> str | None:
+    """Who the log names: the caller, or, from a frontend, the person it vouches for (the Slack user it asks for),
+    whose request is then counted against that person's own rate limit (429), not only the frontend's."""
     if vouched is None:
         return caller.name
     if not caller.vouches_for_groups:
         raise HTTPException(
             403, f"the {field!r} field is honoured only from a frontend key (a Slack bot, an SSO proxy)"
         )
+    if limits is not None:
+        limits.check(limits.caller, f"person:{caller.name}:{vouched}", f"{vouched!r}, asked for by {caller.name!r}")
     return vouched
 
 

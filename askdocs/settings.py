@@ -6,6 +6,8 @@ or in the service's lifespan.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -45,8 +47,31 @@ class QdrantSettings(BaseModel):
     api_key: SecretStr | None = None
     collection: str = Field(default="askdocs", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     timeout_s: float = Field(default=10.0, gt=0)
+    # How a collection askdocs creates on a server is laid out (askdocs/index/layout.py); an existing one keeps its
+    # own. Not refused without a URL: `askdocs index migrate` reads an embedded index and creates on a server.
+    shard_number: int | None = Field(
+        default=None, ge=1, le=1000, description="shards of a new collection; unset = one per peer (Qdrant's)"
+    )
+    replication_factor: int = Field(default=1, ge=1, le=100, description="copies of each shard, on distinct peers")
+    write_consistency_factor: int = Field(
+        default=1, ge=1, le=100, description="copies that must apply a write before it is acknowledged"
+    )
+    on_disk: bool = Field(default=False, description="dense vectors memory-mapped from disk, not held in RAM")
+    quantization: Literal["none", "int8"] = Field(
+        default="none", description="int8: scalar-quantised copies of the dense vectors kept in RAM for search"
+    )
 
-    _unset = field_validator("url", "api_key", mode="before")(_empty_is_unset)
+    _unset = field_validator("url", "api_key", "shard_number", mode="before")(_empty_is_unset)
+
+    @model_validator(mode="after")
+    def _consistency_within_copies(self) -> QdrantSettings:
+        if self.write_consistency_factor > self.replication_factor:
+            raise ValueError(
+                f"ASKDOCS_QDRANT__WRITE_CONSISTENCY_FACTOR ({self.write_consistency_factor}) cannot exceed "
+                f"ASKDOCS_QDRANT__REPLICATION_FACTOR ({self.replication_factor}): a write would wait for more "
+                "copies than each shard has; lower the first or raise the second"
+            )
+        return self
 
 
 class LLMSettings(BaseModel):
@@ -98,11 +123,45 @@ class DatabaseSettings(BaseModel):
     _unset = field_validator("url", mode="before")(_empty_is_unset)
 
 
+_PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+_RATE = re.compile(r"(\d+)\s*(?:/|per)\s*(\d*)\s*(second|minute|hour|day)s?", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """At most ``amount`` requests in any ``period_s`` seconds."""
+
+    amount: int
+    period_s: int
+
+    def __str__(self) -> str:
+        unit, seconds = next((u, n) for u, n in reversed(_PERIODS.items()) if self.period_s % n == 0)
+        count = self.period_s // seconds
+        return f"{self.amount}/{unit}" if count == 1 else f"{self.amount}/{count} {unit}s"
+
+
+def parse_rate(text: str) -> Rate:
+    """'120/minute', '120 per minute' or '10/2 hours'; ValueError saying what is expected otherwise."""
+    match = _RATE.fullmatch(text.strip())
+    if not match or int(match[1]) < 1 or match[2] == "0":
+        raise ValueError(f"{text!r} is not a rate limit such as 120/minute, 10/second or 1000/2 hours (empty: none)")
+    return Rate(int(match[1]), int(match[2] or 1) * _PERIODS[match[3].lower()])
+
+
 class AuthSettings(BaseModel):
     required: bool = Field(
         default=False, description="every endpoint but /health needs a key even before any key exists"
     )
-    rate_limit: str = Field(default="120/minute", description="per key (or per address without keys), e.g. 60/minute")
+    # Counted in the state store, so that every replica enforces the same limits (app/limits.py); empty = none.
+    rate_limit: str | None = Field(
+        default="120/minute", description="per key, per proxy user, and per person a frontend key asks for"
+    )
+    frontend_rate_limit: str | None = Field(
+        default="3000/minute", description="a frontend key as a whole (its people each have rate_limit)"
+    )
+    # None by default: an address may be a whole office behind a proxy, and a sequential client on a cheap endpoint
+    # sends hundreds of requests a second here (any limit it cannot reach would stop no flood either).
+    anonymous_rate_limit: str | None = Field(default=None, description="per address without keys, e.g. 600/minute")
     trust_proxy_headers: bool = Field(
         default=False, description="take the caller from an authenticating reverse proxy's headers (oauth2-proxy)"
     )
@@ -117,7 +176,14 @@ class AuthSettings(BaseModel):
     )
     max_body_kb: int = Field(default=256, ge=1, description="largest JSON request body (uploads: max_upload_mb)")
 
-    _unset = field_validator("metrics_token", mode="before")(_empty_is_unset)
+    _unset = field_validator(
+        "metrics_token", "rate_limit", "frontend_rate_limit", "anonymous_rate_limit", mode="before"
+    )(_empty_is_unset)
+
+    @field_validator("rate_limit", "frontend_rate_limit", "anonymous_rate_limit")
+    @classmethod
+    def _rate(cls, value: str | None) -> str | None:
+        return None if value is None else str(parse_rate(value))
 
 
 class LogSettings(BaseModel):
@@ -217,9 +283,13 @@ class IngestSettings(BaseModel):
     allow_private_network: bool = Field(
         default=False, description="let URL ingestion reach private, loopback and link-local addresses"
     )
-    parse_timeout_s: float = Field(
-        default=120.0, gt=0, description="a document that takes longer to parse is stopped and reported"
-    )
+    # A document's parse may take parse_timeout_s + per_page_s x its pages + per_ocr_page_s x its pages to OCR +
+    # per_mb_s x its size in MB (ingest/parsing.py ParseBudget); over that it is stopped and tried once more with
+    # three times the time, then reported. Before, parse_timeout_s alone was the limit: it is now the base.
+    parse_timeout_s: float = Field(default=60.0, gt=0, description="the parse time every document gets")
+    parse_timeout_per_page_s: float = Field(default=1.0, ge=0, description="more parse time per PDF page")
+    parse_timeout_per_ocr_page_s: float = Field(default=20.0, ge=0, description="more parse time per page to OCR")
+    parse_timeout_per_mb_s: float = Field(default=5.0, ge=0, description="more parse time per MB of the file")
     parse_memory_mb: int = Field(
         default=2048, ge=256, description="address space of the parser process; a document needing more is reported"
     )

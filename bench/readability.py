@@ -8,7 +8,9 @@ DIR holds ``<name>/source.html`` and ``<name>/expected.html`` per page (``pages/
 loader (``ingest.loaders.load``, as a web page); its text (every section, the heading path of each section
 written once above it) is scored against the text of ``expected.html``: both are split into lower-case words, each
 into the multiset of its word 4-grams; precision is the share of the extracted 4-grams found in the expected ones,
-recall the other way round, both summed over all pages (micro-averaged), F1 their harmonic mean.
+recall the other way round, both summed over all pages (micro-averaged), F1 their harmonic mean. A page is
+"empty" when the loader found no text in it (``no text found in the document``) though ``expected.html`` has some:
+the loader lost a whole page.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class PageScore:
     extracted: int  # 4-grams
     expected: int
     matched: int
+    empty: bool  # the loader found no text, expected.html has some
 
     @property
     def f1(self) -> float:
@@ -52,12 +55,13 @@ def _f1(matched: int, extracted: int, expected: int) -> float:
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
-def loader_text(name: str, html: bytes) -> str:
-    """The loader's text of the page: each section under its heading path, as it would be embedded."""
+def loader_text(name: str, html: bytes) -> str | None:
+    """The loader's text of the page: each section under its heading path, as it would be embedded; None when it
+    found no text at all."""
     try:
         document = load(RawSource(f"https://readability.test/{name}/", html, "text/html"))
     except LoadError:
-        return ""
+        return None
     parts: list[str] = []
     last_path: tuple[str, ...] = ()
     for section in document.sections:
@@ -69,10 +73,13 @@ def loader_text(name: str, html: bytes) -> str:
 
 
 def score_page(page: Path) -> PageScore:
-    expected = grams(BeautifulSoup((page / "expected.html").read_bytes(), "html.parser").get_text(" "))
-    extracted = grams(loader_text(page.name, (page / "source.html").read_bytes()))
+    expected_text = BeautifulSoup((page / "expected.html").read_bytes(), "html.parser").get_text(" ")
+    expected = grams(expected_text)
+    text = loader_text(page.name, (page / "source.html").read_bytes())
+    extracted = grams(text or "")
     matched = sum((extracted & expected).values())
-    return PageScore(page.name, sum(extracted.values()), sum(expected.values()), matched)
+    empty = text is None and bool(_WORD.search(expected_text))
+    return PageScore(page.name, sum(extracted.values()), sum(expected.values()), matched, empty)
 
 
 def main() -> None:
@@ -93,6 +100,8 @@ def main() -> None:
     precision, recall = matched / max(extracted, 1), matched / max(expected, 1)
     print(f"{len(scores)} pages in {elapsed:.1f} s")
     print(f"word 4-grams: precision {precision:.3f}  recall {recall:.3f}  F1 {_f1(matched, extracted, expected):.3f}")
+    empty = [s.name for s in scores if s.empty]
+    print(f"pages read as empty though expected.html has text: {len(empty)}{': ' if empty else ''}{', '.join(empty)}")
     print(f"worst {args.worst} pages by F1:")
     for s in sorted(scores, key=lambda s: s.f1)[: args.worst]:
         print(f"  {s.name:45} F1 {s.f1:.3f}  extracted {s.extracted:6}  expected {s.expected:6}  matched {s.matched:6}")

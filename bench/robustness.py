@@ -4,7 +4,7 @@ child process with its time and memory limit (ingest/parsing.py), so a hang or a
 document, never fatal to the run.
 
     .venv/bin/python -m bench.robustness [--packages P ...] [--cache ~/.cache/askdocs-bench] [--sample N]
-                                         [--timeout 120] [--embed] [--out docs/bench/robustness.json]
+                                         [--embed] [--out docs/bench/robustness.json]
 
 Packages are fetched once with ``apt-get download`` + ``dpkg -x`` into the cache (never committed). ``--sample N``
 reads at most N PDFs of each package, evenly spread (HTML pages are all read). ``--embed`` also embeds the chunks.
@@ -25,6 +25,7 @@ from pathlib import Path
 from askdocs.errors import LoadError
 from bench.ingest import fetch
 from ingest.loaders import RawSource
+from ingest.parse_limits import ParseBudget
 from ingest.parsing import ChildParser, ParseLimits
 
 PACKAGES = (
@@ -81,7 +82,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     c = settings.chunking
     chunker = build_chunker(c.chunker, embedder, c.chunk_size, c.chunk_overlap)
     paths = [(package, p) for package in args.packages for p in files_of(fetch(package, args.cache), args.sample)]
-    parser = ChildParser(ParseLimits(timeout_s=args.timeout, memory_mb=args.memory_mb, ahead=1))
+    budget = ParseBudget.from_settings(settings.ingest)  # the time limits of ASKDOCS_INGEST__PARSE_TIMEOUT_*
+    parser = ChildParser(ParseLimits(budget, memory_mb=args.memory_mb, ahead=1))
     tally, started = Tally(), time.perf_counter()
     last = started
     raws = (((package, str(path)), _raw(path)) for package, path in paths)
@@ -125,7 +127,6 @@ def main() -> None:
     parser.add_argument("--packages", nargs="+", default=list(PACKAGES))
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "askdocs-bench")
     parser.add_argument("--sample", type=int, help="at most this many PDFs per package")
-    parser.add_argument("--timeout", type=float, default=120.0, help="parse time limit per document, seconds")
     parser.add_argument("--memory-mb", type=int, default=2048, help="parse memory limit per document")
     parser.add_argument("--embed", action="store_true", help="also embed every document's chunks")
     parser.add_argument("--out", type=Path, help="write the report here as JSON too")

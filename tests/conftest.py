@@ -19,6 +19,7 @@ from ingest.pipeline import Ingestor
 from ingest.sources import Reader, expand
 from tests.databases import TestDatabases
 from tests.netblock import sitecustomize as netblock
+from tests.qdrant import QdrantNode, QdrantUnavailable, qdrant_binary, start_cluster, start_node
 
 apply_defaults()  # no import above loads torch; the subprocesses tests start inherit these too
 # Which engine the state store of every test uses: sqlite (default) or postgresql (``make test`` runs both).
@@ -48,6 +49,56 @@ def embedder() -> SentenceTransformerEmbedder:
     model = SentenceTransformerEmbedder()
     model.warm_up()
     return model
+
+
+@pytest.fixture(scope="session")
+def qdrant_executable() -> Path:
+    """The pinned Qdrant binary (tests/qdrant.py). Without it the tests that need a server skip, saying why; with
+    ASKDOCS_TEST_REQUIRE_QDRANT set (CI sets it) they fail instead."""
+    try:
+        return qdrant_binary()
+    except QdrantUnavailable as exc:
+        if os.environ.get("ASKDOCS_TEST_REQUIRE_QDRANT"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def qdrant_server(qdrant_executable: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[QdrantNode]:
+    """One real Qdrant node for the session, on free loopback ports; tests keep apart by collection name
+    (``qdrant_collection``)."""
+    node = start_node(qdrant_executable, tmp_path_factory.mktemp("qdrant-node"))
+    yield node
+    node.stop()
+
+
+@pytest.fixture
+def qdrant_collection(qdrant_server: QdrantNode) -> Iterator[str]:
+    """A collection name of this test's own on the session's node, and its collection (and aliases) gone after."""
+    import uuid
+
+    from qdrant_client import QdrantClient, models
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    yield name
+    client = QdrantClient(url=qdrant_server.url, timeout=30, check_compatibility=False)
+    mine = [a.alias_name for a in client.get_aliases().aliases if a.alias_name.startswith(name)]
+    if mine:
+        drop = [models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=a)) for a in mine]
+        client.update_collection_aliases(change_aliases_operations=drop)
+    for collection in client.get_collections().collections:
+        if collection.name.startswith(name):
+            client.delete_collection(collection.name)
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def qdrant_cluster(qdrant_executable: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[QdrantNode]]:
+    """Three real Qdrant peers on loopback (a module's own: its tests kill and restart them)."""
+    nodes = start_cluster(qdrant_executable, tmp_path_factory.mktemp("qdrant-cluster"), size=3)
+    yield nodes
+    for node in nodes:
+        node.kill()
 
 
 @pytest.fixture(scope="session")

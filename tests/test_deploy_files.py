@@ -1,229 +1,71 @@
-"""The deployment files (docker/Dockerfile, docker-compose.yml, .dockerignore) against the code they deploy.
+"""The deployment files against the code they deploy: docker/Dockerfile, .dockerignore, and both compose files
+(docker-compose.yml: one machine; docker/cluster.compose.yml: the cluster, whose own topology and proxy are checked
+in tests/test_deploy_cluster.py).
 
-No Docker daemon here. Every compose file goes through a real Compose validator (Debian's ``docker-compose``,
-which ``.ci/run`` installs; without it those tests skip and say so), and the files are parsed and checked
-against the settings tree, the CLI, the HTTP routes and the repository's layout, so that a renamed setting,
-command or endpoint breaks a test, not a deployment.
+Every compose file goes through a real Compose validator (Debian's ``docker-compose``); the files are parsed and
+checked against the settings tree, the CLI, the HTTP routes and the repository's layout, so that a renamed setting,
+command or endpoint breaks a test, not a deployment. Helpers: tests/deploy.py.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 import re
-import shlex
-import shutil
-import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import typer
-import yaml
-from pydantic import BaseModel
+import sqlalchemy as sa
 
-from app.main import create_app
 from askdocs.runtime import DEFAULTS
 from askdocs.settings import LLMSettings, Settings
-from cli.main import app as cli_app
+from tests.deploy import (
+    CLUSTER,
+    COMPOSE,
+    DOCKERFILE,
+    MAKEFILE,
+    PASSWORD_VAR,
+    PYPROJECT,
+    ROOT,
+    TEST_PASSWORD,
+    URL,
+    askdocs_services,
+    check_argv,
+    compose_files,
+    copy_sources,
+    dockerfile,
+    dockerfile_stages,
+    dockerignore_patterns,
+    env_assignments,
+    environment,
+    exec_form,
+    healthcheck_argv,
+    instructions,
+    raw,
+    resolved,
+    route_paths,
+    run_compose,
+    service,
+    settings_field,
+    unknown_settings,
+    volume_pairs,
+)
+from tests.qdrant import VERSION as QDRANT_VERSION
 
-ROOT = Path(__file__).resolve().parent.parent
-DOCKERFILE = ROOT / "docker" / "Dockerfile"
-COMPOSE = ROOT / "docker-compose.yml"
-DOCKERIGNORE = ROOT / ".dockerignore"
-PYPROJECT = ROOT / "pyproject.toml"
-MAKEFILE = ROOT / "Makefile"
-
-ENV_NAME = re.compile(r"\bASKDOCS_[A-Z0-9_]*[A-Z0-9]")
-INTERPOLATION = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
-URL = re.compile(r"https?://[^\s'\"]+")
-
-Instruction = tuple[str, str]
-
-
-# --- helpers ------------------------------------------------------------------------------------------
-
-
-def dockerfile_stages(text: str) -> list[list[Instruction]]:
-    """Instructions as (KEYWORD, arguments), grouped by stage; continuations joined, comments dropped."""
-    stages: list[list[Instruction]] = []
-    pending = ""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1].rstrip() + " "
-            continue
-        keyword, _, args = (pending + line).partition(" ")
-        pending = ""
-        if keyword.upper() == "FROM":
-            stages.append([])
-        assert stages, f"instruction before FROM: {keyword}"
-        stages[-1].append((keyword.upper(), args.strip()))
-    return stages
+BOTH = [COMPOSE, CLUSTER]
+both = pytest.mark.parametrize("path", BOTH, ids=lambda p: str(p.relative_to(ROOT)))
 
 
-def dockerfile() -> list[list[Instruction]]:
-    return dockerfile_stages(DOCKERFILE.read_text(encoding="utf-8"))
-
-
-def instructions(stage: list[Instruction], keyword: str) -> list[str]:
-    return [args for kw, args in stage if kw == keyword]
-
-
-def exec_form(args: str) -> list[str]:
-    argv = json.loads(args)
-    assert isinstance(argv, list), args
-    assert all(isinstance(a, str) for a in argv), args
-    return argv
-
-
-def env_assignments(stage: list[Instruction]) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for args in instructions(stage, "ENV"):
-        for word in shlex.split(args):
-            key, sep, value = word.partition("=")
-            assert sep, f"ENV in the legacy 'KEY value' form: {args}"
-            values[key] = value
-    return values
-
-
-def compose_files() -> list[Path]:
-    """Every compose file in the repository (not in the venv, caches or git's own files)."""
-    skip = {".git", ".venv", "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
-    found = [p for p in ROOT.rglob("*compose*.y*ml") if not skip & set(p.relative_to(ROOT).parts)]
-    return sorted(found)
-
-
-def docker_compose() -> str:
-    """The ``docker-compose`` executable, or a skip that says why the files go unvalidated."""
-    found = shutil.which("docker-compose")
-    if found is None:
-        pytest.skip(
-            "docker-compose is not installed, so the compose files are NOT validated (apt-get install docker-compose)"
-        )
-    return found
-
-
-def run_compose(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``docker-compose -f PATH ARGS`` with none of the host's ASKDOCS_* or build variables set."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_") and k != "TORCH_INDEX_URL"}
-    argv = [docker_compose(), "--project-directory", str(path.parent), "-f", str(path), *args]
-    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
-
-
-def resolved_compose() -> dict[str, Any]:
-    """docker-compose.yml as Compose itself reads it: anchors merged, ``${VAR:-default}`` interpolated."""
-    done = run_compose(COMPOSE, "config")
-    assert done.returncode == 0, done.stderr
-    data = yaml.safe_load(done.stdout)
-    assert isinstance(data, dict)
-    return data
-
-
-def compose() -> dict[str, Any]:
-    data = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
-    return data
-
-
-def service(name: str) -> dict[str, Any]:
-    services = compose()["services"]
-    assert name in services, f"no service {name!r} in docker-compose.yml"
-    spec = services[name]
-    assert isinstance(spec, dict)
-    return spec
-
-
-def environment(spec: dict[str, Any]) -> dict[str, str]:
-    env = spec.get("environment", {})
-    if isinstance(env, list):
-        env = dict(item.partition("=")[::2] for item in env)
-    return {str(k): "" if v is None else str(v) for k, v in env.items()}
-
-
-def interpolate_unset(value: str) -> str:
-    """Compose's interpolation with none of the variables set on the host: ``${VAR:-d}`` -> ``d``."""
-    return INTERPOLATION.sub(lambda m: m.group(2) or "", value)
-
-
-def healthcheck_argv(spec: dict[str, Any]) -> list[str]:
-    test = spec["healthcheck"]["test"]
-    assert isinstance(test, list), "healthcheck.test should be a list (exec form)"
-    assert test[0] in ("CMD", "CMD-SHELL"), test
-    return [str(word) for word in test[1:]]
-
-
-def settings_field(env_name: str) -> tuple[type[BaseModel], str] | None:
-    """The model and leaf field that ``ASKDOCS_A__B`` sets, or None if it sets nothing."""
-    prefix = str(Settings.model_config.get("env_prefix"))
-    delimiter = str(Settings.model_config.get("env_nested_delimiter"))
-    if not env_name.startswith(prefix):
-        return None
-    model: type[BaseModel] = Settings
-    parts = env_name.removeprefix(prefix).lower().split(delimiter)
-    for depth, part in enumerate(parts):
-        field = model.model_fields.get(part)
-        if field is None:
-            return None
-        annotation = field.annotation
-        nested = isinstance(annotation, type) and issubclass(annotation, BaseModel)
-        if depth == len(parts) - 1:
-            return None if nested else (model, part)
-        if not nested:
-            return None
-        assert isinstance(annotation, type)
-        model = annotation
-    return None
-
-
-def cli_commands() -> dict[str, Any]:
-    """The subcommands of ``askdocs``, as click (typer's) command objects."""
-    commands = getattr(typer.main.get_command(cli_app), "commands", None)
-    assert isinstance(commands, dict), "cli.main.app should be a group of commands"
-    return commands
-
-
-def cli_options(name: str) -> set[str]:
-    return {opt for param in cli_commands()[name].params for opt in param.opts if opt.startswith("-")}
-
-
-def route_paths() -> set[str]:
-    return set(create_app().openapi()["paths"])
-
-
-def project_script() -> str:
-    scripts = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]["scripts"]
-    (name,) = scripts
-    assert scripts[name] == "cli.main:main"
-    return str(name)
-
-
-def check_argv(argv: list[str]) -> None:
-    """``askdocs CMD --opt ...``: the executable, the command and each option exist."""
-    assert argv[0] == project_script(), argv
-    assert argv[1] in cli_commands(), f"{argv[1]!r} is not an askdocs command"
-    unknown = {word.partition("=")[0] for word in argv[2:] if word.startswith("--")} - cli_options(argv[1])
-    assert not unknown, f"options unknown to 'askdocs {argv[1]}': {sorted(unknown)}"
-
-
-def copy_sources(stage: list[Instruction]) -> list[str]:
-    sources: list[str] = []
-    for args in instructions(stage, "COPY"):
-        words = shlex.split(args)
-        if any(word.startswith("--from") for word in words):
-            continue
-        sources += [word for word in words if not word.startswith("--")][:-1]
-    return sources
-
-
-def dockerignore_patterns() -> list[str]:
-    lines = DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
-    return [line.strip().rstrip("/") for line in lines if line.strip() and not line.startswith("#")]
+def settings_of(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The settings a container with this environment (and nothing else of askdocs') would run with."""
+    for key in [key for key in os.environ if key.startswith("ASKDOCS_")]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return Settings(_env_file=None)  # type: ignore[call-arg]
 
 
 # --- the helpers themselves (so that the checks below can fail) ----------------------------------------
@@ -244,16 +86,23 @@ def test_settings_field_rejects_unknown_names(name: str) -> None:
     assert settings_field(name) is None
 
 
+def test_check_argv_knows_subcommands_and_their_options() -> None:
+    check_argv(["askdocs", "db", "upgrade"])
+    for wrong in (["askdocs", "db", "upgrad"], ["askdocs", "db", "upgrade", "--to"], ["askdocs", "wroker"]):
+        with pytest.raises(AssertionError):
+            check_argv(wrong)
+
+
 def test_dockerfile_parser_joins_continuations_and_splits_stages() -> None:
     text = '# c\nFROM a AS one\nRUN x \\\n    # inner\n    && y\nFROM b\nCMD ["z"]\n'
     assert dockerfile_stages(text) == [[("FROM", "a AS one"), ("RUN", "x && y")], [("FROM", "b"), ("CMD", '["z"]')]]
 
 
-# --- docker-compose.yml --------------------------------------------------------------------------------
+# --- both compose files ------------------------------------------------------------------------------------
 
 
-def test_the_repository_has_a_compose_file_to_validate() -> None:
-    assert COMPOSE in compose_files()
+def test_the_repository_has_both_compose_files_to_validate() -> None:
+    assert set(BOTH) <= set(compose_files())
 
 
 @pytest.mark.parametrize("path", compose_files(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -276,35 +125,170 @@ def test_the_compose_validator_rejects_an_environment_line_under_depends_on(tmp_
     assert "depends_on.ASKDOCS_WORKER__IN_SERVICE" in done.stderr, done.stderr
 
 
-def test_api_queues_jobs_and_the_workers_run_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As Compose resolves it: the api runs no worker thread, each worker syncs a mounted sources file."""
-    services = resolved_compose()["services"]
-    workers = [name for name, spec in services.items() if "worker" in [str(w) for w in spec.get("command", [])]]
-    assert len(workers) == 2, workers
-    for name in ["api", *workers]:
-        for key in [key for key in os.environ if key.startswith("ASKDOCS_")]:
-            monkeypatch.delenv(key)
-        for key, value in environment(services[name]).items():
-            monkeypatch.setenv(key, value)
-        settings = Settings(_env_file=None)  # type: ignore[call-arg]
-        assert settings.worker.in_service is (name != "api"), name
+@both
+def test_without_the_database_password_compose_refuses_and_says_what_to_set(path: Path) -> None:
+    done = run_compose(path, "config", "-q", env={})
+    assert done.returncode != 0
+    assert PASSWORD_VAR in done.stderr and ".env.example" in done.stderr, done.stderr
+
+
+@both
+def test_every_askdocs_container_keeps_its_state_in_postgresql_not_in_a_shared_file(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As Compose resolves it: one PostgreSQL URL for all, whose user, database and password are the server's."""
+    data = resolved(path)
+    (db_name,) = [name for name, spec in data["services"].items() if str(spec["image"]).startswith("postgres:")]
+    db_env = environment(data["services"][db_name])
+    assert db_env["POSTGRES_PASSWORD"] == TEST_PASSWORD
+    for name, spec in askdocs_services(data).items():
+        settings = settings_of(environment(spec), monkeypatch)
+        url = sa.make_url(str(settings.database.url))
+        assert url.drivername == "postgresql+psycopg", f"{name}: {url}"
+        assert (url.host, url.port, url.username, url.password, url.database) == (
+            db_name,
+            5432,
+            db_env["POSTGRES_USER"],
+            TEST_PASSWORD,
+            db_env["POSTGRES_DB"],
+        ), name
+        targets = [target for _, target in volume_pairs(spec)]
+        assert not [t for t in targets if t == "/data" or ".sqlite" in t], f"{name} mounts state: {targets}"
+
+
+@both
+def test_postgres_is_pinned_kept_on_a_volume_checked_and_not_published(path: Path) -> None:
+    spec = service("postgres", path)
+    assert re.fullmatch(r"postgres:\d+\.\d+", spec["image"]), spec["image"]
+    assert ("postgres-data", "/var/lib/postgresql/data") in volume_pairs(spec)
+    assert "ports" not in spec
+    argv = healthcheck_argv(spec)
+    env = environment(spec)
+    assert argv[0] == "pg_isready"
+    assert argv[argv.index("--username") + 1] == env["POSTGRES_USER"]
+    assert argv[argv.index("--dbname") + 1] == env["POSTGRES_DB"]
+
+
+@both
+def test_askdocs_starts_after_the_store_is_healthy_and_migrated_once(path: Path) -> None:
+    services = askdocs_services(raw(path))
+    migrate = services.pop("migrate")
+    check_argv([str(word) for word in migrate["command"]])
+    assert migrate["command"][1:] == ["db", "upgrade"] and migrate["restart"] == "no"
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for name, spec in services.items():
+        depends = spec["depends_on"]
+        if name == "slack":  # the bot only needs a running API, which needs all of this
+            continue
+        assert depends["postgres"]["condition"] == "service_healthy", name
+        assert depends["migrate"]["condition"] == "service_completed_successfully", name
+
+
+@both
+def test_api_queues_jobs_and_the_workers_run_them(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As Compose resolves it: an API runs no worker thread; each worker syncs a mounted sources file, its own
+    shard of them, under its own name."""
+    services = askdocs_services(resolved(path))
+    workers = {name: spec for name, spec in services.items() if spec.get("command", [None, None])[1] == "worker"}
+    apis = [name for name, spec in services.items() if "command" not in spec]  # the image's CMD: askdocs serve
+    assert len(workers) >= 2 and apis, (workers, apis)
+    shards, ids = set(), set()
+    for name, spec in services.items():
+        if name not in apis and name not in workers:
+            continue
+        settings = settings_of(environment(spec), monkeypatch)
+        assert settings.worker.in_service is (name not in apis), name
         if name in workers:
             sources = settings.worker.sources_file
-            pairs = [str(volume).split(":")[:2] for volume in services[name]["volumes"]]
-            mounts = {target: source for source, target in pairs}
+            mounts = {target: source for source, target in volume_pairs(spec)}
             assert sources is not None and str(sources) in mounts, f"{name}: {sources} is not mounted"
             assert Path(mounts[str(sources)]).is_file(), mounts[str(sources)]
+            argv = [str(word) for word in spec["command"]]
+            shards.add(argv[argv.index("--shard") + 1])
+            ids.add(argv[argv.index("--id") + 1])
+    assert shards == {f"{i}/{len(workers)}" for i in range(len(workers))}, shards
+    assert len(ids) == len(workers)
 
 
-def test_every_service_command_is_a_real_askdocs_command() -> None:
-    commands = [spec["command"] for spec in compose()["services"].values() if "command" in spec]
-    assert len(commands) >= 3, commands
+@both
+def test_every_askdocs_command_is_a_real_askdocs_command(path: Path) -> None:
+    commands = [spec["command"] for spec in askdocs_services(raw(path)).values() if "command" in spec]
+    assert len(commands) >= 4, commands
     for command in commands:
         check_argv([str(word) for word in command])
 
 
-def test_compose_has_qdrant_and_api() -> None:
-    assert {"qdrant", "api"} <= set(compose()["services"])
+@both
+def test_qdrant_images_are_official_pinned_and_the_version_the_tests_run(path: Path) -> None:
+    """The official image at the version of the binary the server and cluster tests run (tests/qdrant.py)."""
+    images = {spec["image"] for spec in resolved(path)["services"].values() if "qdrant" in str(spec["image"])}
+    other = {spec["image"] for spec in resolved(COMPOSE)["services"].values() if "qdrant" in str(spec["image"])}
+    assert len(images) == 1 and images == other, (images, other)
+    assert images.pop() == f"qdrant/qdrant:v{QDRANT_VERSION}"
+
+
+@both
+def test_passthrough_variables_default_to_valid_settings(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With nothing set on the host but the password, the ``${VAR:-}`` defaults must not break or change the
+    settings: extractive answers, the default model, no admin token, a Qdrant server."""
+    for name, spec in askdocs_services(resolved(path)).items():
+        settings = settings_of(environment(spec), monkeypatch)
+        assert settings.qdrant.url and urlsplit(settings.qdrant.url).hostname in raw(path)["services"], name
+        assert not settings.llm.enabled, "an unset host LLM config must leave answers extractive"
+        assert settings.llm.model == LLMSettings().model
+        assert not (settings.admin_token and settings.admin_token.get_secret_value()), "no token unless set"
+
+
+@both
+def test_every_askdocs_variable_is_a_settings_field(path: Path) -> None:
+    names = set()
+    for text_of in (path, DOCKERFILE):
+        names |= set(re.findall(r"\bASKDOCS_[A-Z0-9_]*[A-Z0-9]", text_of.read_text(encoding="utf-8")))
+    for spec in raw(path)["services"].values():
+        names |= {k for k in environment(spec) if k.startswith("ASKDOCS_")}
+    assert {"ASKDOCS_QDRANT__URL", "ASKDOCS_DATABASE__URL", "ASKDOCS_DATA_DIR"} <= names
+    unknown = unknown_settings(names)
+    assert not unknown, f"not fields of askdocs.settings.Settings: {unknown}"
+
+
+@both
+def test_urls_point_only_at_loopback_or_compose_services(path: Path) -> None:
+    allowed = {"127.0.0.1", "localhost", *raw(path)["services"]}
+    for text_of in (path, DOCKERFILE):
+        for url in URL.findall(text_of.read_text(encoding="utf-8")):
+            assert urlsplit(url).hostname in allowed, f"{text_of.name} names an outside address: {url}"
+
+
+@both
+def test_named_volumes_are_declared(path: Path) -> None:
+    declared = set(raw(path).get("volumes") or {})
+    for spec in raw(path)["services"].values():
+        for source, _ in volume_pairs(spec):
+            if not source.startswith((".", "/", "~")):
+                assert source in declared, f"volume {source!r} is not declared at the top level"
+
+
+@both
+def test_the_optional_slack_and_llm_profiles(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bot asks the API where Compose serves it, with the bot's tokens; the LLM is a pinned image."""
+    services = resolved(path)["services"]
+    slack, llm = services["slack"], services["llm"]
+    assert slack["profiles"] == ["slack"] and llm["profiles"] == ["llm"]
+    assert [str(w) for w in slack["command"]] == ["askdocs", "slack"]
+    url = urlsplit(settings_of(environment(slack), monkeypatch).service.url)
+    target = services[str(url.hostname)]
+    published = {str(p.get("target")) for p in target.get("ports", [])} | {str(e) for e in target.get("expose", [])}
+    assert str(url.port) in published, (url, published)
+    assert {"ASKDOCS_SLACK__BOT_TOKEN", "ASKDOCS_SLACK__APP_TOKEN"} <= set(environment(slack))
+    assert re.fullmatch(r"ghcr\.io/ggml-org/llama\.cpp:server-b\d+", llm["image"]), llm["image"]
+    assert "ports" not in llm, "the LLM is for askdocs, on the compose network only"
+
+
+# --- docker-compose.yml: one machine -----------------------------------------------------------------------
+
+
+def test_compose_has_qdrant_postgres_and_api() -> None:
+    assert {"qdrant", "postgres", "api"} <= set(raw(COMPOSE)["services"])
 
 
 def test_api_waits_for_a_healthy_qdrant() -> None:
@@ -314,18 +298,17 @@ def test_api_waits_for_a_healthy_qdrant() -> None:
     assert "healthcheck" in service("qdrant"), "service_healthy never happens without a healthcheck"
 
 
-def test_qdrant_is_pinned_and_checked_without_curl() -> None:
+def test_qdrant_is_kept_on_a_volume_and_checked_without_curl() -> None:
     spec = service("qdrant")
-    assert re.fullmatch(r"qdrant/qdrant:v1\.\d+\.\d+", spec["image"]), spec["image"]
-    assert "/qdrant/storage" in [str(volume).split(":")[1] for volume in spec["volumes"]]
+    assert "/qdrant/storage" in [target for _, target in volume_pairs(spec)]
     argv = healthcheck_argv(spec)
     assert argv[0] in ("bash", "sh") or argv[0].endswith("/bash"), argv
     assert not {"curl", "wget"} & set(" ".join(argv).split()), "the qdrant image has neither curl nor wget"
-    assert "/dev/tcp/127.0.0.1/6333" in " ".join(argv)
+    assert "/dev/tcp/127.0.0.1/6333" in " ".join(argv) and "/readyz" in " ".join(argv)
 
 
 def test_api_is_built_from_the_dockerfile_and_published_on_8000() -> None:
-    spec = service("api")
+    spec: dict[str, Any] = service("api")
     build = spec["build"]
     assert (ROOT / build["context"] / build["dockerfile"]).resolve() == DOCKERFILE
     assert "8000:8000" in [str(p) for p in spec["ports"]]
@@ -359,47 +342,6 @@ def test_ingest_sample_runs_a_real_command_on_files_the_image_holds() -> None:
         copied = {source.rstrip("/") for source in copy_sources(runtime)}
         assert inside.parts[0] in copied, f"{path} is not copied into the image"
         assert any((ROOT / inside).iterdir()), f"{ROOT / inside} is empty or missing"
-
-
-def test_passthrough_variables_default_to_valid_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With nothing set on the host, the ``${VAR:-}`` defaults must not break or change the settings."""
-    for name in [name for name in os.environ if name.startswith("ASKDOCS_")]:
-        monkeypatch.delenv(name)
-    env = {k: interpolate_unset(v) for k, v in environment(service("api")).items()}
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert settings.qdrant.url == "http://qdrant:6333"
-    assert not settings.llm.enabled, "an unset host LLM config must leave answers extractive"
-    assert settings.llm.model == LLMSettings().model
-    assert not (settings.admin_token and settings.admin_token.get_secret_value()), "no token unless set"
-
-
-def test_every_askdocs_variable_is_a_settings_field() -> None:
-    names = set()
-    for path in (COMPOSE, DOCKERFILE):
-        names |= set(ENV_NAME.findall(path.read_text(encoding="utf-8")))
-    for spec in compose()["services"].values():
-        names |= {k for k in environment(spec) if k.startswith("ASKDOCS_")}
-    assert {"ASKDOCS_QDRANT__URL", "ASKDOCS_ADMIN_TOKEN", "ASKDOCS_DATA_DIR"} <= names
-    unknown = sorted(name for name in names if settings_field(name) is None)
-    assert not unknown, f"not fields of askdocs.settings.Settings: {unknown}"
-
-
-def test_urls_point_only_at_loopback_or_compose_services() -> None:
-    allowed = {"127.0.0.1", "localhost", *compose()["services"]}
-    for path in (COMPOSE, DOCKERFILE):
-        for url in URL.findall(path.read_text(encoding="utf-8")):
-            assert urlsplit(url).hostname in allowed, f"{path.name} names an outside address: {url}"
-
-
-def test_named_volumes_are_declared() -> None:
-    declared = set(compose().get("volumes") or {})
-    for spec in compose()["services"].values():
-        for volume in spec.get("volumes", []):
-            source = str(volume).split(":")[0]
-            if not source.startswith((".", "/", "~")):
-                assert source in declared, f"volume {source!r} is not declared at the top level"
 
 
 # --- docker/Dockerfile ---------------------------------------------------------------------------------
@@ -448,7 +390,9 @@ def test_dockerfile_copy_sources_exist_and_are_not_dockerignored() -> None:
 
 
 def test_dockerignore_keeps_local_state_out() -> None:
-    assert {".git", ".venv", "data", "*.egg-info", ".pytest_cache", "**/__pycache__"} <= set(dockerignore_patterns())
+    assert {".git", ".venv", "data", "*.egg-info", ".pytest_cache", "**/__pycache__", ".env"} <= set(
+        dockerignore_patterns()
+    )
 
 
 def test_runtime_environment_is_set_in_one_place_and_uses_data() -> None:

@@ -34,8 +34,9 @@ stream has started is an `error` event `{"detail": ...}`; a bad request is a nor
 @router.post("/ask", response_model=AskResponse)
 def ask(body: AskRequest, container: ContainerDep, caller: CallerDep, request: Request) -> AskResponse:
     """Answer a question from the indexed documents, citing sources as [n]."""
+    entry = _asked(body, caller, request, "api", container)  # first: the person's rate limit before any work
     result = container.pipeline.ask(body.question, _options(body, caller))
-    return response_of(result, log_answer(container, result, _asked(body, caller, request, "api")))
+    return response_of(result, log_answer(container, result, entry))
 
 
 @router.post(
@@ -46,9 +47,10 @@ def ask(body: AskRequest, container: ContainerDep, caller: CallerDep, request: R
 def ask_stream(body: AskRequest, container: ContainerDep, caller: CallerDep, request: Request) -> StreamingResponse:
     """Answer as /ask does, streaming the answer as it is generated (Server-Sent Events)."""
     # Search before the response starts, so that a bad question or filter is still a plain 422.
+    entry = _asked(body, caller, request, "stream", container)
     prepared = container.pipeline.prepare(body.question, _options(body, caller))
     return StreamingResponse(
-        _events(container, _asked(body, caller, request, "stream"), prepared),
+        _events(container, entry, prepared),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -59,9 +61,9 @@ def _options(body: AskRequest, caller: Caller) -> AskOptions:
     return AskOptions(body.top_k, body.filters, body.retrieval, body.mode, groups_for(caller, body.groups))
 
 
-def _asked(body: AskRequest, caller: Caller, request: Request, channel: Channel) -> LogEntry:
+def _asked(body: AskRequest, caller: Caller, request: Request, channel: Channel, container: Container) -> LogEntry:
     """The log's entry for this request: the person is the caller, or the one a frontend vouches for."""
-    asked_by = person_for(caller, body.asked_by, "asked_by")
+    asked_by = person_for(caller, body.asked_by, "asked_by", container.rate_limit)
     return LogEntry(body.question, channel, asked_by, getattr(request.state, "request_id", None))
 
 

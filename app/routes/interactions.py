@@ -30,7 +30,7 @@ def _interactions(container: ContainerDep) -> BackgroundLog:
 @router.post("/feedback", response_model=FeedbackOut)
 async def feedback(body: FeedbackIn, container: ContainerDep, caller: CallerDep) -> FeedbackOut:
     """Rate an answer by its interaction_id (from /ask); a second rating replaces the first."""
-    rated_by = person_for(caller, body.rated_by, "rated_by")
+    rated_by = await run_in_threadpool(person_for, caller, body.rated_by, "rated_by", container.rate_limit)
     rating = Feedback(body.interaction_id, body.rating, body.comment, body.corrected_answer, rated_by, time.time())
     try:
         replaced = await run_in_threadpool(_interactions(container).rate, rating)

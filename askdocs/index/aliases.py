@@ -1,6 +1,7 @@
-"""Qdrant server: the configured collection name is an alias of ``<name>_<stamp>``, so ``askdocs index reembed``
-can build a whole new collection beside the live one and switch to it in one atomic alias update; the replaced
-collection is kept (named in the new one's metadata) and ``askdocs index restore`` switches back to it."""
+"""Qdrant server: the configured collection name is an alias of ``<name>_initial``, later of ``<name>_<stamp>``, so
+``askdocs index reembed`` can build a whole new collection beside the live one and switch to it in one atomic alias
+update; the replaced collection is kept (named in the new one's metadata) and ``askdocs index restore`` switches
+back to it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,12 @@ from qdrant_client import QdrantClient, models
 
 MODEL_KEY = "askdocs_embedding_model"  # collection metadata: the model its vectors were made with
 PREVIOUS_KEY = "askdocs_previous"  # collection metadata: the collection it replaced (to restore)
+
+
+def initial_name(alias: str) -> str:
+    """The first collection behind ``alias``: one name, not a time, so that processes making it at the same moment
+    make one collection, not two of which the alias would keep the last (and lose what went into the other)."""
+    return f"{alias}_initial"
 
 
 def versioned_name(alias: str) -> str:

@@ -8,6 +8,7 @@ from askdocs.settings import Settings
 
 def open_index(settings: Settings) -> VectorIndex:
     if settings.qdrant.url:
+        from askdocs.index.layout import Layout
         from askdocs.index.server import ServerIndex
 
         key = settings.qdrant.api_key.get_secret_value() if settings.qdrant.api_key else None
@@ -18,6 +19,7 @@ def open_index(settings: Settings) -> VectorIndex:
             settings.qdrant.timeout_s,
             fusion=settings.retrieval.fusion,
             dense_weight=settings.retrieval.dense_weight,
+            layout=Layout.from_settings(settings.qdrant),
         )
     from askdocs.index.edge import EdgeIndex
     from askdocs.index.pointer import read_live

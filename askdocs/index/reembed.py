@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from qdrant_client import QdrantClient
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from askdocs.embedding import Embedder
 from askdocs.errors import VectorIndexError
@@ -25,6 +27,7 @@ from askdocs.index.aliases import (
     versioned_name,
 )
 from askdocs.index.edge import EdgeIndex
+from askdocs.index.layout import Layout
 from askdocs.index.pointer import Live, read_live, switch_live
 from askdocs.index.protocol import VectorIndex
 from askdocs.index.server import ServerIndex
@@ -97,23 +100,54 @@ def reembed_edge(
 def reembed_server(
     client: QdrantClient, alias: str, current_model: str, embedder: Embedder, advance: Advance = lambda n, total: None
 ) -> Switched:
-    """A new collection beside the one ``alias`` points at, then the alias switched in one request."""
+    """A new collection beside the one ``alias`` points at, then the alias switched in one request. The new one is
+    laid out as the live one (shards, copies, on disk, quantisation), not as the settings say: a re-embed changes
+    the model, and a laptop re-embedding a cluster's index with no cluster settings must not shrink it."""
     started = time.perf_counter()
-    live = _live_collection(client, alias)
-    reader = ServerIndex(client, live, physical=True)
-    if reader.count() == 0:
-        raise VectorIndexError(f"collection {live!r} is empty: nothing to re-embed")
-    target_name = versioned_name(alias)
-    try:
-        copied = copy_reembedded(reader, ServerIndex(client, target_name, physical=True), embedder, advance)
-    except BaseException:
-        if client.collection_exists(target_name):
-            client.delete_collection(target_name)  # never live: nothing refers to it
-        raise
-    model = embedder.model_id
-    record_origin(client, target_name, model, live, reader.stored_model() or current_model)
-    switch_alias(client, alias, target_name)
+    with _server_errors():
+        live = _live_collection(client, alias)
+        reader = ServerIndex(client, live, physical=True)
+        if reader.count() == 0:
+            raise VectorIndexError(f"collection {live!r} is empty: nothing to re-embed")
+        target_name = versioned_name(alias)
+        target = ServerIndex(client, target_name, physical=True, layout=Layout.of_collection(client, live))
+        try:
+            copied = copy_reembedded(reader, target, embedder, advance)
+        except VectorIndexError as exc:
+            left = _drop_unfinished(client, target_name)
+            if left:
+                raise VectorIndexError(f"{exc}{left}") from exc
+            raise
+        except BaseException:  # an interrupt: the same clean-up, quietly
+            _drop_unfinished(client, target_name)
+            raise
+        model = embedder.model_id
+        record_origin(client, target_name, model, live, reader.stored_model() or current_model)
+        switch_alias(client, alias, target_name)
     return Switched(target_name, live, model, copied, time.perf_counter() - started)
+
+
+@contextmanager
+def _server_errors() -> Iterator[None]:
+    """qdrant-client's errors, where this module calls it directly, as the index's error."""
+    try:
+        yield
+    except (UnexpectedResponse, ResponseHandlingException, OSError) as exc:
+        raise VectorIndexError(f"the Qdrant server failed: {exc}") from exc
+
+
+def _drop_unfinished(client: QdrantClient, name: str) -> str:
+    """Drop the half-built collection (never live: nothing refers to it); when that fails too, what was left."""
+    try:
+        if client.collection_exists(name):
+            client.delete_collection(name)
+        return ""
+    except (UnexpectedResponse, ResponseHandlingException, OSError) as exc:
+        return (
+            f". The unfinished collection {name!r} is left on the server (dropping it failed too: {exc}); nothing "
+            f"refers to it: delete it once the server answers (DELETE /collections/{name}); a new re-embed "
+            "builds another"
+        )
 
 
 def _live_collection(client: QdrantClient, alias: str) -> str:
@@ -140,6 +174,11 @@ def restore_edge(qdrant_dir: Path, collection: str) -> Switched:
 
 def restore_server(client: QdrantClient, alias: str) -> Switched:
     """Point ``alias`` back at the collection the live one replaced (twice: forth again)."""
+    with _server_errors():
+        return _restore_server(client, alias)
+
+
+def _restore_server(client: QdrantClient, alias: str) -> Switched:
     live = _live_collection(client, alias)
     metadata = metadata_of(client, live)
     previous = metadata.get(PREVIOUS_KEY)

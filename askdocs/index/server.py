@@ -1,12 +1,14 @@
-"""Server adapter: a Qdrant server through ``qdrant-client``.
+"""Server adapter: a Qdrant server (one node or a cluster) through ``qdrant-client``'s REST client, which
+threads may share: the service's requests reach Qdrant concurrently.
 
-Also accepts a ready client, so tests can hand it qdrant-client's in-process local mode, which is not
-thread-safe: every call goes through one lock.
+On a cluster: Qdrant's default read consistency (one active replica per shard) and write ordering (weak), every
+write waited for. Enough here: a replica that missed a write is out of service until it has caught up, and askdocs
+never writes one point two ways (its id hashes the document, version and position). Stronger reads or ordered
+writes would query several replicas or a shard's leader, and fail or slow down while a peer is down.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -16,15 +18,14 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from askdocs.errors import DimensionMismatchError, VectorIndexError
-from askdocs.index.aliases import MODEL_KEY, alias_target, versioned_name
+from askdocs.index.aliases import MODEL_KEY, alias_target, initial_name
 from askdocs.index.fusion import fuse
+from askdocs.index.layout import Layout, count_peers, create_collection
 from askdocs.index.points import (
     ACL,
     CHUNK_INDEX,
     DENSE,
     DOC_FIELDS,
-    INTEGER_INDEXES,
-    KEYWORD_INDEXES,
     SPARSE,
     VERSION,
     chunk_of,
@@ -59,17 +60,19 @@ class ServerIndex:
         fusion: Fusion = "dbsf",
         dense_weight: float = 1.0,
         physical: bool = False,
+        layout: Layout = Layout(),
     ) -> None:
         """``collection``: the configured name, an alias created with the collection it points at (``physical``:
-        a collection of that very name, as re-embedding builds)."""
+        a collection of that very name, as re-embedding builds). ``layout``: how to create it, if it is not there."""
         self._client = client
         self._physical = physical
+        self._layout = layout
         self.fusion = fusion  # how hybrid search fuses; may be changed between searches (evaluation does)
         self.dense_weight = dense_weight  # the dense list's weight in the fusion (the sparse list's is 1)
         self._collection = collection
         self._where = where
-        self._lock = threading.RLock()
         self._exists: bool | None = None
+        self._all_copies: bool | None = None  # the completeness check reads every copy (``_version_reads``)
         self._watched: str | None = None  # the model the service embeds questions with (``watch_model``)
         self._model_checked = -MODEL_RECHECK_S
 
@@ -83,17 +86,18 @@ class ServerIndex:
         *,
         fusion: Fusion = "dbsf",
         dense_weight: float = 1.0,
+        layout: Layout = Layout(),
     ) -> ServerIndex:
         # No version check thread at start: it fails noisily while the server is down; calls say so clearly.
         client = QdrantClient(url=url, api_key=api_key, timeout=int(timeout_s), check_compatibility=False)
-        return cls(client, collection, where=f"Qdrant server {url}", fusion=fusion, dense_weight=dense_weight)
+        where = f"Qdrant server {url}"
+        return cls(client, collection, where=where, fusion=fusion, dense_weight=dense_weight, layout=layout)
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        with self._lock:
-            try:
-                return fn(*args, **kwargs)
-            except (UnexpectedResponse, ResponseHandlingException, ConnectionError, OSError) as exc:
-                raise VectorIndexError(f"{self._where} failed: {exc}") from exc
+        try:
+            return fn(*args, **kwargs)
+        except (UnexpectedResponse, ResponseHandlingException, ConnectionError, OSError) as exc:
+            raise VectorIndexError(f"{self._where} failed: {exc}") from exc
 
     def _has_collection(self) -> bool:
         if not self._exists:
@@ -133,29 +137,18 @@ class ServerIndex:
 
     def ensure_collection(self, dimension: int) -> None:
         stored = self.stored_dimension()
-        if stored is not None:
-            if stored != dimension:
-                raise DimensionMismatchError(
-                    f"collection {self._collection!r} on the {self._where} holds {stored}-dimensional vectors "
-                    f"but the embedding model makes {dimension}-dimensional ones; use the model the "
-                    "collection was built with, or another ASKDOCS_QDRANT__COLLECTION"
-                )
-            return
-        physical = self._collection if self._physical else versioned_name(self._collection)
-        self._call(
-            self._client.create_collection,
-            physical,
-            vectors_config={DENSE: models.VectorParams(size=dimension, distance=models.Distance.COSINE)},
-            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
-        )
-        for field in KEYWORD_INDEXES:
-            self._call(self._client.create_payload_index, physical, field, models.PayloadSchemaType.KEYWORD)
-        for field in INTEGER_INDEXES:
-            self._call(self._client.create_payload_index, physical, field, models.PayloadSchemaType.INTEGER)
-        if not self._physical:  # the configured name is an alias, so a re-embedded collection can replace it
-            create = models.CreateAlias(collection_name=physical, alias_name=self._collection)
-            self._call(self._client.update_collection_aliases, [models.CreateAliasOperation(create_alias=create)])
-        self._exists = True
+        if stored is None:
+            self._layout.check_peers(self._call(count_peers, self._client), self._where)  # before anything is made
+            physical = self._collection if self._physical else initial_name(self._collection)
+            alias = None if self._physical else self._collection  # so that a re-embedded collection can replace it
+            self._call(create_collection, self._client, physical, dimension, self._layout, alias)
+            stored = self.stored_dimension()  # another process may have made it a moment before, for another model
+        if stored != dimension:
+            raise DimensionMismatchError(
+                f"collection {self._collection!r} on the {self._where} holds {stored}-dimensional vectors "
+                f"but the embedding model makes {dimension}-dimensional ones; use the model the "
+                "collection was built with, or another ASKDOCS_QDRANT__COLLECTION"
+            )
 
     def close(self) -> None:
         self._call(self._client.close)
@@ -245,53 +238,48 @@ class ServerIndex:
     def stored_version(self, doc_id: str, version: str) -> StoredVersion:
         if not self._has_collection():
             return StoredVersion(0, 0, 0)
-        same_hash = models.Filter(must=[_match("doc_id", doc_id), _match(VERSION, version)])
         points = self._count(models.Filter(must=[_match("doc_id", doc_id)]))
-        with_hash = self._count(same_hash)
-        expected = 0
-        if with_hash:
-            records, _ = self._call(
-                self._client.scroll,
-                self._collection,
-                scroll_filter=same_hash,
-                limit=1,
-                with_payload=["chunk_count"],
-            )
-            expected = expected_chunks(records[0].payload) if records else 0
-        return StoredVersion(points, with_hash, expected)
+        same_hash = models.Filter(must=[_match("doc_id", doc_id), _match(VERSION, version)])
+        found = [r for page in self._pages(same_hash, ["chunk_count"], 1024, self._version_reads()) for r in page]
+        return StoredVersion(points, len(found), expected_chunks(found[0].payload) if found else 0)
+
+    def _version_reads(self) -> models.ReadConsistencyType | None:
+        """How the completeness check reads. A write refused for want of acknowledgements (a write consistency
+        factor above 1, a copy down) stays on the copies that took it, and Qdrant does not bring the others up to
+        date: only a check that reads every copy sees the gap and has the version written again."""
+        if self._all_copies is None:
+            params = self._call(self._client.get_collection, self._collection).config.params
+            self._all_copies = (params.write_consistency_factor or 1) > 1
+        return models.ReadConsistencyType.ALL if self._all_copies else None
 
     def documents(self) -> list[DocumentInfo]:
         if not self._has_collection():
             return []
         first = models.Filter(must=[models.FieldCondition(key=CHUNK_INDEX, match=models.MatchValue(value=0))])
-        return sorted((document_info(p) for p in self._scroll(first, DOC_FIELDS)), key=lambda d: d.source)
+        infos = (document_info(r.payload or {}) for page in self._pages(first, DOC_FIELDS) for r in page)
+        return sorted(infos, key=lambda d: d.source)
 
     def iter_chunks(self, batch: int = 256) -> Iterator[list[Chunk]]:
         """Every stored chunk, ``batch`` at a time (re-embedding reads them so)."""
-        if not self._has_collection():
-            return
-        offset: Any = None
-        while True:
-            records, offset = self._call(
-                self._client.scroll, self._collection, limit=batch, offset=offset, with_payload=True
-            )
-            if records:
-                yield [chunk_of(r.id, r.payload) for r in records]
-            if offset is None:
-                return
+        if self._has_collection():
+            yield from ([chunk_of(r.id, r.payload) for r in page] for page in self._pages(None, True, batch))
 
-    def _scroll(self, flt: models.Filter, fields: list[str]) -> Iterator[dict[str, Any]]:
+    def _pages(
+        self, flt: models.Filter | None, fields: list[str] | bool, batch: int = 256, consistency: Any = None
+    ) -> Iterator[list[Any]]:
         offset: Any = None
         while True:
             records, offset = self._call(
                 self._client.scroll,
                 self._collection,
                 scroll_filter=flt,
-                limit=256,
+                limit=batch,
                 offset=offset,
                 with_payload=fields,
+                consistency=consistency,
             )
-            yield from (dict(r.payload or {}) for r in records)
+            if records:
+                yield records
             if offset is None:
                 return
 

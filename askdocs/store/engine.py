@@ -15,6 +15,7 @@ from askdocs.errors import ConfigError, StoreError
 from askdocs.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x61736B646F6373  # "askdocs": the PostgreSQL advisory lock that migrations take
 
 
 def database_url(settings: Settings) -> str:
@@ -62,9 +63,13 @@ def _config(connection: sa.Connection) -> Config:
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
-    """Bring the database to the newest schema (nothing to do when it is there), or to ``revision``."""
+    """Bring the database to the newest schema (nothing to do when it is there), or to ``revision``. Replicas that
+    start at once take turns: on PostgreSQL a lock held to the migration's commit, on SQLite the write lock of its
+    BEGIN IMMEDIATE; the next finds the schema there (else both would create the same tables, and one fail)."""
     try:
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             command.upgrade(_config(connection), revision)
     except sa.exc.OperationalError as exc:
         raise StoreError(f"cannot reach the state store at {safe_url(engine.url)}: {exc.orig}") from exc

@@ -134,3 +134,16 @@ slack_threads = sa.Table(
     sa.Column("thread_ts", sa.String(64), primary_key=True),
     sa.Column("answered_at", sa.Float, nullable=False, index=True),
 )
+
+# The rate limit's counts (app/limits.py): requests per key in each window of ``period_s`` seconds, shared by every
+# replica on the store. A row is kept until the window after next starts (the limit weighs the previous window),
+# then pruned.
+rate_counts = sa.Table(
+    "rate_counts",
+    metadata,
+    sa.Column("key", sa.String(256), primary_key=True),  # key:<name>, person:<key>:<person>, address:<ip>, ...
+    sa.Column("period_s", sa.Integer, primary_key=True),
+    sa.Column("window_no", sa.BigInteger, primary_key=True),  # the window's start time // period_s
+    sa.Column("hits", sa.Integer, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False, index=True),
+)

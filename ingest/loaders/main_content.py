@@ -3,9 +3,9 @@
 trafilatura (Apache 2.0) tells article text from page furniture better than rules on ids and classes (on
 Mozilla Readability's test pages: docs/INGEST.md). Its XML output keeps what askdocs needs and its plain text
 drops: headings with their level (``<head rend="h2">``), lists (``<list><item>``) and tables
-(``<table><row><cell>``). This module turns that XML into Sections; the loader falls back to its own rules when
-trafilatura finds nothing, or finds no heading where the rules find some (short pages, where trafilatura returns
-the page's text flattened into one block).
+(``<table><row><cell>``). This module turns that XML into Sections; the HTML loader (``html.py``) decides whether
+they or its own rules' sections stand: the rules' when trafilatura finds nothing or flattens the page's text into
+one block, trafilatura's when the rules found little of a page trafilatura reads whole.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@ reads structure (the HTML rules, trafilatura's main content, Markdown) turns it 
 
 A heading of level L closes the current section and opens the next under a path of L entries: the path is cut
 to L - 1 and missing levels are padded with "" (an h3 straight under an h1), which the Sections leave out.
-Blocks (paragraphs, lists, tables, code) are joined by a blank line.
+Blocks (paragraphs, lists, tables, code) are joined by a blank line. A heading loses the permalink marks docs
+generators put beside it (Sphinx's and MkDocs' "¶", "🔗"), so a heading path never carries them; a document of
+headings only is that text, not an empty document.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ N = TypeVar("N")
 _SPACE = re.compile(r"\s+")
 _BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
 _LEVELS = 6
+# Permalink marks beside a heading: never part of its words. "#" and "§" are left to the HTML loader, which knows a
+# permalink by its link ("C#" and "§ 3 Scope" are headings as written).
+_MARKS = "\\s\u00b6\u2693\U0001f517\u200b\ufe0e\ufe0f"
+_PERMALINK = re.compile(f"^[{_MARKS}]+|[{_MARKS}]+$")
 
 
 class SectionBuilder:
@@ -28,10 +34,13 @@ class SectionBuilder:
         self._path: list[str] = []
         self._blocks: list[str] = []
         self._sections: list[Section] = []
+        self._headings: list[str] = []
 
     def heading(self, level: int | None, text: str) -> None:
         """A heading of ``level`` (1-6); None when the source does not say: one level below the current one."""
         self._flush()
+        text = _PERMALINK.sub("", text)
+        self._headings.append(text)
         level = min(len(self._path) + 1, _LEVELS) if level is None else max(1, min(level, _LEVELS))
         del self._path[level - 1 :]
         self._path.extend([""] * (level - 1 - len(self._path)))
@@ -42,8 +51,11 @@ class SectionBuilder:
             self._blocks.append(block)
 
     def sections(self) -> list[Section]:
-        """The Sections so far, the open one closed."""
+        """The Sections so far, the open one closed; headings and no block (a page of titles over images): the
+        headings, one block each, rather than no text at all."""
         self._flush()
+        if not self._sections and any(self._headings):
+            return [Section("\n\n".join(h for h in self._headings if h))]
         return list(self._sections)
 
     def _flush(self) -> None:

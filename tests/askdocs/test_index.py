@@ -1,4 +1,4 @@
-"""One contract, both adapters: the embedded engine and qdrant-client (its local mode, standing in for a server)."""
+"""One contract, both adapters: the embedded engine and a real Qdrant server (the session's node, tests/qdrant.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ from typing import Any
 
 import numpy as np
 import pytest
-from qdrant_client import QdrantClient
 
-from askdocs.errors import DimensionMismatchError, InputError
+from askdocs.errors import ConfigError, DimensionMismatchError, InputError
 from askdocs.index.edge import EdgeIndex
+from askdocs.index.factory import open_index
 from askdocs.index.protocol import point_id_for
 from askdocs.index.server import ServerIndex
 from askdocs.models import Chunk
+from askdocs.settings import Settings
+from tests.qdrant import QdrantNode
 
 DIM = 8
 
@@ -47,7 +49,8 @@ def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     if request.param == "edge":
         idx: Any = EdgeIndex(tmp_path / "shard")
     else:
-        idx = ServerIndex(QdrantClient(location=":memory:"), "test")
+        node: QdrantNode = request.getfixturevalue("qdrant_server")
+        idx = ServerIndex.connect(node.url, None, request.getfixturevalue("qdrant_collection"), 10)
     yield idx
     idx.close()
 
@@ -182,3 +185,80 @@ def test_hits_carry_vectors_and_neighbours_come_from_the_same_version(index: Any
     around = index.neighbours(hit, 1)
     assert [(h.chunk.chunk_index, h.chunk.version) for h in around] == [(1, "v1"), (2, "v1"), (3, "v1")]
     assert index.neighbours(hit, 0) == []
+
+
+def _server_settings(node: QdrantNode, collection: str, tmp_path: Path, **qdrant: Any) -> Settings:
+    qdrant |= {"url": node.url, "collection": collection}
+    return Settings(data_dir=tmp_path, qdrant=qdrant, _env_file=None)  # type: ignore[call-arg]
+
+
+def test_a_collection_made_on_a_server_is_laid_out_as_the_settings_say(
+    qdrant_server: QdrantNode, qdrant_collection: str, tmp_path: Path
+) -> None:
+    from qdrant_client import QdrantClient, models
+
+    settings = _server_settings(
+        qdrant_server, qdrant_collection, tmp_path, shard_number=2, on_disk=True, quantization="int8"
+    )
+    index = open_index(settings)
+    index.ensure_collection(DIM)
+    index.upsert([chunk("a", i, 3) for i in range(3)], np.stack([vec(1, i) for i in range(3)]))
+    client = QdrantClient(url=qdrant_server.url, check_compatibility=False)
+    config = client.get_collection(qdrant_collection).config  # through the alias
+    client.close()
+    assert (config.params.shard_number, config.params.replication_factor) == (2, 1)
+    assert isinstance(config.params.vectors, dict) and config.params.vectors["dense"].on_disk
+    quantization = config.quantization_config
+    assert isinstance(quantization, models.ScalarQuantization)
+    assert quantization.scalar.type == models.ScalarType.INT8 and quantization.scalar.always_ram
+    [hit, *_] = index.search(vec(1, 1), 3)  # found through the int8 copies; the cosine comes from the original
+    assert hit.chunk.chunk_index == 1 and hit.dense_score == pytest.approx(1.0, abs=1e-5)
+    index.close()
+
+
+def test_more_copies_than_the_server_has_peers_are_refused_before_anything_is_made(
+    qdrant_server: QdrantNode, qdrant_collection: str, tmp_path: Path
+) -> None:
+    from qdrant_client import QdrantClient
+
+    index = open_index(
+        _server_settings(qdrant_server, qdrant_collection, tmp_path, replication_factor=2, write_consistency_factor=2)
+    )
+    with pytest.raises(ConfigError) as refused:
+        index.ensure_collection(DIM)
+    assert str(refused.value).startswith(
+        "ASKDOCS_QDRANT__REPLICATION_FACTOR=2 needs 2 Qdrant peers, one for each copy of a shard, but the Qdrant "
+        f"server {qdrant_server.url} has 1 peer (cluster mode off): nothing was created. Lower "
+        "ASKDOCS_QDRANT__REPLICATION_FACTOR to at most 1"
+    )
+    client = QdrantClient(url=qdrant_server.url, check_compatibility=False)
+    made = [c.name for c in client.get_collections().collections] + [a.alias_name for a in client.get_aliases().aliases]
+    client.close()
+    assert not [name for name in made if name.startswith(qdrant_collection)]
+    assert index.count() == 0
+    index.close()
+
+
+def test_two_processes_making_the_first_collection_at_once_make_one(
+    qdrant_server: QdrantNode, qdrant_collection: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers' first ingest into an empty server: both find no collection, both make it. One collection is
+    made and the alias points at it, so what each writes is found (two, and the alias would keep the last)."""
+    from qdrant_client import QdrantClient
+
+    first, second = (ServerIndex.connect(qdrant_server.url, None, qdrant_collection, 10) for _ in range(2))
+    seen = second.stored_dimension
+    stale = [None]  # what the second saw just before the first made the collection
+    monkeypatch.setattr(second, "stored_dimension", lambda: stale.pop() if stale else seen())
+    first.ensure_collection(DIM)
+    first.upsert([chunk("a", 0, 1)], np.stack([vec(1, 0)]))
+    second.ensure_collection(DIM)
+    assert not stale  # it did decide to make the collection
+    second.upsert([chunk("b", 0, 1)], np.stack([vec(0, 1)]))
+    assert first.count() == second.count() == 2
+    client = QdrantClient(url=qdrant_server.url, check_compatibility=False)
+    made = [c.name for c in client.get_collections().collections if c.name.startswith(qdrant_collection)]
+    client.close()
+    assert made == [f"{qdrant_collection}_initial"]
+    first.close()
+    second.close()

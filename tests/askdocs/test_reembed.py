@@ -1,15 +1,16 @@
 """Re-embedding the index with a fine-tuned model: built beside the live collection while questions keep being
 answered from it, switched only once complete, the old one kept and restorable; the model recorded, so a query
-with another model is a clear error. Embedded engine (pointer file) and qdrant-client's local mode (aliases)."""
+with another model is a clear error. Embedded engine (pointer file) and a real Qdrant server (aliases)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from qdrant_client import QdrantClient
+from qdrant_client import QdrantClient, models
 
 from app.container import Container
 from app.main import create_app
@@ -27,6 +28,7 @@ from askdocs.settings import Settings
 from tests.app.conftest import container_for
 from tests.chunks import make_chunk
 from tests.conftest import HANDBOOK, ingest_paths, make_ingestor
+from tests.qdrant import QdrantNode, start_node
 
 QUESTION = "How many vacation days do I get?"
 
@@ -90,16 +92,29 @@ def test_embedded_reembed_answers_throughout_switches_and_restores(
     assert restore_edge(qdrant_dir, "askdocs").live == done.live  # and forth
 
 
+def _client(node: QdrantNode) -> QdrantClient:
+    return QdrantClient(url=node.url, timeout=30, check_compatibility=False)
+
+
 def test_server_reembed_switches_the_alias_and_restores(
-    settings: Settings, embedder: SentenceTransformerEmbedder, finetuned_model: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    embedder: SentenceTransformerEmbedder,
+    finetuned_model: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    qdrant_server: QdrantNode,
+    qdrant_collection: str,
 ) -> None:
-    client = QdrantClient(location=":memory:")  # qdrant-client local mode: aliases and metadata work
-    index = ServerIndex(client, "askdocs", where="qdrant-client local mode")
+    alias = qdrant_collection
+    layout = {"shard_number": 2, "on_disk": True, "quantization": "int8"}
+    qdrant = {"url": qdrant_server.url, "collection": alias} | layout
+    settings = Settings(data_dir=tmp_path, qdrant=qdrant, _env_file=None)  # type: ignore[call-arg]
+    client = _client(qdrant_server)
+    index = open_index(settings)
     assert not ingest_paths(make_ingestor(embedder, index), HANDBOOK).failed
-    running = ServerIndex(client, "askdocs", where="a running service's view")
+    running = open_index(settings)  # a running service's view
     running.watch_model(embedder.model_id)  # as open_checked_index does for the service
-    first = alias_target(client, "askdocs")
-    assert first is not None and first.startswith("askdocs_")  # a new collection is made behind an alias
+    first = alias_target(client, alias)
+    assert first is not None and first.startswith(f"{alias}_")  # a new collection is made behind an alias
     chunks = index.count()
     pipeline = make_pipeline(settings, embedder, index)
     options = AskOptions(top_k=3)
@@ -107,15 +122,14 @@ def test_server_reembed_switches_the_alias_and_restores(
     during: list[tuple[str | None, list[str]]] = []
 
     def ask_meanwhile(n: int, total: int) -> None:
-        during.append(
-            (alias_target(client, "askdocs"), [h.point_id for h in pipeline.retrieve(QUESTION, options).hits])
-        )
+        during.append((alias_target(client, alias), [h.point_id for h in pipeline.retrieve(QUESTION, options).hits]))
 
     tuned = SentenceTransformerEmbedder(finetuned_model)
-    done = reembed_server(client, "askdocs", embedder.model_id, tuned, ask_meanwhile)
+    done = reembed_server(client, alias, embedder.model_id, tuned, ask_meanwhile)
     assert during and all(target == first and hits == before for target, hits in during)
-    assert alias_target(client, "askdocs") == done.live != first and client.collection_exists(first)
+    assert alias_target(client, alias) == done.live != first and client.collection_exists(first)
     assert done.chunks == index.count() == chunks and index.stored_model() == tuned.model_id
+    assert _layout(client, done.live) == _layout(client, first) == (2, 1, True, models.ScalarType.INT8)
     with pytest.raises(ModelMismatchError, match="askdocs index reembed"):
         check_dimension(index, embedder)
     monkeypatch.setattr("askdocs.index.server.MODEL_RECHECK_S", 0.0)
@@ -130,27 +144,41 @@ def test_server_reembed_switches_the_alias_and_restores(
     hits = make_pipeline(settings, tuned, index).retrieve(QUESTION, options).hits
     assert hits and hits[0].chunk.source.endswith("leave.html")
 
-    back = restore_server(client, "askdocs")
-    assert back.live == first and alias_target(client, "askdocs") == first
+    back = restore_server(client, alias)
+    assert back.live == first and alias_target(client, alias) == first
     assert index.stored_model() == embedder.model_id
     check_dimension(index, embedder)
     assert [h.point_id for h in pipeline.retrieve(QUESTION, options).hits] == before
     assert [h.point_id for h in make_pipeline(settings, embedder, running).retrieve(QUESTION, options).hits] == before
-    assert restore_server(client, "askdocs").live == done.live  # and forth
+    assert restore_server(client, alias).live == done.live  # and forth
     index.close()
+    client.close()
+
+
+def _layout(client: QdrantClient, collection: str) -> tuple[Any, ...]:
+    config = client.get_collection(collection).config
+    assert isinstance(config.params.vectors, dict) and isinstance(config.quantization_config, models.ScalarQuantization)
+    dense = config.params.vectors["dense"]
+    quantization = config.quantization_config.scalar.type
+    return config.params.shard_number, config.params.replication_factor, dense.on_disk, quantization
 
 
 def test_what_cannot_be_reembedded_says_why(
-    tmp_path: Path, embedder: SentenceTransformerEmbedder, finetuned_model: Path
+    tmp_path: Path,
+    embedder: SentenceTransformerEmbedder,
+    finetuned_model: Path,
+    qdrant_server: QdrantNode,
+    qdrant_collection: str,
 ) -> None:
-    client = QdrantClient(location=":memory:")
+    client = _client(qdrant_server)
     tuned = SentenceTransformerEmbedder(finetuned_model)
-    with pytest.raises(VectorIndexError, match="no collection 'askdocs'"):
-        reembed_server(client, "askdocs", embedder.model_id, tuned)
-    plain = ServerIndex(client, "plain", physical=True)
+    with pytest.raises(VectorIndexError, match=f"no collection '{qdrant_collection}'"):
+        reembed_server(client, qdrant_collection, embedder.model_id, tuned)
+    plain = ServerIndex(client, f"{qdrant_collection}_plain", physical=True)
     plain.ensure_collection(embedder.dimension)
     with pytest.raises(VectorIndexError, match="plain collection, made before"):
-        reembed_server(client, "plain", embedder.model_id, tuned)
+        reembed_server(client, f"{qdrant_collection}_plain", embedder.model_id, tuned)
+    client.close()
     with pytest.raises(VectorIndexError, match="is empty: nothing to re-embed"):
         reembed_edge(tmp_path / "qdrant", "askdocs", embedder.model_id, tuned)
     with pytest.raises(VectorIndexError, match="records no previous shard"):
@@ -161,14 +189,21 @@ def test_what_cannot_be_reembedded_says_why(
         read_live(tmp_path / "qdrant", "askdocs")
 
 
+TEXTS = [f"Policy {i}: expense receipts are due within {i} days." for i in range(300)]
+
+
 def test_a_failed_reembed_leaves_the_live_index_as_it_was(
-    tmp_path: Path, embedder: SentenceTransformerEmbedder, finetuned_model: Path
+    tmp_path: Path,
+    embedder: SentenceTransformerEmbedder,
+    finetuned_model: Path,
+    qdrant_server: QdrantNode,
+    qdrant_collection: str,
 ) -> None:
     qdrant_dir = tmp_path / "qdrant"
     live = EdgeIndex(qdrant_dir / "askdocs")
-    texts = [f"Policy {i}: expense receipts are due within {i} days." for i in range(300)]
+    vectors = embedder.embed_documents(TEXTS)
     live.ensure_collection(embedder.dimension)
-    live.upsert([make_chunk(f"{i:032x}", text=t) for i, t in enumerate(texts)], embedder.embed_documents(texts))
+    live.upsert([make_chunk(f"{i:032x}", text=t) for i, t in enumerate(TEXTS)], vectors)
 
     def interrupted(n: int, total: int) -> None:
         raise KeyboardInterrupt  # after the first batch: the new shard is half-built
@@ -180,12 +215,43 @@ def test_a_failed_reembed_leaves_the_live_index_as_it_was(
     assert live.count() == 300
     live.close()
 
-    client = QdrantClient(location=":memory:")
-    index = ServerIndex(client, "askdocs")
+    client = _client(qdrant_server)
+    index = ServerIndex(client, qdrant_collection)
     index.ensure_collection(embedder.dimension)
-    index.upsert([make_chunk(f"{i:032x}", text=t) for i, t in enumerate(texts)], embedder.embed_documents(texts))
-    first = alias_target(client, "askdocs")
+    index.upsert([make_chunk(f"{i:032x}", text=t) for i, t in enumerate(TEXTS)], vectors)
+    first = alias_target(client, qdrant_collection)
     with pytest.raises(KeyboardInterrupt):
-        reembed_server(client, "askdocs", embedder.model_id, tuned, interrupted)
-    assert alias_target(client, "askdocs") == first
-    assert [c.name for c in client.get_collections().collections] == [first]
+        reembed_server(client, qdrant_collection, embedder.model_id, tuned, interrupted)
+    assert alias_target(client, qdrant_collection) == first
+    assert [c.name for c in client.get_collections().collections if c.name.startswith(qdrant_collection)] == [first]
+    client.close()
+
+
+def test_a_reembed_cut_off_by_the_server_names_what_it_left_and_a_second_one_succeeds(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder, finetuned_model: Path, qdrant_executable: Path
+) -> None:
+    """The server is killed (SIGKILL) after the first batch: the alias still points at the live collection, and
+    the half-built one, which could not be dropped, is named in the error and left as it was."""
+    node = start_node(qdrant_executable, tmp_path / "node")
+    try:
+        client = QdrantClient(url=node.url, timeout=10, check_compatibility=False)
+        index = ServerIndex(client, "askdocs")
+        index.ensure_collection(embedder.dimension)
+        index.upsert([make_chunk(f"{i:032x}", text=t) for i, t in enumerate(TEXTS)], embedder.embed_documents(TEXTS))
+        first = alias_target(client, "askdocs")
+        tuned = SentenceTransformerEmbedder(finetuned_model)
+        with pytest.raises(VectorIndexError) as cut_off:
+            reembed_server(client, "askdocs", embedder.model_id, tuned, lambda n, total: node.kill())
+        left = re.search(r"The unfinished collection '(askdocs_\w+)' is left on the server", str(cut_off.value))
+        assert left and f"delete it once the server answers (DELETE /collections/{left[1]})" in str(cut_off.value)
+        assert str(cut_off.value).startswith("Qdrant server failed: ")  # the error that stopped it comes first
+        node.start()
+        node.wait_ready()
+        assert alias_target(client, "askdocs") == first and index.count() == len(TEXTS)
+        assert client.count(left[1], exact=True).count == 256  # the first batch, as it was written
+        done = reembed_server(client, "askdocs", embedder.model_id, tuned)
+        assert done.chunks == len(TEXTS) and alias_target(client, "askdocs") == done.live != left[1]
+        assert {c.name for c in client.get_collections().collections} == {first, left[1], done.live}
+        client.close()
+    finally:
+        node.kill()

@@ -38,3 +38,46 @@ def test_invalid_values_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("ASKDOCS_SERVICE__PORT", "99999")
     with pytest.raises(ConfigError, match="ASKDOCS_SERVICE__PORT"):
         load_settings(_env_file=None)
+
+
+def test_cluster_settings_are_read_and_default_to_one_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    q = load_settings(_env_file=None).qdrant
+    assert (q.shard_number, q.replication_factor, q.write_consistency_factor, q.on_disk, q.quantization) == (
+        None, 1, 1, False, "none"
+    )  # fmt: skip
+    for name, value in {"SHARD_NUMBER": "6", "REPLICATION_FACTOR": "3", "WRITE_CONSISTENCY_FACTOR": "2"}.items():
+        monkeypatch.setenv(f"ASKDOCS_QDRANT__{name}", value)
+    monkeypatch.setenv("ASKDOCS_QDRANT__ON_DISK", "true")
+    monkeypatch.setenv("ASKDOCS_QDRANT__QUANTIZATION", "int8")
+    q = load_settings(_env_file=None).qdrant
+    assert (q.shard_number, q.replication_factor, q.write_consistency_factor, q.on_disk, q.quantization) == (
+        6, 3, 2, True, "int8"
+    )  # fmt: skip
+    monkeypatch.setenv("ASKDOCS_QDRANT__SHARD_NUMBER", "")  # as compose passes an unset ${VAR:-}
+    assert load_settings(_env_file=None).qdrant.shard_number is None
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        (
+            {"REPLICATION_FACTOR": "2", "WRITE_CONSISTENCY_FACTOR": "3"},
+            "ASKDOCS_QDRANT__WRITE_CONSISTENCY_FACTOR (3) cannot exceed ASKDOCS_QDRANT__REPLICATION_FACTOR (2): a "
+            "write would wait for more copies than each shard has; lower the first or raise the second",
+        ),
+        ({"WRITE_CONSISTENCY_FACTOR": "2"}, "WRITE_CONSISTENCY_FACTOR (2) cannot exceed ASKDOCS_QDRANT__REPLICATION"),
+        ({"REPLICATION_FACTOR": "0"}, "ASKDOCS_QDRANT__REPLICATION_FACTOR: Input should be greater than or equal to 1"),
+        ({"SHARD_NUMBER": "0"}, "ASKDOCS_QDRANT__SHARD_NUMBER: Input should be greater than or equal to 1"),
+        ({"SHARD_NUMBER": "many"}, "ASKDOCS_QDRANT__SHARD_NUMBER: Input should be a valid integer"),
+        ({"QUANTIZATION": "int4"}, "ASKDOCS_QDRANT__QUANTIZATION: Input should be 'none' or 'int8'"),
+        ({"ON_DISK": "sometimes"}, "ASKDOCS_QDRANT__ON_DISK: Input should be a valid boolean"),
+    ],
+)
+def test_bad_cluster_settings_are_refused_at_load_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], message: str
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(f"ASKDOCS_QDRANT__{name}", value)
+    with pytest.raises(ConfigError) as refused:
+        load_settings(_env_file=None)
+    assert message in str(refused.value)

@@ -21,6 +21,7 @@ from ingest.loaders import doc_id_for
 from ingest.sourcefile import parse_sources
 from ingest.worker import JobRunner, Shard, SqlValidators, Worker, start_background_worker
 from tests.conftest import BAD, HANDBOOK
+from tests.qdrant import QdrantNode
 from tests.servers import serve
 from tests.waiting import until
 
@@ -241,15 +242,17 @@ def test_a_crawled_source_uses_conditional_requests_and_drops_vanished_pages(
 
 
 @pytest.mark.store
-def test_two_worker_threads_share_one_local_mode_client_without_doing_anything_twice(
-    tmp_path: Path, settings: Settings, embedder: SentenceTransformerEmbedder
+def test_two_worker_threads_share_one_server_index_without_doing_anything_twice(
+    tmp_path: Path,
+    settings: Settings,
+    embedder: SentenceTransformerEmbedder,
+    qdrant_server: QdrantNode,
+    qdrant_collection: str,
 ) -> None:
-    """Two sharded workers on two threads of this process, one queue file, one ServerIndex over ONE
-    qdrant-client object in local mode (``:memory:``). Not two worker processes on a Qdrant server: no
-    server runs here, so this shows the sharding and the queue's claims, not concurrent writes over HTTP."""
+    """Two sharded workers on two threads of this process, one queue, one ServerIndex (one qdrant-client) over
+    HTTP to the session's real Qdrant node, writing at the same time: the sharding, the queue's claims and
+    concurrent writes through one client. (Worker processes: tests/ingest/test_crash.py.)"""
     import threading
-
-    from qdrant_client import QdrantClient
 
     from askdocs.index.server import ServerIndex
 
@@ -262,7 +265,7 @@ def test_two_worker_threads_share_one_local_mode_client_without_doing_anything_t
         folders.append(folder)
     yaml = "sources:\n" + "".join(f"  - name: share-{i}\n    folder: {f}\n" for i, f in enumerate(folders))
     catalog = parse_sources(yaml)
-    index = ServerIndex(QdrantClient(location=":memory:"), "askdocs", where="qdrant-client local mode")
+    index = ServerIndex.connect(qdrant_server.url, None, qdrant_collection, 10)
     queue = open_store(settings).queue
     for i in range(6):
         upload = queue.put_upload(f"note-{i}.md", f"# Note {i}\n\nReminder number {i}.".encode(), None)
