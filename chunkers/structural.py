@@ -63,7 +63,11 @@ class StructuralChunker(TokenBudget):
         pieces = pieces_from_spans(text, starts, chunks)
         leads = section_leads(sections)
         return [
-            replace(p, embed_text=_with_heading(p, title, sections[p.section], _lead(p, leads, starts, sections)))
+            replace(
+                p,
+                embed_text=_with_heading(p, title, sections[p.section], _lead(p, leads, starts, sections)),
+                lead=leads[p.section],
+            )
             for p in pieces
         ]
 

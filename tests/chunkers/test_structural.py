@@ -143,6 +143,7 @@ def test_the_later_pieces_of_a_page_name_its_lead_and_not_its_running_header() -
     lead = "ACME CORP CONSOLIDATED STATEMENTS OF CASH FLOWS (In millions) Years Ended December 31,"
     for piece in pieces[1:]:
         assert piece.embed_text == f"Acme 10-K > {lead}\n\n{piece.text}"
+    assert {p.lead for p in pieces} == {lead}  # every piece of the page is cited under it, the first too
 
 
 def test_no_lead_for_a_page_that_opens_with_prose_nor_for_a_headed_section() -> None:
@@ -150,3 +151,4 @@ def test_no_lead_for_a_page_that_opens_with_prose_nor_for_a_headed_section() -> 
     body = "\n".join(f"Row {k} | {k}" for k in range(40))
     pieces = split([Section(f"{prose}\n{body}", (), page=1), Section(f"Short title\n{body}", ("Results",))], size=60)
     assert all(p.embed_text in (p.text, f"Results\n\n{p.text}") for p in pieces)
+    assert {p.lead for p in pieces} == {""}
