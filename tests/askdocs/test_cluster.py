@@ -209,7 +209,7 @@ def test_a_killed_peer_costs_no_answer_and_no_write_and_catches_up_when_back(
     tmp_path: Path,
 ) -> None:
     (settings, manuals), (entry, _, victim) = ingested, cluster
-    before = ingest_while_a_peer_dies(settings, manuals, embedder, questions, victim, tmp_path)
+    after = ingest_while_a_peer_dies(settings, manuals, embedder, questions, victim, tmp_path)
     made_meanwhile = open_index(settings_for(entry, tmp_path, collection=f"{COLLECTION}_made_meanwhile", timeout_s=10))
     made_meanwhile.ensure_collection(8)  # Qdrant answers after its 10 s wait for the dead peer: a retry finds it made
     assert replicas(entry, f"{COLLECTION}_made_meanwhile_initial") != {"Active"}
@@ -226,7 +226,7 @@ def test_a_killed_peer_costs_no_answer_and_no_write_and_catches_up_when_back(
         until(lambda name=name: replicas(entry, name) == {"Active"}, f"the restarted peer's {name}", 120)
         assert_copies_agree(cluster, name)
     with service(settings_for(victim, tmp_path), embedder) as http:  # the restarted peer answers alike
-        assert answers(http, questions) == before
+        assert answers(http, questions) == after
 
 
 def test_a_write_refused_for_want_of_copies_is_written_again_by_the_next_run(
@@ -264,19 +264,30 @@ def ingest_while_a_peer_dies(
     tmp_path: Path,
 ) -> dict[str, list[str]]:
     """5 manuals changed (new points, then the old ones deleted) and 20 new ones, 8 chunks a write; ``victim``
-    killed after the second write, questions asked after every later one. The answers from before."""
+    killed after the second write: the questions asked just before and just after the kill (the same points stored)
+    find the same sources, and every question asked after each later write is answered. The answers at the end,
+    the peer still dead.
+
+    Answers are compared only over the same stored points: new documents change BM25's term weights (per shard),
+    which may reorder a question's last sources whatever the peers do."""
     for changed in sorted(manuals.iterdir())[:5]:
         changed.write_text(changed.read_text() + "\n## Addendum\n\nThe flange torque is now 40 Nm.\n")
+    around_kill: list[dict[str, list[str]]] = []
     asked: list[dict[str, list[str]]] = []
     with service(settings, embedder) as http:
-        before = answers(http, questions)
+
+        def kill() -> None:
+            around_kill.append(answers(http, questions))
+            victim.kill()
+            around_kill.append(answers(http, questions))
+
         index = open_index(settings)
-        writer = KillAfter(index, 2, victim.kill, lambda: asked.append(answers(http, questions[len(asked) % 3 :][:3])))
+        writer = KillAfter(index, 2, kill, lambda: asked.append(answers(http, questions[len(asked) % 3 :][:3])))
         report = ingest_paths(ingestor(embedder, writer, window=8), manuals, write_manuals(tmp_path / "more", 100, 20))
         index.close()
-        assert answers(http, questions) == before
+        after = answers(http, questions)
     assert victim.process is not None and victim.process.poll() is not None and len(asked) >= 5
-    assert all(a == {q: before[q] for q in a} for a in asked)  # while the ingest went on, a peer dead
+    assert len(around_kill) == 2 and around_kill[0] == around_kill[1]  # the peer's death changed no answer
     assert not report.failed
     assert (report.count(DocumentStatus.UPDATED), report.count(DocumentStatus.NEW)) == (5, 20)
     client = QdrantClient(url=settings.qdrant.url or "", timeout=30, check_compatibility=False)
@@ -285,7 +296,7 @@ def ingest_while_a_peer_dies(
     assert all(len(stored[o.doc_id]) == o.chunks for o in report.outcomes if o.chunks)  # as the ingest reported
     assert client.count(COLLECTION, exact=True).count == sum(len(p) for p in stored.values())
     client.close()
-    return before
+    return after
 
 
 def assert_copies_agree(cluster: list[QdrantNode], collection: str) -> None:

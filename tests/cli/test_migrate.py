@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import numpy as np
@@ -26,17 +26,20 @@ from qdrant_client.models import PointStruct
 from app.main import create_app
 from askdocs.components import make_pipeline
 from askdocs.embedding import SentenceTransformerEmbedder
+from askdocs.errors import VectorIndexError
 from askdocs.index.aliases import MODEL_KEY, alias_target, metadata_of
 from askdocs.index.edge import EdgeIndex
 from askdocs.index.factory import open_index
 from askdocs.index.protocol import VectorIndex
 from askdocs.index.server import ServerIndex
 from askdocs.index.shard_reader import ShardReader
-from askdocs.models import RetrievalMode
+from askdocs.index.verify import check_sources
+from askdocs.models import Hit, RetrievalMode
 from askdocs.qa.pipeline import AskOptions
 from askdocs.settings import QdrantSettings, Settings
 from evals.handbook import load_questions
 from tests.app.conftest import container_for
+from tests.chunks import make_chunk
 from tests.cli.runner import ASKDOCS, Ran, clean_env, run
 from tests.qdrant import QdrantNode, free_ports
 from tests.servers import serve
@@ -382,8 +385,34 @@ def test_the_index_moves_to_a_real_three_peer_cluster(
         here = passages(settings, embedder, embedded, "hybrid")
         assert all(passages(settings, embedder, peer, "hybrid") == here for peer in every_peer)
         assert "warning" not in moved.stderr
-    else:
-        assert f"the collection has {shards} shards and Qdrant weighs BM25 terms (IDF) per shard" in moved.stderr
-        assert "(hybrid: see the warning)" in moved.stdout
+    else:  # whether hybrid ranks a sample question's passages otherwise depends on which shard each point lands on
+        warned = f"the collection has {shards} shards and Qdrant weighs BM25 terms (IDF) per shard" in moved.stderr
+        assert ("(hybrid: see the warning)" in moved.stdout) == warned
+        assert warned or "dense and hybrid retrieval" in moved.stdout
     for index in [embedded, *every_peer]:
         index.close()
+
+
+class _Side:
+    """One side of a comparison: the passages its retrieval finds, by mode."""
+
+    def __init__(self, dense: list[str], hybrid: list[str]) -> None:
+        self.found = {"dense": dense, "hybrid": hybrid}
+
+    def retrieve(self, question: str, mode: RetrievalMode) -> list[Hit]:
+        return [Hit(make_chunk(p), 1.0) for p in self.found[mode]]
+
+
+def test_hybrid_passages_that_differ_on_several_shards_warn_and_elsewhere_refuse() -> None:
+    """Qdrant's BM25 weighs terms per shard, so a copy in a collection of several shards may rank hybrid passages
+    otherwise: a warning naming the shards. Dense passages that differ, or hybrid ones on one shard, are refused."""
+    here, there = _Side(["a", "b"], ["a", "b"]), _Side(["b", "a"], ["a", "c"])  # dense: the same set, reordered
+    retriever = cast(Any, lambda side: side.retrieve)
+    [warning] = check_sources(cast(Any, here), cast(Any, there), ["q1", "q2"], retriever, shards=3)
+    assert warning.startswith("2 of 2 sample questions find other passages in the copy than in the embedded index")
+    assert "the collection has 3 shards and Qdrant weighs BM25 terms (IDF) per shard" in warning
+    with pytest.raises(VectorIndexError, match=r"with hybrid retrieval .*nothing was switched"):
+        check_sources(cast(Any, here), cast(Any, there), ["q1"], retriever, shards=1)
+    with pytest.raises(VectorIndexError, match="with dense retrieval"):
+        check_sources(cast(Any, here), cast(Any, _Side(["c"], ["a", "b"])), ["q1"], retriever, shards=3)
+    assert check_sources(cast(Any, here), cast(Any, here), ["q1"], retriever, shards=3) == []
