@@ -20,6 +20,7 @@ from askdocs.qa.abstain import LogisticCheck
 from askdocs.qa.extractive import ExtractiveGenerator
 from askdocs.qa.generate import Generator
 from askdocs.qa.pipeline import AnswerPipeline
+from askdocs.qa.rerank import PeriodBoost, RerankChain, Reranker, SamePage
 from askdocs.qa.select import SelectionParams, SelectorChain
 from askdocs.settings import LLMSettings, Settings
 from askdocs.sparse import Bm25Encoder
@@ -61,9 +62,19 @@ def make_pipeline(settings: Settings, embedder: Embedder, index: VectorIndex) ->
         sparse=Bm25Encoder(),
         retrieval=settings.retrieval.mode,
         rewriter=rewriter,
+        reranker=make_reranker(settings),
+        candidates=settings.retrieval.candidates,
         top_k=settings.retrieval.top_k,
         max_question_chars=settings.service.max_question_chars,
     )
+
+
+def make_reranker(settings: Settings) -> Reranker | None:
+    """The re-ranking steps the retrieval settings turn on, in order (none: the search's own ranking)."""
+    r = settings.retrieval
+    steps: list[Reranker] = [PeriodBoost(r.period_boost)] if r.period_boost else []
+    steps += [SamePage()] if r.merge_pages else []
+    return RerankChain(steps) if steps else None
 
 
 def make_check(settings: Settings) -> LogisticCheck | None:

@@ -221,6 +221,20 @@ class RetrievalSettings(BaseModel):
         description="hybrid fusion: the dense list's weight; the sparse (BM25) list's is 1 (docs/EVAL.md)",
     )
     top_k: int = Field(default=5, ge=1, le=50)
+    candidates: int = Field(
+        default=100, ge=1, le=200, description="hits searched for before re-ranking (at least top_k are kept)"
+    )
+    period_boost: float = Field(
+        default=0.8,
+        ge=0,
+        le=10,
+        description="re-ranking: a question naming a year raises the candidates of documents whose title or file "
+        "name names it (0: off; docs/EVAL.md)",
+    )
+    merge_pages: bool = Field(
+        default=True,
+        description="re-ranking: the hits on one page of a document become one source, answering from all of them",
+    )
     min_score: float = Field(default=DEFAULT_MIN_SCORE, ge=-1, le=1, description="cosine below which a hit is dropped")
     max_context_tokens: int = Field(default=1500, ge=64)
     selectors: str = Field(

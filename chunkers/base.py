@@ -44,6 +44,7 @@ class Piece:
     start: int
     end: int
     embed_text: str | None = None
+    lead: str = ""  # the title lines opening the headingless section (a PDF page) it starts in: cited as its heading
     context: str | None = None
     context_start: int | None = None
     context_end: int | None = None

@@ -2,7 +2,9 @@
 
 Small neighbouring sections are packed together while they stay under the same top-level heading and on the
 same page; a section over the budget is split like ``recursive`` (paragraphs first, never cutting one that
-fits). Each piece is embedded with a line naming where it sits: "Title > H1 > H2", then a blank line.
+fits). Each piece is embedded with a line naming where it sits: "Title > H1 > H2", then a blank line; a piece cut
+from the middle of a section without headings (a long PDF page) names the section's lead instead ("Title >
+Consolidated Statement of Cash Flows (Millions)", see ``leads.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from chunkers.base import (
     section_starts,
     strip_span,
 )
+from chunkers.leads import section_leads
 from chunkers.recursive import RecursiveChunker
 
 
@@ -58,7 +61,15 @@ class StructuralChunker(TokenBudget):
             chunks.extend(pack(self._recursive.units(text, span.start, span.end), self.size, self.overlap))
         chunks.extend(pack(run, self.size, 0))
         pieces = pieces_from_spans(text, starts, chunks)
-        return [replace(p, embed_text=_with_heading(p.text, title, sections[p.section])) for p in pieces]
+        leads = section_leads(sections)
+        return [
+            replace(
+                p,
+                embed_text=_with_heading(p, title, sections[p.section], _lead(p, leads, starts, sections)),
+                lead=leads[p.section],
+            )
+            for p in pieces
+        ]
 
 
 def _same_block(before: SectionLike, after: SectionLike) -> bool:
@@ -74,6 +85,13 @@ def heading_line(title: str, heading_path: Sequence[str]) -> str:
     return " > ".join(part.strip() for part in (title, *path) if part.strip())
 
 
-def _with_heading(text: str, title: str, section: SectionLike) -> str:
-    line = heading_line(title, section.heading_path)
-    return f"{line}{SECTION_SEPARATOR}{text}" if line else text
+def _lead(piece: Piece, leads: Sequence[str], starts: Sequence[int], sections: Sequence[SectionLike]) -> str:
+    """The section's lead for a piece that starts after it (the first piece holds the lead in its own text)."""
+    section = sections[piece.section]
+    opening = starts[piece.section] + len(section.text) - len(section.text.lstrip())
+    return leads[piece.section] if piece.start > opening else ""
+
+
+def _with_heading(piece: Piece, title: str, section: SectionLike, lead: str) -> str:
+    line = heading_line(title, (*section.heading_path, lead) if lead else section.heading_path)
+    return f"{line}{SECTION_SEPARATOR}{piece.text}" if line else piece.text

@@ -2,10 +2,11 @@
 
 Ingesting 41 annual reports costs many minutes of parsing and embedding on two cores, while most experiments
 change only how questions are searched. So the index of a set of PDFs is kept under a key of the PDFs' bytes, the
-chunking settings, the embedding model and the source of the code that turns PDFs into stored points (loaders,
-chunkers, the BM25 encoder, the payload): a run with other query-time settings opens it again, and any change
-that would store other points builds a new one. A build that stops half-way is resumed (the ingest skips the
-documents it already holds whole); only a finished build is used as it is.
+chunking settings, the embedding model, the source of the code that turns PDFs into stored points (loaders,
+chunkers, the BM25 encoder, the payload) and the versions of the packages it calls (PDF reader, tokenizer,
+model): a run with other query-time settings opens it again, and any change that would store other points builds
+a new one. A build that stops half-way is resumed (the ingest skips the documents it already holds whole); only a
+finished build is used as it is.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from importlib import metadata
 from pathlib import Path
 
 from askdocs.embedding import SentenceTransformerEmbedder
@@ -29,7 +31,8 @@ from ingest.pipeline import Ingestor
 Progress = Callable[[str, int], Callable[[int], None]]
 DEFAULT_ROOT = Path.home() / ".cache" / "askdocs-eval" / "indexes"
 MANIFEST = "manifest.json"
-# The code whose change changes what the index holds for the same PDFs and settings.
+# The code and the packages whose change changes what the index holds for the same PDFs and settings.
+SHAPING_PACKAGES = ("pypdf", "qdrant-edge-py", "sentence-transformers", "transformers", "torch")
 SHAPING_CODE = (
     "ingest/loaders/*.py",
     "chunkers/*.py",
@@ -66,8 +69,16 @@ def index_key(
         "model": embedder.model_id,
         "embedding": embedding.model_dump(mode="json", exclude={"batch_size", "query_prefix"}),
         "code": code.hexdigest(),
+        "packages": {name: _version(name) for name in SHAPING_PACKAGES},
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def built_index(

@@ -41,7 +41,7 @@ def make_chunks(chunker: Chunker, document: Document, version: str, provenance: 
                 chunker=chunker.name,
                 version=version,
                 ingested_at=now,
-                heading_path=section.heading_path,
+                heading_path=section.heading_path or ((piece.lead,) if piece.lead else ()),
                 page=section.page,
                 start=piece.start,
                 end=piece.end,

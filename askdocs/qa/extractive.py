@@ -14,6 +14,7 @@ from askdocs.embedding import Embedder
 from askdocs.models import I_DO_NOT_KNOW, AnswerMode, Hit
 from askdocs.qa.abstain import AnswerCheck, Evidence
 from askdocs.qa.generate import Generated, Query
+from askdocs.qa.table_rows import Row, rows_and_lines
 from chunkers.base import sentences
 
 _MAX_SENTENCE_CHARS = 600
@@ -45,10 +46,12 @@ class ExtractiveGenerator:
 
     def draft(self, query: Query, contexts: Sequence[Hit]) -> tuple[Generated, Evidence]:
         """The answer before any check, and the evidence a check judges it by."""
-        candidates: list[tuple[int, int, str]] = []  # (source number, position, sentence)
+        candidates: list[tuple[int, int, str]] = []  # (source number, position, sentence or table row)
+        quotes: list[str] = []  # each candidate as the answer quotes it (a row with its columns)
         for n, hit in enumerate(contexts[: self._passages], start=1):
-            for position, sentence in enumerate(_sentences(hit.answer_text)):
+            for position, (sentence, quote) in enumerate(_sentences(hit.answer_text)):
                 candidates.append((n, position, sentence))
+                quotes.append(quote)
         if not candidates:
             return Generated("", "extractive"), Evidence(query.text, contexts, [], np.zeros(0))
         vectors = self._embedder.embed_documents([s for _, _, s in candidates])
@@ -64,7 +67,7 @@ class ExtractiveGenerator:
             if candidates[i][2].endswith(":") and i + 1 < len(candidates) and candidates[i + 1][0] == candidates[i][0]:
                 chosen.append(i + 1)
         chosen = sorted(set(chosen), key=lambda i: (candidates[i][0], candidates[i][1]))
-        text = " ".join(f"{candidates[i][2]} [{candidates[i][0]}]" for i in chosen)
+        text = " ".join(f"{quotes[i]} [{candidates[i][0]}]" for i in chosen)
         return Generated(text, "extractive"), evidence
 
     def stream(self, query: Query, contexts: Sequence[Hit]) -> Iterator[Generated]:
@@ -72,11 +75,17 @@ class ExtractiveGenerator:
         yield self.generate(query, contexts)
 
 
-def _sentences(text: str) -> list[str]:
+def _sentences(text: str) -> list[tuple[str, str]]:
+    """The passage's answer candidates: (what its meaning is judged by, what the answer quotes). A table row is one
+    candidate, quoted with its columns, so the answer shows the number with what it is and when."""
     out = []
-    for line in text.split("\n"):
-        for sentence in sentences(line.strip().lstrip("-* ").strip()):
+    for unit in rows_and_lines(text):
+        if isinstance(unit, Row):
+            # Judged by its label: the amounts say nothing of what the row is about.
+            out.append((unit.label[:_MAX_SENTENCE_CHARS], unit.quote()[:_MAX_SENTENCE_CHARS]))
+            continue
+        for sentence in sentences(unit.strip().lstrip("-* ").strip()):
             # Headings and labels ("Dental care") are not answers; short lines with figures may be.
             if len(sentence.split()) >= 4 or any(ch.isdigit() for ch in sentence):
-                out.append(sentence[:_MAX_SENTENCE_CHARS])
+                out.append((sentence[:_MAX_SENTENCE_CHARS],) * 2)
     return out

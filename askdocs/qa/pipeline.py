@@ -18,6 +18,7 @@ from askdocs.index.protocol import Filters, VectorIndex
 from askdocs.models import I_DO_NOT_KNOW, Answer, AnswerMode, Hit, LLMMode, RetrievalMode, Source, Timings, says_idk
 from askdocs.qa.citations import cite_sources, is_uncited, resolve_citations
 from askdocs.qa.generate import Generated, Generator, Query, heading_of, numbered_blocks
+from askdocs.qa.rerank import Reranker
 from askdocs.qa.rewrite import QuestionRewriter
 from askdocs.qa.sanitize import harden, injection_signals, sanitize_question
 from askdocs.qa.select import ContextSelector
@@ -97,6 +98,8 @@ class AnswerPipeline:
         sparse: SparseEncoder | None = None,
         retrieval: RetrievalMode = "dense",
         rewriter: QuestionRewriter | None = None,
+        reranker: Reranker | None = None,
+        candidates: int = 10,
         top_k: int = 5,
         max_question_chars: int = 2000,
     ) -> None:
@@ -112,6 +115,8 @@ class AnswerPipeline:
         self._sparse = sparse
         self._retrieval = retrieval
         self._rewriter = rewriter
+        self._reranker = reranker
+        self._candidates = candidates  # searched for (at least top_k), then re-ranked
         self._top_k = top_k
         self._max_chars = max_question_chars
 
@@ -151,8 +156,15 @@ class AnswerPipeline:
         how = options.retrieval or self._retrieval
         sparse = self._sparse.encode_query(search_text) if self._sparse and how != "dense" else None
         hits = self._index.search(
-            query.vector, limit=max(k, 10), filters=options.filters, sparse=sparse, mode=how, groups=options.groups
+            query.vector,
+            limit=max(k, self._candidates),
+            filters=options.filters,
+            sparse=sparse,
+            mode=how,
+            groups=options.groups,
         )
+        if self._reranker:
+            hits = self._reranker.rerank(text, hits)
         timings.search = _ms(mark)
         contexts = self._selector.select(hits, k)
         return Retrieved(text, query, signals, how, hits, contexts, timings, started)

@@ -127,3 +127,28 @@ def test_empty_sections_are_skipped() -> None:
 def test_bad_parameters_are_refused_at_construction(size: int, overlap: int, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         make_chunker("structural", words, size=size, overlap=overlap)
+
+
+STATEMENT = (
+    "Table of Contents\n\nACME CORP CONSOLIDATED STATEMENTS OF CASH FLOWS (In millions)\n\nYears Ended December 31,\n"
+    "2023 | 2022\n" + "\n".join(f"Line item number {k} | {k},{k:03d} | ({k},{k + 1:03d})" for k in range(40))
+)
+
+
+def test_the_later_pieces_of_a_page_name_its_lead_and_not_its_running_header() -> None:
+    pages = [Section(f"Table of Contents\n\n{para(30, f'p{k}w')}", (), page=k) for k in (1, 2)]
+    pages.append(Section(STATEMENT, (), page=3))
+    pieces = [p for p in split(pages, size=60, title="Acme 10-K") if p.section == 2]
+    assert len(pieces) > 2 and pieces[0].embed_text == f"Acme 10-K\n\n{pieces[0].text}"  # the lead is its own text
+    lead = "ACME CORP CONSOLIDATED STATEMENTS OF CASH FLOWS (In millions) Years Ended December 31,"
+    for piece in pieces[1:]:
+        assert piece.embed_text == f"Acme 10-K > {lead}\n\n{piece.text}"
+    assert {p.lead for p in pieces} == {lead}  # every piece of the page is cited under it, the first too
+
+
+def test_no_lead_for_a_page_that_opens_with_prose_nor_for_a_headed_section() -> None:
+    prose = "The company grew its revenue in every region this year, helped by new stores and a stronger dollar abroad."
+    body = "\n".join(f"Row {k} | {k}" for k in range(40))
+    pieces = split([Section(f"{prose}\n{body}", (), page=1), Section(f"Short title\n{body}", ("Results",))], size=60)
+    assert all(p.embed_text in (p.text, f"Results\n\n{p.text}") for p in pieces)
+    assert {p.lead for p in pieces} == {""}
