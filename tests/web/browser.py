@@ -1,0 +1,109 @@
+"""Headless Chromium driven by Selenium: Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs both).
+The driver's path is given to Selenium, so Selenium Manager never looks for (or downloads) one. Used by the
+browser tests (tests/web) and by ``scripts/screenshots``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+WAIT_S = 30.0  # far beyond what any page takes here: a wait that runs out is a failure, never a delay
+PHONE = (390, 844)  # CSS pixels of a common phone
+DESKTOP = (1280, 900)
+# Nothing in the background: no updates, no sync, no metrics (the tests allow loopback only, and so does CI).
+QUIET = (
+    "--headless=new",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--disable-sync",
+    "--metrics-recording-only",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--hide-scrollbars",
+)
+
+
+class BrowserUnavailable(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Chromium:
+    browser: Path
+    driver: Path
+
+
+def find_chromium() -> Chromium:
+    """Chromium and its driver (``ASKDOCS_TEST_CHROMIUM`` / ``ASKDOCS_TEST_CHROMEDRIVER``, else on the PATH)."""
+    browser = os.environ.get("ASKDOCS_TEST_CHROMIUM") or shutil.which("chromium")
+    driver = os.environ.get("ASKDOCS_TEST_CHROMEDRIVER") or shutil.which("chromedriver")
+    if not browser or not driver:
+        missing = " and ".join(n for n, p in (("chromium", browser), ("chromedriver", driver)) if not p)
+        raise BrowserUnavailable(f"{missing} not found: apt-get install chromium chromium-driver (Debian)")
+    return Chromium(Path(browser), Path(driver))
+
+
+def start(chromium: Chromium, size: tuple[int, int] = DESKTOP) -> WebDriver:
+    options = Options()
+    options.binary_location = str(chromium.browser)
+    for argument in QUIET:
+        options.add_argument(argument)
+    options.add_argument(f"--window-size={size[0]},{size[1]}")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        options.add_argument("--no-sandbox")  # Chromium refuses to run as root with its sandbox (CI runs as root)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(options=options, service=Service(executable_path=str(chromium.driver)))
+
+
+def emulate(driver: WebDriver, *, dark: bool = False, size: tuple[int, int] = DESKTOP, mobile: bool = False) -> None:
+    """The colour scheme the page sees (prefers-color-scheme) and the viewport (a phone's, with touch)."""
+    cdp: Any = driver
+    scheme = [{"name": "prefers-color-scheme", "value": "dark" if dark else "light"}]
+    cdp.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": scheme})
+    metrics = {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": mobile}
+    cdp.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+
+
+def extra_headers(driver: WebDriver, headers: dict[str, str]) -> None:
+    """Headers added to every request the page makes, as an authenticating proxy adds its user's ({}: none)."""
+    cdp: Any = driver
+    cdp.execute_cdp_cmd("Network.enable", {})
+    cdp.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": headers})
+
+
+def open_page(driver: WebDriver, url: str, key: str | None) -> None:
+    """Open a page as the holder of ``key`` (kept in the page's localStorage, as the sign-in form keeps it; None:
+    no key), and wait until its script has done what it does on load."""
+    origin = url.split("/", 3)
+    driver.get("/".join(origin[:3]) + "/static/icon.svg")  # the origin, without running a page's script
+    if key is None:
+        driver.execute_script("localStorage.clear()")
+    else:
+        driver.execute_script("localStorage.clear(); localStorage.setItem('askdocs.key', arguments[0])", key)
+    driver.get(url)
+    wait(driver).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true")
+
+
+def wait(driver: WebDriver, timeout: float = WAIT_S) -> WebDriverWait[WebDriver]:
+    """Polls every 20 ms (Selenium's default is 500 ms: most of a fast test's time)."""
+    return WebDriverWait(driver, timeout, poll_frequency=0.02)
+
+
+def console_errors(driver: WebDriver) -> list[str]:
+    """The page's console errors since the last call (a refused request is logged too: filter what you expect)."""
+    logs: Any = driver
+    return [e["message"] for e in logs.get_log("browser") if e["level"] == "SEVERE"]

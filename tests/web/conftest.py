@@ -1,0 +1,134 @@
+"""The pages in a real browser: one headless Chromium for the session, and per module one service on real HTTP
+(uvicorn on 127.0.0.1) over the handbook plus an HR-only page, with API keys, a trusted proxy address and the
+stand-in LLM (tests/servers.py). Without Chromium the tests skip, saying why; with ASKDOCS_TEST_REQUIRE_BROWSER
+set (CI sets it) they fail instead."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+
+from app.container import Container
+from app.main import create_app
+from askdocs.embedding import SentenceTransformerEmbedder
+from askdocs.index.edge import EdgeIndex
+from askdocs.models import Provenance
+from askdocs.settings import Settings
+from ingest.loaders import RawSource
+from tests.app.conftest import container_for
+from tests.conftest import make_ingestor
+from tests.servers import FakeOpenAI, serve
+from tests.web.browser import BrowserUnavailable, Chromium, emulate, extra_headers, find_chromium, start, wait
+
+SECRET = "The executive bonus pool for 2026 is 4.2 million euros, paid in March."
+SECRET_SOURCE = "/hr/executive-pay.md"
+SECRET_QUESTION = "How large is the executive bonus pool for 2026?"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Chromium:
+    try:
+        return find_chromium()
+    except BrowserUnavailable as exc:
+        if os.environ.get("ASKDOCS_TEST_REQUIRE_BROWSER"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def session_browser(chromium: Chromium) -> Iterator[WebDriver]:
+    driver = start(chromium)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def browser(session_browser: WebDriver) -> Iterator[WebDriver]:
+    """The session's browser, as a test leaves it for the next: no proxy headers, a light desktop."""
+    yield session_browser
+    extra_headers(session_browser, {})
+    emulate(session_browser)
+
+
+@dataclass
+class Site:
+    url: str
+    container: Container
+    llm: FakeOpenAI
+    keys: dict[str, str]  # admin, staff (ask, no groups), hr (ask, group hr)
+
+
+def restricted_copy(handbook_dir: Path, embedder: SentenceTransformerEmbedder, data_dir: Path) -> None:
+    """The handbook's index, plus an HR-only page (ACL: hr)."""
+    shutil.copytree(handbook_dir / "qdrant", data_dir / "qdrant")
+    index = EdgeIndex(data_dir / "qdrant" / "askdocs")
+    page = f"# Executive compensation\n\n## Bonus pool\n\n{SECRET}\n".encode()
+    outcome = make_ingestor(embedder, index).ingest_raw(
+        RawSource(SECRET_SOURCE, page), Provenance(origin="hr-share", acl=("hr",))
+    )
+    index.close()
+    assert outcome.status.value == "new", outcome
+
+
+@pytest.fixture(scope="module")
+def site(
+    handbook_dir: Path,
+    embedder: SentenceTransformerEmbedder,
+    module_store_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Site]:
+    data_dir = tmp_path_factory.mktemp("web-site")
+    restricted_copy(handbook_dir, embedder, data_dir)
+    llm = FakeOpenAI()
+    with serve(llm.app()) as llm_url:
+        settings = Settings(  # type: ignore[call-arg]
+            data_dir=data_dir,
+            database={"url": module_store_url},
+            llm={"base_url": f"{llm_url}/v1", "api_key": "stand-in", "max_retries": 0, "timeout_s": 10},
+            auth={"trust_proxy_headers": True, "proxy_addresses": ["127.0.0.1/32"]},
+            service={"reports_dir": str(data_dir / "reports")},
+            _env_file=None,
+        )
+        container = container_for(settings, embedder)
+        assert container.keys is not None
+        keys = {
+            "admin": container.keys.create("ops", "admin")[1],
+            "staff": container.keys.create("staff", "ask")[1],
+            "hr": container.keys.create("hr-team", "ask", ("hr",))[1],
+        }
+        try:
+            with serve(create_app(container)) as url:
+                yield Site(url, container, llm, keys)
+        finally:
+            container.close()
+
+
+def by_id(driver: WebDriver, element_id: str) -> WebElement:
+    return driver.find_element(By.ID, element_id)
+
+
+def ask(driver: WebDriver, question: str, *, quote: bool = False) -> WebElement:
+    """Ask on the open ask page and wait for the answer (or the failure); the answer element."""
+    answer = by_id(driver, "answer")
+    asked = int(answer.get_attribute("data-asks") or 0)
+    box = by_id(driver, "question")
+    box.clear()
+    box.send_keys(question)
+    if by_id(driver, "quote").is_selected() != quote:
+        by_id(driver, "quote").click()
+    by_id(driver, "ask-button").click()
+    wait(driver).until(
+        lambda d: (
+            int(answer.get_attribute("data-asks") or 0) > asked
+            and answer.get_attribute("data-state") in ("done", "failed")
+        )
+    )
+    return answer
