@@ -49,12 +49,17 @@ class Chromium:
 
 def find_chromium() -> Chromium:
     """Chromium and its driver (``ASKDOCS_TEST_CHROMIUM`` / ``ASKDOCS_TEST_CHROMEDRIVER``, else on the PATH)."""
-    browser = os.environ.get("ASKDOCS_TEST_CHROMIUM") or shutil.which("chromium")
-    driver = os.environ.get("ASKDOCS_TEST_CHROMEDRIVER") or shutil.which("chromedriver")
-    if not browser or not driver:
-        missing = " and ".join(n for n, p in (("chromium", browser), ("chromedriver", driver)) if not p)
-        raise BrowserUnavailable(f"{missing} not found: apt-get install chromium chromium-driver (Debian)")
-    return Chromium(Path(browser), Path(driver))
+    found = {
+        name: shutil.which(os.environ.get(variable) or name)
+        for name, variable in (("chromium", "ASKDOCS_TEST_CHROMIUM"), ("chromedriver", "ASKDOCS_TEST_CHROMEDRIVER"))
+    }
+    missing = [name for name, path in found.items() if path is None]
+    if missing:
+        raise BrowserUnavailable(
+            f"{' and '.join(missing)} not found: apt-get install chromium chromium-driver (Debian's), or name them in "
+            "ASKDOCS_TEST_CHROMIUM and ASKDOCS_TEST_CHROMEDRIVER"
+        )
+    return Chromium(Path(str(found["chromium"])), Path(str(found["chromedriver"])))
 
 
 def start(chromium: Chromium, size: tuple[int, int] = DESKTOP) -> WebDriver:

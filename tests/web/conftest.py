@@ -6,7 +6,6 @@ set (CI sets it) they fail instead."""
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,18 +18,11 @@ from selenium.webdriver.remote.webelement import WebElement
 from app.container import Container
 from app.main import create_app
 from askdocs.embedding import SentenceTransformerEmbedder
-from askdocs.index.edge import EdgeIndex
-from askdocs.models import Provenance
 from askdocs.settings import Settings
-from ingest.loaders import RawSource
 from tests.app.conftest import container_for
-from tests.conftest import make_ingestor
 from tests.servers import FakeOpenAI, serve
 from tests.web.browser import BrowserUnavailable, Chromium, emulate, extra_headers, find_chromium, start, wait
-
-SECRET = "The executive bonus pool for 2026 is 4.2 million euros, paid in March."
-SECRET_SOURCE = "/hr/executive-pay.md"
-SECRET_QUESTION = "How large is the executive bonus pool for 2026?"
+from tests.web.site import restricted_copy
 
 
 @pytest.fixture(scope="session")
@@ -64,18 +56,6 @@ class Site:
     container: Container
     llm: FakeOpenAI
     keys: dict[str, str]  # admin, staff (ask, no groups), hr (ask, group hr)
-
-
-def restricted_copy(handbook_dir: Path, embedder: SentenceTransformerEmbedder, data_dir: Path) -> None:
-    """The handbook's index, plus an HR-only page (ACL: hr)."""
-    shutil.copytree(handbook_dir / "qdrant", data_dir / "qdrant")
-    index = EdgeIndex(data_dir / "qdrant" / "askdocs")
-    page = f"# Executive compensation\n\n## Bonus pool\n\n{SECRET}\n".encode()
-    outcome = make_ingestor(embedder, index).ingest_raw(
-        RawSource(SECRET_SOURCE, page), Provenance(origin="hr-share", acl=("hr",))
-    )
-    index.close()
-    assert outcome.status.value == "new", outcome
 
 
 @pytest.fixture(scope="module")
