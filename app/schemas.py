@@ -94,7 +94,7 @@ class IngestResultOut(BaseModel):
 
 class JobOut(BaseModel):
     job_id: str
-    kind: Literal["upload", "url", "sync"]
+    kind: Literal["upload", "url", "sync", "sitemap", "crawl"]
     status: Literal["queued", "running", "done", "failed"]
     target: str = Field(description="The file name, URL or sources.yaml source the job is about.")
     attempts: int

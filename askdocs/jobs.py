@@ -21,6 +21,8 @@ class JobKind(StrEnum):
     UPLOAD = "upload"  # a file sent to POST /ingest, stored under the uploads folder until done
     URL = "url"  # one web page or PDF to fetch
     SYNC = "sync"  # bring one sources.yaml source up to date
+    SITEMAP = "sitemap"  # the pages a sitemap (or sitemap index) lists
+    CRAWL = "crawl"  # the pages reached from a start URL by following its links
 
 
 class JobStatus(StrEnum):
@@ -88,7 +90,8 @@ class JobResult:
 class Job:
     job_id: str
     kind: JobKind
-    spec: dict[str, Any]  # kind-specific: {"upload_id", "name", "content_type"} | {"url"} | {"source"}
+    # kind-specific: {"upload_id", "name", "content_type"} | {"url"} | {"source"} | {"url", "max_pages", "max_depth"}
+    spec: dict[str, Any]
     status: JobStatus
     attempts: int = 0
     worker: str | None = None

@@ -57,7 +57,14 @@ def ingest_part(container: ContainerDep, message: str = "") -> HTMLResponse:
     """The latest jobs with their progress and per-document outcomes; looked at again while any is running."""
     jobs = ingest.recent_jobs(container, JOBS_SHOWN)
     running = any(j.status in ("queued", "running") for j in jobs)
-    return part("parts/ingest.html", jobs=jobs, refresh=REFRESH_MS if running else 0, message=message)
+    return part(
+        "parts/ingest.html",
+        jobs=jobs,
+        refresh=REFRESH_MS if running else 0,
+        message=message,
+        max_pages=ingest.MAX_PAGES,
+        max_depth=ingest.MAX_DEPTH,
+    )
 
 
 @router.post("/ingest/submit", response_class=HTMLResponse, dependencies=[Action])
@@ -65,11 +72,25 @@ async def submit_ingest(
     container: ContainerDep,
     files: Annotated[list[UploadFile] | None, File()] = None,
     urls: Annotated[str, Form()] = "",
+    web_url: Annotated[str, Form()] = "",
+    web_kind: Annotated[Literal["sitemap", "crawl"], Form()] = "sitemap",
+    max_pages: Annotated[int, Form(ge=1, le=10_000)] = ingest.MAX_PAGES,
+    max_depth: Annotated[int, Form(ge=0, le=20)] = ingest.MAX_DEPTH,
 ) -> HTMLResponse:
-    """Uploads and URLs (one a line) queued as POST /ingest queues them."""
+    """Uploads, URLs (one a line), a sitemap or a crawl, queued as POST /ingest queues them."""
     chosen = [f for f in files or [] if f.filename]  # a file input left empty sends one nameless part
     named = [line.strip() for line in urls.splitlines() if line.strip()]
-    queued = await ingest.ingest(container, chosen or None, named or None, 0)
+    web = [web_url.strip()] if web_url.strip() else []
+    queued = await ingest.ingest(
+        container,
+        files=chosen or None,
+        urls=named or None,
+        wait=0,
+        sitemaps=web if web_kind == "sitemap" else None,
+        crawls=web if web_kind == "crawl" else None,
+        max_pages=max_pages,
+        max_depth=max_depth,
+    )
     said = f"Queued {len(queued.jobs)} job{'s' if len(queued.jobs) != 1 else ''}: they run one after another below."
     return ingest_part(container, said)
 

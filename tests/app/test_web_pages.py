@@ -121,6 +121,11 @@ def test_an_ingest_form_queues_urls_and_refuses_what_post_ingest_refuses(served:
     admin = PAGE | served.as_("admin")
     queued = served.client.post("/admin/ingest/submit", data={"urls": "\nhttp://127.0.0.1:9/nothing\n"}, headers=admin)
     assert queued.status_code == 200 and "Queued 1 job" in queued.text and "127.0.0.1:9/nothing" in queued.text
+    form = {"web_url": "http://127.0.0.1:9/sitemap.xml", "web_kind": "crawl", "max_pages": "5", "max_depth": "1"}
+    crawl = served.client.post("/admin/ingest/submit", data=form, headers=admin)
+    assert "Queued 1 job" in crawl.text and "crawl · " in crawl.text and "127.0.0.1:9/sitemap.xml" in crawl.text
+    odd = served.client.post("/admin/ingest/submit", data=form | {"web_kind": "spider"}, headers=admin)
+    assert odd.status_code == 422
     bad = served.client.post("/admin/ingest/submit", data={"urls": "ftp://x"}, headers=admin)
     assert bad.status_code == 422 and "'ftp://x'" in bad.text
     # What a browser sends for a file input left empty: a part with an empty file name.
