@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from markupsafe import Markup, escape
 
 WIDTH = 480
-LABEL_W = 130  # room for the labels left of horizontal bars
+LABEL_W = 150  # room for the labels left of horizontal bars
 
 
 def _svg(height: int, label: str, body: str) -> Markup:
@@ -80,7 +80,7 @@ def latency(by_mode: Mapping[str, Mapping[str, float]]) -> Markup:
         y = i * (2 * row + 14)
         parts.append(f'<text x="0" y="{y + row - 8}">{escape(mode)} (n={int(figures["n"])})</text>')
         for j, key in enumerate(("p50", "p95")):
-            width = (WIDTH - LABEL_W - 80) * figures[key] / top
+            width = (WIDTH - LABEL_W - 110) * figures[key] / top
             parts.append(
                 f'<rect class="{key}" x="{LABEL_W}" y="{y + j * row}" width="{width:.1f}" height="{row - 6}">'
                 f"<title>{escape(mode)} {key}: {figures[key]:.0f} ms</title></rect>"

@@ -15,6 +15,7 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 WAIT_S = 30.0  # far beyond what any page takes here: a wait that runs out is a failure, never a delay
@@ -112,3 +113,26 @@ def console_errors(driver: WebDriver) -> list[str]:
     """The page's console errors since the last call (a refused request is logged too: filter what you expect)."""
     logs: Any = driver
     return [e["message"] for e in logs.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def by_id(driver: WebDriver, element_id: str) -> WebElement:
+    return driver.find_element(By.ID, element_id)
+
+
+def ask(driver: WebDriver, question: str, *, quote: bool = False) -> WebElement:
+    """Ask on the open ask page and wait for the answer (or the failure); the answer element."""
+    answer = by_id(driver, "answer")
+    asked = int(answer.get_attribute("data-asks") or 0)
+    box = by_id(driver, "question")
+    box.clear()
+    box.send_keys(question)
+    if by_id(driver, "quote").is_selected() != quote:
+        by_id(driver, "quote").click()
+    by_id(driver, "ask-button").click()
+    wait(driver).until(
+        lambda d: (
+            int(answer.get_attribute("data-asks") or 0) > asked
+            and answer.get_attribute("data-state") in ("done", "failed")
+        )
+    )
+    return answer

@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.remote.webelement import WebElement
 
 from app.container import Container
 from app.main import create_app
@@ -21,7 +19,7 @@ from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.settings import Settings
 from tests.app.conftest import container_for
 from tests.servers import FakeOpenAI, serve
-from tests.web.browser import BrowserUnavailable, Chromium, emulate, extra_headers, find_chromium, start, wait
+from tests.web.browser import BrowserUnavailable, Chromium, emulate, extra_headers, find_chromium, start
 from tests.web.site import restricted_copy
 
 
@@ -89,26 +87,3 @@ def site(
                 yield Site(url, container, llm, keys)
         finally:
             container.close()
-
-
-def by_id(driver: WebDriver, element_id: str) -> WebElement:
-    return driver.find_element(By.ID, element_id)
-
-
-def ask(driver: WebDriver, question: str, *, quote: bool = False) -> WebElement:
-    """Ask on the open ask page and wait for the answer (or the failure); the answer element."""
-    answer = by_id(driver, "answer")
-    asked = int(answer.get_attribute("data-asks") or 0)
-    box = by_id(driver, "question")
-    box.clear()
-    box.send_keys(question)
-    if by_id(driver, "quote").is_selected() != quote:
-        by_id(driver, "quote").click()
-    by_id(driver, "ask-button").click()
-    wait(driver).until(
-        lambda d: (
-            int(answer.get_attribute("data-asks") or 0) > asked
-            and answer.get_attribute("data-state") in ("done", "failed")
-        )
-    )
-    return answer

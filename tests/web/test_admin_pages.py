@@ -13,8 +13,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from app.web.pages import ADMIN_PAGES
-from tests.web.browser import extra_headers, open_page, wait
-from tests.web.conftest import Site, ask, by_id
+from tests.web.browser import ask, by_id, extra_headers, open_page, wait
+from tests.web.conftest import Site
 from tests.web.site import SECRET_QUESTION
 
 pytestmark = pytest.mark.store  # keys, jobs and the log live in the store

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from app.main import create_app
 from tests.servers import pieces, serve
-from tests.web.browser import open_page, wait
-from tests.web.conftest import Site, ask, by_id
+from tests.web.browser import PHONE, ask, by_id, emulate, open_page, wait
+from tests.web.conftest import Site
 
 pytestmark = pytest.mark.store  # the service logs every answer in its store
 
@@ -129,3 +131,37 @@ def test_a_service_that_went_away_is_said(browser: WebDriver, site: Site) -> Non
         open_page(browser, other + "/", site.keys["staff"])
     ask(browser, "How many vacation days do I get?")
     assert "The service cannot be reached" in by_id(browser, "notice").text
+
+
+def test_the_page_works_from_the_keyboard_with_a_visible_focus(browser: WebDriver, site: Site) -> None:
+    open_page(browser, site.url + "/", site.keys["staff"])
+    keys = ActionChains(browser)
+    keys.send_keys(Keys.TAB).perform()
+    assert browser.switch_to.active_element.text == "Skip to the content"
+    keys.send_keys(Keys.ENTER).send_keys(Keys.TAB).perform()
+    question = browser.switch_to.active_element
+    assert question == by_id(browser, "question")
+    assert question.value_of_css_property("outline-style") != "none"  # the focus is seen
+    answer = by_id(browser, "answer")
+    keys.send_keys("How many vacation days do I get?").key_down(Keys.CONTROL).send_keys(Keys.ENTER).key_up(
+        Keys.CONTROL
+    ).perform()
+    wait(browser).until(lambda d: answer.get_attribute("data-state") == "done")
+    for _ in range(40):  # from the question on, Tab reaches the rating buttons
+        keys.send_keys(Keys.TAB).perform()
+        if browser.switch_to.active_element.get_attribute("data-rating") == "helpful":
+            break
+    keys.send_keys(Keys.ENTER).perform()
+    wait(browser).until(lambda d: by_id(d, "feedback-status").get_attribute("data-rated") == "helpful")
+
+
+@pytest.mark.parametrize("page", ["/", "/admin/documents", "/admin/log", "/admin/keys"])
+def test_on_a_phone_in_the_dark_nothing_runs_off_the_screen(browser: WebDriver, site: Site, page: str) -> None:
+    emulate(browser, dark=True, size=PHONE, mobile=True)
+    open_page(browser, site.url + page, site.keys["admin"])
+    if page == "/":
+        ask(browser, "How many vacation days do I get?", quote=True)
+    width = browser.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1] == PHONE[0], width  # wide tables scroll inside their own box
+    body = browser.find_element(By.TAG_NAME, "body")
+    assert body.value_of_css_property("background-color") == "rgba(20, 23, 28, 1)"  # the dark scheme's

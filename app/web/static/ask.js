@@ -250,7 +250,7 @@ function reset() {
 }
 
 function busy(on, message = "") {
-  answer.setAttribute("aria-busy", String(on));
+  text.setAttribute("aria-busy", String(on)); // a screen reader reads the answer once, when it is complete
   $("ask-button").disabled = on;
   if (message) show($("status"), message);
 }
