@@ -33,6 +33,9 @@ class JobStatus(StrEnum):
 
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+WEB_KINDS = (JobKind.SITEMAP, JobKind.CRAWL)
+MAX_PAGES = 100  # a sitemap or crawl job's page budget, unless it names one
+MAX_DEPTH = 3  # how many links deep a crawl job follows, unless it says
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,15 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from askdocs.jobs import JobKind, JobResult
+from askdocs.jobs import MAX_DEPTH, MAX_PAGES, JobKind, JobResult
 from askdocs.models import DocumentResult, DocumentStatus
 from askdocs.settings import IngestSettings
 from ingest.pipeline import Ingestor
 from ingest.web import CrawlRun, Failed, Fetched, WebPolicy, crawl, from_sitemap
-
-WEB_KINDS = (JobKind.SITEMAP, JobKind.CRAWL)
-MAX_PAGES = 100  # a job's default page budget
-MAX_DEPTH = 3  # a crawl's default depth
 
 
 def run_web_job(

@@ -15,11 +15,8 @@ from app.deps import ContainerDep
 from app.schemas import IngestResponse, IngestResultOut, JobOut
 from app.security import AdminCaller as AdminDep
 from askdocs.formats import CONTENT_TYPES, READABLE, SUFFIXES, media_type
-from askdocs.jobs import Job, JobKind, JobQueue
+from askdocs.jobs import MAX_DEPTH, MAX_PAGES, Job, JobKind, JobQueue
 from askdocs.urls import ONLY_HTTP, is_http_url
-
-MAX_PAGES = 100  # a sitemap's or crawl's default page budget (as ingest/webjobs.py: the service never imports it)
-MAX_DEPTH = 3
 
 router = APIRouter(tags=["ingest"], dependencies=[AdminDep])
 _POLL_S = 0.1

@@ -9,12 +9,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
+from app.container import Container
 from app.deps import ContainerDep
 from app.routes import documents, ingest, interactions
 from app.schemas import DocumentOut
 from app.security import AdminCaller as AdminDep
 from app.web import charts
 from app.web.templating import part
+from askdocs.jobs import MAX_DEPTH, MAX_PAGES
 
 router = APIRouter(prefix="/admin", include_in_schema=False, dependencies=[AdminDep])
 JOBS_SHOWN = 30
@@ -32,8 +34,13 @@ Action = Depends(from_the_page)
 
 
 @router.get("/documents/part", response_class=HTMLResponse)
-def documents_part(container: ContainerDep, q: str = "", message: str = "") -> HTMLResponse:
+def documents_part(container: ContainerDep, q: str = "") -> HTMLResponse:
     """The documents in the index, newest first; ``q`` keeps those whose title, source or id hold it."""
+    return _documents(container, q)
+
+
+def _documents(container: Container, q: str, message: str = "") -> HTMLResponse:
+    """(A message is never taken from the request: a link could make the page say anything.)"""
     found = documents.list_documents(container)
     needle = q.strip().lower()
     shown = [d for d in found if not needle or needle in f"{d.title}\n{d.source}\n{d.doc_id}".lower()]
@@ -49,12 +56,16 @@ def delete_document(
     documents.delete_document(doc_id, container)  # 404 for an unknown id, as DELETE /documents/{id}
     gone = known[doc_id]
     said = f"Deleted “{gone.title or gone.source}” and its {gone.chunks} chunks."
-    return documents_part(container, q, said)
+    return _documents(container, q, said)
 
 
 @router.get("/ingest/part", response_class=HTMLResponse)
-def ingest_part(container: ContainerDep, message: str = "") -> HTMLResponse:
+def ingest_part(container: ContainerDep) -> HTMLResponse:
     """The latest jobs with their progress and per-document outcomes; looked at again while any is running."""
+    return _ingest(container)
+
+
+def _ingest(container: Container, message: str = "") -> HTMLResponse:
     jobs = ingest.recent_jobs(container, JOBS_SHOWN)
     running = any(j.status in ("queued", "running") for j in jobs)
     return part(
@@ -62,8 +73,8 @@ def ingest_part(container: ContainerDep, message: str = "") -> HTMLResponse:
         jobs=jobs,
         refresh=REFRESH_MS if running else 0,
         message=message,
-        max_pages=ingest.MAX_PAGES,
-        max_depth=ingest.MAX_DEPTH,
+        max_pages=MAX_PAGES,
+        max_depth=MAX_DEPTH,
     )
 
 
@@ -74,8 +85,8 @@ async def submit_ingest(
     urls: Annotated[str, Form()] = "",
     web_url: Annotated[str, Form()] = "",
     web_kind: Annotated[Literal["sitemap", "crawl"], Form()] = "sitemap",
-    max_pages: Annotated[int, Form(ge=1, le=10_000)] = ingest.MAX_PAGES,
-    max_depth: Annotated[int, Form(ge=0, le=20)] = ingest.MAX_DEPTH,
+    max_pages: Annotated[int, Form(ge=1, le=10_000)] = MAX_PAGES,
+    max_depth: Annotated[int, Form(ge=0, le=20)] = MAX_DEPTH,
 ) -> HTMLResponse:
     """Uploads, URLs (one a line), a sitemap or a crawl, queued as POST /ingest queues them."""
     chosen = [f for f in files or [] if f.filename]  # a file input left empty sends one nameless part
@@ -92,7 +103,7 @@ async def submit_ingest(
         max_depth=max_depth,
     )
     said = f"Queued {len(queued.jobs)} job{'s' if len(queued.jobs) != 1 else ''}: they run one after another below."
-    return ingest_part(container, said)
+    return _ingest(container, said)
 
 
 Choice = Literal["", "helpful", "not_helpful"]

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, HTTPException
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
+from app.container import Container
 from app.deps import ContainerDep
 from app.routes import keys
 from app.schemas import KeyIn
@@ -21,7 +22,12 @@ REPORTS_SHOWN = 4
 
 
 @router.get("/keys/part", response_class=HTMLResponse)
-async def keys_part(container: ContainerDep, message: str = "", secret: str = "") -> HTMLResponse:
+async def keys_part(container: ContainerDep) -> HTMLResponse:
+    return await _keys(container)
+
+
+async def _keys(container: Container, message: str = "", secret: str = "") -> HTMLResponse:
+    """The keys, and after an action its message (and a new key's secret): never from the request."""
     listed = await keys.list_keys(container)
     listed.sort(key=lambda k: (k.revoked_at is not None, -k.created_at))
     return part("parts/keys.html", keys=listed, message=message, secret=secret)
@@ -37,13 +43,13 @@ async def create_key(
     """As POST /keys; the secret is shown in this one response."""
     made = await keys.create_key(KeyIn(name=name.strip(), scope=scope, groups=groups.split(",")), container)
     said = f"Key “{made.name}” created ({made.scope}). Copy it now: it is shown only this once."
-    return await keys_part(container, said, made.secret)
+    return await _keys(container, said, made.secret)
 
 
 @router.post("/keys/revoke", response_class=HTMLResponse, dependencies=[Action])
 async def revoke_key(container: ContainerDep, name: Annotated[str, Form()]) -> HTMLResponse:
     await keys.revoke_key(name, container)
-    return await keys_part(container, f"Key “{name}” revoked: it is refused from its next request on.")
+    return await _keys(container, f"Key “{name}” revoked: it is refused from its next request on.")
 
 
 @router.get("/evals/part", response_class=HTMLResponse)

@@ -105,6 +105,11 @@ def test_fragments_and_actions_are_for_admins_only(served: Served) -> None:
         # From a form on another site (no page header), even an admin's browser is refused.
         forged = served.client.post(path, data=form, headers=served.as_("admin"))
         assert forged.status_code == 403 and "from the askdocs admin page" in forged.text, path
+    # A link cannot make a page say something (a message, a "new key") the service did not.
+    said = {"message": "Your key leaked: go to evil.example", "secret": "askd_planted"}
+    for path in PARTS:
+        shown = served.client.get(path, params=said, headers=served.as_("admin")).text
+        assert "evil.example" not in shown and "askd_planted" not in shown, path
 
 
 def test_documents_are_searched_and_an_unknown_one_is_not_deleted(served: Served) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -105,8 +106,10 @@ def open_page(driver: WebDriver, url: str, key: str | None) -> None:
 
 
 def wait(driver: WebDriver, timeout: float = WAIT_S) -> WebDriverWait[WebDriver]:
-    """Polls every 20 ms (Selenium's default is 500 ms: most of a fast test's time)."""
-    return WebDriverWait(driver, timeout, poll_frequency=0.02)
+    """Polls every 20 ms (Selenium's default is 500 ms: most of a fast test's time), looking again when what it
+    looked at was missing or replaced meanwhile (an admin page's fragment is, as it follows running jobs)."""
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, timeout, poll_frequency=0.02, ignored_exceptions=ignored)
 
 
 def console_errors(driver: WebDriver) -> list[str]:

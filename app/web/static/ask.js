@@ -291,4 +291,5 @@ try {
   show($("notice"), error.message);
 }
 await recent();
+document.body.dataset.readyMs = Math.round(performance.now()); // from the navigation's start: docs/UI.md
 document.body.dataset.ready = "true";
