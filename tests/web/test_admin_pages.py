@@ -101,6 +101,8 @@ def test_a_key_made_on_the_page_works_until_it_is_revoked_there(browser: WebDriv
     assert not browser.find_elements(By.ID, "new-secret")  # shown once only
     gone = httpx.get(site.url + "/me", headers={"Authorization": f"Bearer {secret}"})
     assert gone.status_code == 401 and "revoked" in gone.text
+    open_page(browser, site.url + "/", secret)  # the holder's page says so
+    assert "Your API key was refused: the API key 'payroll-tool' was revoked." in by_id(browser, "notice").text
 
 
 def seen(browser: WebDriver) -> str:

@@ -53,7 +53,10 @@ function describe(detail) {
 }
 
 function explain(status, detail, wait) {
-  if (status === 401) return `This service needs an API key: enter yours under “API key” above (${detail}).`;
+  if (status === 401 && /needs an API key/.test(detail)) {
+    return "This service needs an API key: enter yours under “API key” above.";
+  }
+  if (status === 401) return `Your API key was refused: ${detail}. Enter another under “API key” above.`;
   if (status === 429) return `Too many requests: ${detail || `retry in ${wait} s`}.`;
   if (status === 502 || status === 503) return `The service cannot answer right now: ${detail}.`;
   if (status >= 500) return `The service failed (HTTP ${status}): ${detail || "see its log"}.`;
