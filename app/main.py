@@ -13,8 +13,9 @@ from app import slack
 from app.container import BackgroundFactory, Container, build_container
 from app.errors import error_status
 from app.observe import observe
-from app.routes import ask, documents, health, ingest, interactions, metrics
+from app.routes import ask, documents, health, ingest, interactions, keys, me, metrics
 from app.slack import slack_app
+from app.web import admin, admin_keys, pages
 from askdocs.errors import AskdocsError
 from askdocs.settings import Settings, load_settings
 
@@ -50,6 +51,12 @@ def create_app(
     app.include_router(interactions.admin)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(me.router)
+    app.include_router(keys.router)
+    app.include_router(pages.router)  # the web pages: /, /admin/<page> and their fragments, /static
+    app.include_router(admin.router)
+    app.include_router(admin_keys.router)
+    pages.mount_static(app)
     app.middleware("http")(observe)
     configured = settings or (container.settings if container else None) or load_settings()
     slack_on = configured.slack.http_enabled

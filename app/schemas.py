@@ -63,6 +63,11 @@ class AskResponse(BaseModel):
     degraded: bool = Field(default=False, description="The LLM failed; the answer is extractive.")
     reason: str | None = None
     uncited: bool = Field(default=False, description="An LLM answer that cites none of its sources: check it.")
+    idk: bool = Field(default=False, description='The answer is "I do not know.": the documents do not hold it.')
+    closest: list[SourceOut] = Field(
+        default_factory=list,
+        description='With "I do not know": the nearest passages found (none close enough to answer from).',
+    )
     interaction_id: str | None = Field(
         default=None, description="This answer in the interaction log: rate it with POST /feedback (null: log off)."
     )
@@ -89,7 +94,7 @@ class IngestResultOut(BaseModel):
 
 class JobOut(BaseModel):
     job_id: str
-    kind: Literal["upload", "url", "sync"]
+    kind: Literal["upload", "url", "sync", "sitemap", "crawl"]
     status: Literal["queued", "running", "done", "failed"]
     target: str = Field(description="The file name, URL or sources.yaml source the job is about.")
     attempts: int
@@ -128,3 +133,37 @@ class FeedbackOut(BaseModel):
     rating: Literal["helpful", "not_helpful"]
     replaced: bool = Field(description="An earlier rating of this answer was replaced.")
     detail: str
+
+
+class MeOut(BaseModel):
+    name: str | None = Field(description="The key's name or the proxy's user; null: anonymous (no keys configured).")
+    scope: Literal["ask", "admin", "frontend", "proxy", "anonymous"]
+    groups: list[str] = Field(description="The groups the caller searches with (documents with an ACL).")
+    admin: bool = Field(description="May open the admin pages and endpoints.")
+
+
+class AskedOut(BaseModel):
+    interaction_id: str
+    question: str
+    created_at: float
+    idk: bool
+    rating: Literal["helpful", "not_helpful"] | None
+
+
+class KeyIn(BaseModel):
+    name: str = Field(description="Letters, digits, '.', '_' or '-', at most 64.")
+    scope: Literal["ask", "admin", "frontend"]
+    groups: list[str] = Field(default_factory=list, description="The groups an ask key searches with.")
+
+
+class KeyOut(BaseModel):
+    name: str
+    prefix: str = Field(description="The key's first 12 characters, to recognise it.")
+    scope: Literal["ask", "admin", "frontend"]
+    groups: list[str]
+    created_at: float
+    revoked_at: float | None
+
+
+class KeyCreated(KeyOut):
+    secret: str = Field(description="The key itself: shown this once, stored only as its SHA-256.")

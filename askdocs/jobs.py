@@ -21,6 +21,8 @@ class JobKind(StrEnum):
     UPLOAD = "upload"  # a file sent to POST /ingest, stored under the uploads folder until done
     URL = "url"  # one web page or PDF to fetch
     SYNC = "sync"  # bring one sources.yaml source up to date
+    SITEMAP = "sitemap"  # the pages a sitemap (or sitemap index) lists
+    CRAWL = "crawl"  # the pages reached from a start URL by following its links
 
 
 class JobStatus(StrEnum):
@@ -31,6 +33,9 @@ class JobStatus(StrEnum):
 
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+WEB_KINDS = (JobKind.SITEMAP, JobKind.CRAWL)
+MAX_PAGES = 100  # a sitemap or crawl job's page budget, unless it names one
+MAX_DEPTH = 3  # how many links deep a crawl job follows, unless it says
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +93,8 @@ class JobResult:
 class Job:
     job_id: str
     kind: JobKind
-    spec: dict[str, Any]  # kind-specific: {"upload_id", "name", "content_type"} | {"url"} | {"source"}
+    # kind-specific: {"upload_id", "name", "content_type"} | {"url"} | {"source"} | {"url", "max_pages", "max_depth"}
+    spec: dict[str, Any]
     status: JobStatus
     attempts: int = 0
     worker: str | None = None

@@ -272,6 +272,9 @@ class ServiceSettings(BaseModel):
     api_key: SecretStr | None = Field(
         default=None, description="the key the CLI sends to a running service (default: ASKDOCS_ADMIN_TOKEN)"
     )
+    reports_dir: Path = Field(
+        default=Path("out/eval"), description="where the admin pages find evaluation reports (askdocs eval --out)"
+    )
 
     _unset = field_validator("api_key", mode="before")(_empty_is_unset)
 

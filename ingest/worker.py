@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from askdocs.embedding import Embedder
 from askdocs.errors import InputError, LoadError
 from askdocs.index.protocol import VectorIndex
-from askdocs.jobs import Job, JobKind, JobQueue, JobResult
+from askdocs.jobs import WEB_KINDS, Job, JobKind, JobQueue, JobResult
 from askdocs.models import DocumentResult, DocumentStatus
 from askdocs.settings import ChunkingSettings, Settings
 from askdocs.store.queue import SqlJobQueue
@@ -39,6 +39,7 @@ from ingest.sourcefile import SourcesFile, SourceSpec
 from ingest.sources import Reader, SourceRef
 from ingest.sync import sync_source
 from ingest.web import Validators
+from ingest.webjobs import run_web_job
 
 log = logging.getLogger("askdocs.worker")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -123,6 +124,9 @@ class JobRunner:
             return self._upload(job.spec)
         if job.kind is JobKind.URL:
             return self._url(str(job.spec["url"]))
+        if job.kind in WEB_KINDS:
+            ingestor = self.ingestor(self._settings.chunking)
+            return run_web_job(job.kind, job.spec, ingestor, self._settings.ingest, on_progress)
         return self._sync(str(job.spec["source"]), on_progress)
 
     def _upload(self, spec: dict[str, Any]) -> tuple[JobResult, str | None]:

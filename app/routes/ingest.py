@@ -6,7 +6,7 @@ import asyncio
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -15,7 +15,7 @@ from app.deps import ContainerDep
 from app.schemas import IngestResponse, IngestResultOut, JobOut
 from app.security import AdminCaller as AdminDep
 from askdocs.formats import CONTENT_TYPES, READABLE, SUFFIXES, media_type
-from askdocs.jobs import Job, JobKind, JobQueue
+from askdocs.jobs import MAX_DEPTH, MAX_PAGES, Job, JobKind, JobQueue
 from askdocs.urls import ONLY_HTTP, is_http_url
 
 router = APIRouter(tags=["ingest"], dependencies=[AdminDep])
@@ -54,38 +54,57 @@ async def ingest(
     files: Annotated[list[UploadFile] | None, File(description="HTML, PDF, Markdown or text files")] = None,
     urls: Annotated[list[str] | None, Form(description="http(s) URLs of pages or PDFs to fetch")] = None,
     wait: Annotated[float, Query(ge=0, le=600, description="Seconds to wait for the jobs to finish.")] = 0,
+    sitemaps: Annotated[list[str] | None, Form(description="Sitemaps (or indexes): their pages are fetched")] = None,
+    crawls: Annotated[list[str] | None, Form(description="Start URLs: their pages and the linked ones")] = None,
+    max_pages: Annotated[int, Form(ge=1, le=10_000, description="Pages per sitemap or crawl.")] = MAX_PAGES,
+    max_depth: Annotated[int, Form(ge=0, le=20, description="Links followed from a crawl's start.")] = MAX_DEPTH,
 ) -> IngestResponse:
-    """Queue uploaded files and/or URLs for ingestion (admin token). A worker runs them; see GET /ingest/{job_id}."""
+    """Queue uploaded files, URLs, sitemaps and crawls for ingestion (admin token). A worker runs them; see
+    GET /ingest/{job_id}. Private addresses are reached only with ASKDOCS_INGEST__ALLOW_PRIVATE_NETWORK."""
     queue = _queue(container)
-    if not files and not urls:
-        raise HTTPException(422, "send at least one file (field 'files') or URL (field 'urls')")
-    for url in urls or []:
+    web = [(JobKind.SITEMAP, url) for url in sitemaps or []] + [(JobKind.CRAWL, url) for url in crawls or []]
+    if not files and not urls and not web:
+        raise HTTPException(
+            422, "send at least one file (field 'files'), URL ('urls'), sitemap ('sitemaps') or crawl start ('crawls')"
+        )
+    for url in [*(urls or []), *(u for _, u in web)]:
         if not is_http_url(url):
             raise HTTPException(422, f"{url!r}: {ONLY_HTTP}")
-    limit = container.settings.service.max_upload_mb * 2**20
-    uploads = []
-    for upload in files or []:  # all read and checked before anything is queued
-        _check_type(upload)
-        data = await upload.read(limit + 1)
-        if len(data) > limit:
-            raise HTTPException(413, f"{upload.filename}: over the {limit // 2**20} MiB upload limit")
-        uploads.append((upload.filename or "upload", data, upload.content_type))
+    uploads = [await _read(upload, container.settings.service.max_upload_mb) for upload in files or []]
     jobs: list[Job] = []
-    for name, data, content_type in uploads:
+    for name, data, content_type in uploads:  # all read and checked before anything is queued
         upload_id = await run_in_threadpool(queue.put_upload, name, data, content_type)
         spec = {"upload_id": upload_id, "name": name, "content_type": content_type}
         jobs.append(_submitted(await run_in_threadpool(queue.submit, JobKind.UPLOAD, spec)))
     for url in urls or []:
         jobs.append(_submitted(await run_in_threadpool(queue.submit, JobKind.URL, {"url": url})))
-    deadline = time.monotonic() + wait
-    while wait and time.monotonic() < deadline and not all(j.finished for j in jobs):
-        await asyncio.sleep(_POLL_S)
-        jobs = [queue.get(j.job_id) or j for j in jobs]
+    for kind, url in web:
+        limits: dict[str, Any] = {"url": url, "max_pages": max_pages, "max_depth": max_depth}
+        jobs.append(_submitted(await run_in_threadpool(queue.submit, kind, limits)))
+    jobs = await _waited(queue, jobs, wait)
     out = [job_out(j) for j in jobs]
     failed = sum(1 for j in out if j.status == "failed") + sum(
         1 for j in out if j.status == "done" for r in j.results if r.status == "failed"
     )
     return IngestResponse(jobs=out, pending=sum(1 for j in jobs if not j.finished), failed=failed)
+
+
+async def _read(upload: UploadFile, limit_mb: int) -> tuple[str, bytes, str | None]:
+    _check_type(upload)
+    limit = limit_mb * 2**20
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(413, f"{upload.filename}: over the {limit_mb} MiB upload limit")
+    return upload.filename or "upload", data, upload.content_type
+
+
+async def _waited(queue: JobQueue, jobs: list[Job], wait: float) -> list[Job]:
+    """The jobs as they are once all have finished, or ``wait`` seconds have passed."""
+    deadline = time.monotonic() + wait
+    while wait and time.monotonic() < deadline and not all(j.finished for j in jobs):
+        await asyncio.sleep(_POLL_S)
+        jobs = [queue.get(j.job_id) or j for j in jobs]
+    return jobs
 
 
 def _check_type(upload: UploadFile) -> None:

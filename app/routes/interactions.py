@@ -58,9 +58,10 @@ def interactions(
     idk: Annotated[bool | None, Query(description='true: only "I do not know" answers.')] = None,
     channel: Literal["api", "stream", "cli", "slack"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    asked_by: Annotated[str | None, Query(description="Only this person's questions (a key's name, a user).")] = None,
 ) -> list[dict[str, Any]]:
     """Logged answers, newest first, with their feedback (admin token)."""
-    query = LogQuery(rating, mode, _since(since), idk, channel, limit)
+    query = LogQuery(rating, mode, _since(since), idk, channel, limit, asked_by or None)
     return [item.to_json() for item in _interactions(container).find(query)]
 
 

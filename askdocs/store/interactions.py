@@ -71,6 +71,7 @@ class LogQuery:
     idk: bool | None = None  # True: only "I do not know" answers
     channel: str | None = None
     limit: int = 100
+    asked_by: str | None = None  # only this person's questions
 
 
 class InteractionLog(Protocol):

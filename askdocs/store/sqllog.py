@@ -54,6 +54,8 @@ class SqlInteractionLog:
             select = select.where(interactions.c.idk == query.idk)
         if query.channel:
             select = select.where(interactions.c.channel == query.channel)
+        if query.asked_by:
+            select = select.where(interactions.c.asked_by == query.asked_by)
         return self._select(select)
 
     def prune(self, before: float) -> int:

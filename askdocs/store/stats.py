@@ -25,6 +25,7 @@ class LogStats:
     latency_ms: dict[str, dict[str, float]]  # mode -> {n, p50, p95} of the total time
     unanswered: list[dict[str, Any]] = field(default_factory=list)  # [{question, count}], most frequent first
     degraded: int = 0
+    idk: int = 0  # "I do not know" answers
 
 
 def log_stats(logged: Sequence[Logged], *, top: int = 10) -> LogStats:
@@ -43,6 +44,7 @@ def log_stats(logged: Sequence[Logged], *, top: int = 10) -> LogStats:
         latency_ms=_latency(logged),
         unanswered=_open_questions(idk, top),
         degraded=sum(item.interaction.degraded for item in logged),
+        idk=len(idk),
     )
 
 
