@@ -5,7 +5,6 @@ set (CI sets it) they fail instead."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from app.main import create_app
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.settings import Settings
 from tests.app.conftest import container_for
+from tests.conftest import missing
 from tests.servers import FakeOpenAI, serve
 from tests.web.browser import BrowserUnavailable, Chromium, emulate, extra_headers, find_chromium, start
 from tests.web.site import restricted_copy
@@ -28,9 +28,7 @@ def chromium() -> Chromium:
     try:
         return find_chromium()
     except BrowserUnavailable as exc:
-        if os.environ.get("ASKDOCS_TEST_REQUIRE_BROWSER"):
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+        missing(str(exc), "ASKDOCS_TEST_REQUIRE_BROWSER")
 
 
 @pytest.fixture(scope="session")
