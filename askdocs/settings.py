@@ -40,6 +40,11 @@ class EmbeddingSettings(BaseModel):
     query_prefix: str = Field(default="", description="e.g. 'query: ' for e5 models")
     passage_prefix: str = Field(default="", description="e.g. 'passage: ' for e5 models")
     max_seq_length: int | None = Field(default=None, ge=16)
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        default="auto",
+        description="auto: bf16 where the CPU computes it in hardware and its vectors match fp32's (askdocs/"
+        "precision.py), else fp32",
+    )
 
 
 class QdrantSettings(BaseModel):

@@ -63,9 +63,13 @@ def test_many_small_documents_make_the_same_points_as_one_by_one(
     assert all(o.status is DocumentStatus.NEW for o in outcomes) and sum(o.chunks for o in outcomes) > 20
     want, got = points(one_by_one), points(batched)
     assert got.keys() == want.keys()
-    for point_id, (payload, vector) in want.items():
-        assert got[point_id][0] == payload
-        np.testing.assert_allclose(got[point_id][1], vector, atol=1e-5)
+    ids = sorted(want)
+    assert [got[i][0] for i in ids] == [want[i][0] for i in ids]
+    # The same vectors, up to the model's arithmetic: in bf16 (ASKDOCS_EMBEDDING__PRECISION=auto on a CPU with it) a
+    # text's vector moves in the 4th digit with the batch it is embedded in. Each is its own chunk's, no other's.
+    similar = np.stack([got[i][1] for i in ids]) @ np.stack([want[i][1] for i in ids]).T
+    assert np.diag(similar).min() > 0.9999
+    assert np.all(np.diag(similar) >= similar.max(axis=1) - 1e-6)
 
 
 def test_a_failing_document_in_the_middle_does_not_lose_the_others(
