@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The runtime environment (offline model hub, OpenMP) is set by askdocs itself: askdocs/runtime.py.
 
-.PHONY: run test check install lint types unit clean local-cluster
+.PHONY: run test check install lint types unit clean local-cluster bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ run: $(STAMP)
 # Several machines on this one: 3 Qdrant peers, PostgreSQL, 2 API processes and 2 workers on loopback; Ctrl-C stops all.
 local-cluster: $(STAMP)
 	$(BIN)/python scripts/local-cluster $(CLUSTER_ARGS)
+
+# Speed against bare fp32 `model.encode` in one run (ingest, one question, /ask at 1/4/16/64 clients): docs/PERFORMANCE.md.
+bench: $(STAMP)
+	$(BIN)/python -m bench.speed $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

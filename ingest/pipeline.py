@@ -261,6 +261,7 @@ class Ingestor:
         if not pending:
             return []
         self._index.ensure_collection(self._embedder.dimension)
+        self._index.record_embedding(self._embedder.model_id, self._embedder.precision.precision)
         chunks = [c for p in pending for c in p.chunks]
         vectors = np.concatenate([v for p in pending for v in p.vectors])
         self._index.upsert(chunks, vectors, [s for p in pending for s in p.sparse])

@@ -11,6 +11,7 @@ from typing import Any
 from qdrant_client import QdrantClient, models
 
 MODEL_KEY = "askdocs_embedding_model"  # collection metadata: the model its vectors were made with
+PRECISION_KEY = "askdocs_embedding_precisions"  # collection metadata: the number formats its vectors were made in
 PREVIOUS_KEY = "askdocs_previous"  # collection metadata: the collection it replaced (to restore)
 
 

@@ -43,6 +43,7 @@ from askdocs.models import Chunk, DocumentInfo, Fusion, Hit, RetrievalMode
 from askdocs.sparse import SparseVec
 
 _CONFIG_FILE = "edge_config.json"
+_EMBEDDING_FILE = "askdocs_embedding.json"  # beside the shard's files: the model and number formats of its vectors
 
 
 class EdgeIndex:
@@ -96,7 +97,27 @@ class EdgeIndex:
             ) from exc
 
     def stored_model(self) -> str | None:
-        return self._model
+        return self._model or self._embedding_record().get("model")
+
+    def stored_precisions(self) -> tuple[str, ...]:
+        return tuple(self._embedding_record().get("precisions") or ())
+
+    def record_embedding(self, model_id: str, precision: str) -> None:
+        record = self._embedding_record()
+        if record.get("model") and precision in (record.get("precisions") or ()):
+            return
+        record = {"model": record.get("model") or model_id, "precisions": [*record.get("precisions", ()), precision]}
+        path = self._path / _EMBEDDING_FILE
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(record), encoding="utf-8")
+        temporary.replace(path)
+
+    def _embedding_record(self) -> dict[str, Any]:
+        try:
+            record = json.loads((self._path / _EMBEDDING_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # none yet (an index from before the record), or unreadable: not recorded
+            return {}
+        return record if isinstance(record, dict) else {}
 
     def watch_model(self, model_id: str) -> None:
         """Nothing to watch: an embedded shard is switched only while no service holds it (one process each)."""

@@ -105,6 +105,17 @@ class VectorIndex(Protocol):
         """The embedding model the vectors were made with, when recorded (by ``askdocs index reembed``)."""
         ...
 
+    def record_embedding(self, model_id: str, precision: str) -> None:
+        """Note beside the vectors the model and the number format (``fp32``, ``bf16``) of the ones about to be
+        written. The model is recorded once (a later one is refused before anything is written, by
+        ``check_model``); each format that wrote vectors is kept (``stored_precisions``)."""
+        ...
+
+    def stored_precisions(self) -> tuple[str, ...]:
+        """The number formats the stored vectors were computed in, as recorded; empty for an index from before
+        the record existed."""
+        ...
+
     def watch_model(self, model_id: str) -> None:
         """From now on, searches fail with ModelMismatchError if the stored vectors turn out to be another model's
         (``askdocs index reembed`` moved a server alias under a running service)."""

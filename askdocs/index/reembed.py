@@ -48,6 +48,7 @@ class Switched:
 def copy_reembedded(source: VectorIndex, target: VectorIndex, embedder: Embedder, advance: Advance) -> int:
     """Every chunk of ``source`` into ``target`` with ``embedder``'s vectors (and BM25 vectors, as ingest makes)."""
     target.ensure_collection(embedder.dimension)
+    target.record_embedding(embedder.model_id, embedder.precision.precision)
     sparse = Bm25Encoder()
     total = source.count()
     copied = 0

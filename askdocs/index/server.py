@@ -18,7 +18,7 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from askdocs.errors import DimensionMismatchError, VectorIndexError
-from askdocs.index.aliases import MODEL_KEY, alias_target, initial_name
+from askdocs.index.aliases import MODEL_KEY, PRECISION_KEY, alias_target, initial_name
 from askdocs.index.fusion import fuse
 from askdocs.index.layout import Layout, count_peers, create_collection
 from askdocs.index.points import (
@@ -73,6 +73,7 @@ class ServerIndex:
         self._where = where
         self._exists: bool | None = None
         self._all_copies: bool | None = None  # the completeness check reads every copy (``_version_reads``)
+        self._recorded: tuple[str, str] | None = None  # what this process last recorded (``record_embedding``)
         self._watched: str | None = None  # the model the service embeds questions with (``watch_model``)
         self._model_checked = -MODEL_RECHECK_S
 
@@ -124,6 +125,24 @@ class ServerIndex:
         metadata = self._call(self._client.get_collection, self._collection).config.metadata or {}
         model = metadata.get(MODEL_KEY)
         return str(model) if model else None
+
+    def stored_precisions(self) -> tuple[str, ...]:
+        if not self._has_collection():
+            return ()
+        metadata = self._call(self._client.get_collection, self._collection).config.metadata or {}
+        return tuple(str(p) for p in metadata.get(PRECISION_KEY) or ())
+
+    def record_embedding(self, model_id: str, precision: str) -> None:
+        if (model_id, precision) == self._recorded:
+            return
+        metadata = self._call(self._client.get_collection, self._collection).config.metadata or {}
+        precisions = [str(p) for p in metadata.get(PRECISION_KEY) or ()]
+        if not metadata.get(MODEL_KEY) or precision not in precisions:
+            # Metadata updates merge with what is stored; the collection behind the alias is the one updated.
+            target = self._call(alias_target, self._client, self._collection) or self._collection
+            update = {MODEL_KEY: metadata.get(MODEL_KEY) or model_id, PRECISION_KEY: [*precisions, precision]}
+            self._call(self._client.update_collection, target, metadata=update)
+        self._recorded = (model_id, precision)
 
     def watch_model(self, model_id: str) -> None:
         self._watched = model_id

@@ -98,6 +98,7 @@ def test_health_ready_and_openapi(client: TestClient) -> None:
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready").json()
     assert ready["status"] == "ready" and ready["dimension"] == 384 and ready["points"] > 0
+    assert ready["precision"] in ("fp32", "bf16") and ready["index_precisions"] == [ready["precision"]], ready
     assert client.get("/docs").status_code == 200
     assert "/ask" in client.get("/openapi.json").json()["paths"]
 

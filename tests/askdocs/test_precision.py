@@ -95,3 +95,35 @@ def test_a_single_question_is_embedded_in_fp32_whatever_the_setting(
     assert np.array_equal(bf16.embed_query(question), fp32.embed_query(question))  # autocast costs more than it saves
     pair = [question, "Who approves my expense report?"]
     assert not np.array_equal(bf16.embed_documents(pair), fp32.embed_documents(pair))
+
+
+@pytest.mark.parametrize("engine", ["embedded", "server"])
+def test_the_index_records_the_model_and_each_precision_its_vectors_were_made_in(
+    engine: str,
+    both: tuple[SentenceTransformerEmbedder, SentenceTransformerEmbedder],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    from askdocs.index.edge import EdgeIndex
+    from askdocs.index.server import ServerIndex
+    from tests.conftest import ROOT, ingest_paths, make_ingestor
+
+    def open_index() -> EdgeIndex | ServerIndex:
+        if engine == "embedded":
+            return EdgeIndex(tmp_path / "shard")
+        url = request.getfixturevalue("qdrant_server").url
+        return ServerIndex.connect(url, None, request.getfixturevalue("qdrant_collection"), 30)
+
+    fp32, bf16 = both
+    handbook = ROOT / "examples" / "handbook"
+    index = open_index()
+    assert index.stored_precisions() == () and index.stored_model() is None  # nothing written, nothing recorded
+    ingest_paths(make_ingestor(fp32, index), handbook / "leave.html")
+    assert index.stored_precisions() == ("fp32",) and index.stored_model() == "all-MiniLM-L6-v2"
+    ingest_paths(make_ingestor(bf16, index), handbook / "expenses.html")
+    ingest_paths(make_ingestor(bf16, index), handbook / "oncall.html")
+    index.close()
+    again = open_index()  # read back by another process's view of the same index
+    assert again.stored_precisions() == ("fp32", "bf16") and again.stored_model() == "all-MiniLM-L6-v2"
+    assert len(again.documents()) == 3
+    again.close()

@@ -185,7 +185,7 @@ class _FailsOn:
 
     def __init__(self, embedder: SentenceTransformerEmbedder, marker: str) -> None:
         self._embedder, self._marker = embedder, marker
-        self.dimension = embedder.dimension
+        self.dimension, self.model_id, self.precision = embedder.dimension, embedder.model_id, embedder.precision
         self.count_tokens = embedder.count_tokens
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
