@@ -48,13 +48,13 @@ def cpu() -> dict[str, Any]:
     return {"model": name, "cores": os.cpu_count(), "flags": [f for f in FLAGS if f in words]}
 
 
-def write_corpus(dataset: Path, folder: Path) -> tuple[list[Path], list[str]]:
+def write_corpus(dataset: Path, folder: Path, articles: int | None = None) -> tuple[list[Path], list[str]]:
     """The set's articles as Markdown files (the first few again under restricted/), and its questions."""
     from evals.squad import load_dataset
 
     data = load_dataset(dataset)
     files = []
-    for n, document in enumerate(data.documents):
+    for n, document in enumerate(data.documents[:articles]):
         body = f"# {document.title}\n\n{document.sections[0].text}\n"
         path = folder / "public" / f"{n:03d}.md"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -64,7 +64,8 @@ def write_corpus(dataset: Path, folder: Path) -> tuple[list[Path], list[str]]:
             secret = folder / "restricted" / f"{n:03d}.md"
             secret.parent.mkdir(parents=True, exist_ok=True)
             secret.write_text(body, encoding="utf-8")
-    return files, [q.question for q in data.questions]
+    kept = {d.doc_id for d in data.documents[:articles]}
+    return files, [q.question for q in data.questions if q.doc_id in kept]
 
 
 def add_restricted(folder: Path, embedder: Any, settings: Any) -> int:
@@ -207,6 +208,7 @@ def main() -> None:
     parser.add_argument("--clients", default="1,4,16,64")
     parser.add_argument("--seconds", type=float, default=20, help="per /ask level and per bare-rate run")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--articles", type=int, help="the first N articles only (a quick run)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs/bench/speed.json")
     args = parser.parse_args()
     levels = [int(n) for n in args.clients.split(",")]
@@ -220,7 +222,7 @@ def main() -> None:
     report |= {"commit": machine()["commit"], "date": time.strftime("%Y-%m-%d %H:%M")}
     with tempfile.TemporaryDirectory() as tmp:
         folder, data = Path(tmp) / "docs", Path(tmp) / "data"
-        files, questions = write_corpus(args.dataset, folder)
+        files, questions = write_corpus(args.dataset, folder, args.articles)
         os.environ["ASKDOCS_DATA_DIR"] = str(data)
         settings = load_settings(_env_file=None)
         embedder = make_embedder(settings)

@@ -200,13 +200,24 @@ class EdgeIndex:
         sparse_q = qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE) if sparse else None
         if mode == "hybrid":
             candidates = hybrid_candidates(limit)
-            dense, lexical = (self._query(shard, vector, q, candidates, flt) for q in (dense_q, sparse_q))
-            return fuse(dense, lexical, fusion=self.fusion, dense_weight=self.dense_weight, limit=limit)
-        return self._query(shard, vector, sparse_q if mode == "sparse" else dense_q, limit, flt)
+            dense, lexical = (self._scored(shard, q, candidates, flt) for q in (dense_q, sparse_q))
+            fused = fuse(dense, lexical, fusion=self.fusion, dense_weight=self.dense_weight, limit=limit)
+            return self._hits(shard, vector, fused)
+        return self._hits(shard, vector, self._scored(shard, sparse_q if mode == "sparse" else dense_q, limit, flt))
 
-    def _query(self, shard: Any, vector: np.ndarray, query: Any, limit: int, flt: Any) -> list[Hit]:
-        request = qe.QueryRequest(limit=limit, query=query, filter=flt, with_payload=True, with_vector=[DENSE])
-        return [to_hit(vector, p.id, p.score, p.payload, p.vector) for p in self._call(shard.query, request)]
+    def _scored(self, shard: Any, query: Any, limit: int, flt: Any) -> list[tuple[Any, float]]:
+        request = qe.QueryRequest(limit=limit, query=query, filter=flt, with_payload=False, with_vector=False)
+        return [(p.id, p.score) for p in self._call(shard.query, request)]
+
+    def _hits(self, shard: Any, vector: np.ndarray, scored: list[tuple[Any, float]]) -> list[Hit]:
+        """The scored points as hits, their payloads and vectors fetched in one call."""
+        if not scored:
+            return []
+        records = self._call(shard.retrieve, [key for key, _ in scored], True, [DENSE])
+        found = {r.id: r for r in records}
+        return [
+            to_hit(vector, key, score, found[key].payload, found[key].vector) for key, score in scored if key in found
+        ]
 
     def neighbours(self, hit: Hit, window: int) -> list[Hit]:
         """The chunks within ``window`` positions of ``hit`` in the same version of its document, in order."""

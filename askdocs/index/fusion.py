@@ -14,28 +14,31 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
+from typing import Any
 
 from askdocs.index.protocol import RRF_K
-from askdocs.models import Fusion, Hit
+from askdocs.models import Fusion
+
+Scored = tuple[Any, float]  # a point's id, as the engine gave it, and its score in one list
 
 
-def fuse(dense: Sequence[Hit], sparse: Sequence[Hit], *, fusion: Fusion, dense_weight: float, limit: int) -> list[Hit]:
-    """The top ``limit`` of both lists fused; a chunk found by both keeps the dense hit (its cosine) and sums."""
-    scores: dict[str, float] = {}
-    hits: dict[str, Hit] = {}
+def fuse(
+    dense: Sequence[Scored], sparse: Sequence[Scored], *, fusion: Fusion, dense_weight: float, limit: int
+) -> list[Scored]:
+    """The top ``limit`` of both lists fused, best first; a point found by both gets the sum. Ids and scores only:
+    the adapters fetch the payloads and vectors of the points that survive (a few, not hundreds)."""
+    scores: dict[Any, float] = {}
     for found, weight in ((dense, dense_weight), (sparse, 1.0)):
-        for hit, score in zip(found, _scores(found, fusion), strict=True):
-            key = hit.chunk.point_id
+        for (key, _), score in zip(found, _scores(found, fusion), strict=True):
             scores[key] = scores.get(key, 0.0) + weight * score
-            hits.setdefault(key, hit)
     ranked = sorted(scores, key=lambda key: -scores[key])[:limit]
-    return [_rescored(hits[key], scores[key]) for key in ranked]
+    return [(key, scores[key]) for key in ranked]
 
 
-def _scores(found: Sequence[Hit], fusion: Fusion) -> list[float]:
+def _scores(found: Sequence[Scored], fusion: Fusion) -> list[float]:
     if fusion == "rrf":
         return [1.0 / (RRF_K + rank) for rank in range(1, len(found) + 1)]
-    raw = [hit.score for hit in found]
+    raw = [score for _, score in found]
     if len(raw) < 2:
         return [0.5] * len(raw)
     mean, sd = statistics.fmean(raw), statistics.pstdev(raw)
@@ -43,7 +46,3 @@ def _scores(found: Sequence[Hit], fusion: Fusion) -> list[float]:
         return [0.5] * len(raw)
     low, span = mean - 3 * sd, 6 * sd
     return [(score - low) / span for score in raw]
-
-
-def _rescored(hit: Hit, score: float) -> Hit:
-    return Hit(hit.chunk, score, hit.dense_score, hit.vector)

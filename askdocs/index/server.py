@@ -216,17 +216,33 @@ class ServerIndex:
         dense_r = models.QueryRequest(query=vector.tolist(), using=DENSE, limit=limit, filter=flt)
         sparse_r = models.QueryRequest(query=sparse_q, using=SPARSE, limit=limit, filter=flt)
         if mode != "hybrid":
-            return self._query(vector, [sparse_r if mode == "sparse" else dense_r])[0]
+            return self._hits(vector, self._scored([sparse_r if mode == "sparse" else dense_r])[0])
         candidates = hybrid_candidates(limit)
-        dense, lexical = self._query(  # both lists in one round trip, fused here (askdocs/index/fusion.py)
-            vector, [r.model_copy(update={"limit": candidates}) for r in (dense_r, sparse_r)]
+        dense, lexical = self._scored(  # both lists in one round trip, fused here (askdocs/index/fusion.py)
+            [r.model_copy(update={"limit": candidates}) for r in (dense_r, sparse_r)]
         )
-        return fuse(dense, lexical, fusion=self.fusion, dense_weight=self.dense_weight, limit=limit)
+        fused = fuse(dense, lexical, fusion=self.fusion, dense_weight=self.dense_weight, limit=limit)
+        return self._hits(vector, fused)
 
-    def _query(self, vector: np.ndarray, requests: list[models.QueryRequest]) -> list[list[Hit]]:
-        requests = [r.model_copy(update={"with_payload": True, "with_vector": [DENSE]}) for r in requests]
+    def _scored(self, requests: list[models.QueryRequest]) -> list[list[tuple[Any, float]]]:
+        """Ids and scores only: hundreds of candidates' payloads and vectors would cross the wire for nothing."""
+        requests = [r.model_copy(update={"with_payload": False, "with_vector": False}) for r in requests]
         responses = self._call(self._client.query_batch_points, self._collection, requests)
-        return [[to_hit(vector, p.id, p.score, p.payload, p.vector) for p in r.points] for r in responses]
+        return [[(p.id, p.score) for p in r.points] for r in responses]
+
+    def _hits(self, vector: np.ndarray, scored: list[tuple[Any, float]]) -> list[Hit]:
+        """The scored points as hits, their payloads and vectors fetched in one request."""
+        if not scored:
+            return []
+        records = self._call(
+            self._client.retrieve, self._collection, [key for key, _ in scored], with_payload=True, with_vectors=[DENSE]
+        )
+        found = {str(r.id): r for r in records}
+        return [
+            to_hit(vector, key, score, found[str(key)].payload, found[str(key)].vector)
+            for key, score in scored
+            if str(key) in found
+        ]
 
     def neighbours(self, hit: Hit, window: int) -> list[Hit]:
         """The chunks within ``window`` positions of ``hit`` in the same version of its document, in order."""
