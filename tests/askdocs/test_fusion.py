@@ -13,7 +13,7 @@ def test_dbsf_normalises_each_list_and_sums_a_chunk_found_by_both() -> None:
     assert [key for key, _ in fused][:2] == ["c", "b"]  # found by both lists
     assert len(fused) == 6 and len({key for key, _ in fused}) == 6
     assert 1.0 < fused[0][1] < 2.0  # two normalised scores, each within [0, 1]
-    assert all(a[1] >= b[1] for a, b in zip(fused, fused[1:], strict=False))  # best first
+    assert [score for _, score in fused] == sorted((score for _, score in fused), reverse=True)  # best first
 
 
 def test_a_heavier_dense_list_lets_the_dense_top_hit_win() -> None:
