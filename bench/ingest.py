@@ -7,10 +7,12 @@ The corpus is fetched once into the cache with ``apt-get download`` and ``dpkg -
 ``python3.11-doc`` (its 530 HTML pages) and five manuals of ``r-doc-pdf`` (R-intro, R-data, R-admin,
 R-lang, R-FAQ: 360 pages). ``--html-dir``/``--pdf-dir`` use other folders instead.
 
-Per corpus: the real pipeline (``expand`` + ``Reader`` + ``Ingestor.run``, the ``askdocs ingest`` defaults) into
+Per corpus: the real pipeline (``expand`` + ``Reader`` + ``Ingestor.run`` with the ``ChildParser``, the ``askdocs
+ingest`` defaults: the next documents parsed in a child process while this one is embedded) into
 a fresh embedded index, timed end to end after the model is loaded; then bare ``model.encode`` on exactly the texts
 the pipeline embedded, same model instance, same batch size. ratio = pipeline chunks/s / bare chunks/s; on a
-shared machine read the same ratio of CPU seconds too (the work added, whatever share of the cores a phase got).
+shared machine read the same ratio of CPU seconds too (the work added, whatever share of the cores a phase got;
+this process's only: the child's parsing is not in them).
 A last serial pass times parsing and chunking on their own (inside the pipeline they overlap embedding).
 Peak memory is the process's peak resident set during each phase (model included), reset between phases.
 """
@@ -179,6 +181,7 @@ def measure(corpus: Corpus, embedder: Any, settings: Any, options: dict[str, int
     from askdocs.index.factory import open_index
     from askdocs.index.protocol import VectorIndex
     from askdocs.sparse import Bm25Encoder
+    from ingest.parsing import ChildParser
     from ingest.pipeline import Ingestor
     from ingest.sources import Reader, expand
 
@@ -191,7 +194,10 @@ def measure(corpus: Corpus, embedder: Any, settings: Any, options: dict[str, int
     timed_index = Timed(index, clock, {"upsert": "store", "delete_document": "store", "stored_version": "store"})
     sparse = Timed(Bm25Encoder(), clock, {"encode_documents": "sparse"})
     index_ = cast(VectorIndex, timed_index)
-    ingestor = Ingestor(cast(Any, timed_embedder), index_, settings.chunking, sparse=sparse, **cast(Any, options))
+    parser = ChildParser.from_settings(settings.ingest)  # as `askdocs ingest`: parsed ahead, in a child process
+    ingestor = Ingestor(
+        cast(Any, timed_embedder), index_, settings.chunking, sparse=sparse, parser=parser, **cast(Any, options)
+    )
     reader = Timed(Reader.from_settings(settings.ingest), clock, {"read": "read"})
     try:
         with phase(result.pipeline):
