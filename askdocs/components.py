@@ -38,6 +38,7 @@ def make_embedder(settings: Settings, *, warm: bool = True) -> SentenceTransform
         passage_prefix=e.passage_prefix,
         max_seq_length=e.max_seq_length,
         precision=e.precision,
+        device=e.device,
     )
     if warm:
         embedder.warm_up()

@@ -76,7 +76,7 @@ def _finetuned_id(path: Path) -> str | None:
 
 
 class SentenceTransformerEmbedder:
-    """sentence-transformers on the CPU, loaded by path with the hub switched off."""
+    """sentence-transformers on the CPU (or a CUDA GPU: ``device``), loaded by path with the hub switched off."""
 
     def __init__(
         self,
@@ -87,8 +87,10 @@ class SentenceTransformerEmbedder:
         passage_prefix: str = "",
         max_seq_length: int | None = None,
         precision: Precision = "auto",
+        device: str = "cpu",
     ) -> None:
         self._path = model_path
+        self._device = device
         self._requested: Precision = precision
         self._chosen: Chosen | None = None
         self._batch_size = batch_size
@@ -107,12 +109,14 @@ class SentenceTransformerEmbedder:
             if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
                 raise ConfigError(f"ASKDOCS_EMBEDDING__MODEL_PATH={path} is not a sentence-transformers model folder")
             apply_defaults()  # before torch is imported
+            _check_device(self._device)
             from sentence_transformers import SentenceTransformer
 
-            model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+            model = SentenceTransformer(str(path), device=self._device, local_files_only=True)
             if self._max_seq_length:
                 model.max_seq_length = self._max_seq_length
-            self._chosen = choose(self._requested, lambda texts, bf16: _run(model, list(texts), bf16, 8), bf16_flag())
+            encode = lambda texts, precision: _run(model, list(texts), precision, 8)  # noqa: E731
+            self._chosen = choose(self._requested, encode, bf16_flag(), self._device)
             self._model = model
             default = self._path is None or _is_default(path)
             self._name = "all-MiniLM-L6-v2" if default else path.name
@@ -169,9 +173,9 @@ class SentenceTransformerEmbedder:
         return self._encode([self._query_prefix + t for t in texts])
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        # One text (a question) stays in fp32: there autocast costs more than it saves (docs/EVAL.md).
-        bf16 = self.precision.precision == "bf16" and len(texts) > 1
-        return _run(self.model, texts, bf16, self._batch_size)
+        # On a CPU one text (a question) stays in fp32: there autocast costs more than it saves (docs/EVAL.md).
+        one_on_cpu = len(texts) == 1 and self._device == "cpu"
+        return _run(self.model, texts, "fp32" if one_on_cpu else self.precision.precision, self._batch_size)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
@@ -199,11 +203,26 @@ class SentenceTransformerEmbedder:
         return self._counter
 
 
-def _run(model: Any, texts: list[str], bf16: bool, batch_size: int) -> np.ndarray:
-    """Unit vectors of ``texts``, fp32 numbers either way; in bf16, the products inside torch's CPU autocast."""
+def _check_device(device: str) -> None:
+    """A CUDA device must be there: a clear error, not torch's, when it is not."""
+    if device == "cpu":
+        return
     import torch
 
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    if not torch.cuda.is_available():
+        raise ConfigError(
+            f"ASKDOCS_EMBEDDING__DEVICE={device}, but torch sees no CUDA GPU (torch {torch.__version__}: a CPU build, "
+            "or no GPU or driver here); set it to cpu, or install a CUDA build of torch on a machine with a GPU"
+        )
+
+
+def _run(model: Any, texts: list[str], precision: str, batch_size: int) -> np.ndarray:
+    """Unit vectors of ``texts``, fp32 numbers in any precision: in bf16 or fp16 the products run inside torch's
+    autocast on the model's device."""
+    import torch
+
+    half = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    with torch.autocast(model.device.type, dtype=half or torch.bfloat16, enabled=half is not None):
         vectors = model.encode(
             texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )

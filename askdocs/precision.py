@@ -9,6 +9,10 @@ fp32 vectors 0.99998 with autocast against 0.9981 with the weights themselves in
 bf16 vectors of a few fixed texts are within cosine ``MIN_COSINE`` of the fp32 ones; otherwise fp32, with one log
 line saying why (a warning: the CLI and the service show warnings). ``bf16`` asks for it on any CPU (slow without
 the hardware); ``fp32`` never.
+
+On a GPU (``ASKDOCS_EMBEDDING__DEVICE=cuda``) the same setting holds with fp16, the GPU's fast format: ``auto``
+takes fp16 when the check texts agree with fp32's within the same bound; ``fp16`` and ``bf16`` are honoured (bf16
+needs an Ampere or later GPU). ``fp16`` on a CPU is refused: CPUs have no fast fp16 path in torch.
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ from typing import Literal
 
 import numpy as np
 
-Precision = Literal["auto", "fp32", "bf16"]
+from askdocs.errors import ConfigError
+
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+Computed = Literal["fp32", "bf16", "fp16"]
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # /proc/cpuinfo flags of CPUs that compute bf16 in hardware
 MIN_COSINE = 0.999
 CHECK_TEXTS = (
@@ -34,12 +41,12 @@ CHECK_TEXTS = (
     "SELECT name, count(*) FROM jobs WHERE state = 'failed' GROUP BY name;",
 )
 log = logging.getLogger("askdocs.embedding")
-Encode = Callable[[Sequence[str], bool], np.ndarray]  # (texts, in bf16) -> unit vectors
+Encode = Callable[[Sequence[str], Computed], np.ndarray]  # (texts, number format) -> unit vectors
 
 
 @dataclass(frozen=True, slots=True)
 class Chosen:
-    precision: Literal["fp32", "bf16"]
+    precision: Computed
     reason: str
 
 
@@ -52,18 +59,29 @@ def bf16_flag(cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
     return next((flag for flag in BF16_FLAGS if flag in words), None)
 
 
-def choose(requested: Precision, encode: Encode, flag: str | None) -> Chosen:
-    """The precision to run in, and why; ``encode`` embeds the check texts for the comparison."""
+def choose(requested: Precision, encode: Encode, flag: str | None, device: str = "cpu") -> Chosen:
+    """The precision to run in on ``device`` (``cpu``, ``cuda``, ``cuda:N``), and why; ``encode`` embeds the check
+    texts for the comparison; ``flag``: the CPU's bf16 instruction set (``bf16_flag``)."""
     if requested == "fp32":
         return Chosen("fp32", "ASKDOCS_EMBEDDING__PRECISION=fp32")
-    if requested == "auto" and flag is None:
+    gpu = device.startswith("cuda")
+    if requested == "fp16" and not gpu:
+        raise ConfigError(
+            "ASKDOCS_EMBEDDING__PRECISION=fp16 is for a GPU (ASKDOCS_EMBEDDING__DEVICE=cuda); on a CPU use auto "
+            "or bf16 (where the CPU computes it in hardware) or fp32"
+        )
+    target: Computed = "bf16" if requested == "bf16" or (requested == "auto" and not gpu) else "fp16"
+    if requested == "auto" and not gpu and flag is None:
         return _fp32(f"this CPU names none of {', '.join(BF16_FLAGS)} in /proc/cpuinfo: no bf16 in hardware")
-    lowest = float(np.min(np.sum(encode(CHECK_TEXTS, False) * encode(CHECK_TEXTS, True), axis=1)))
+    lowest = float(np.min(np.sum(encode(CHECK_TEXTS, "fp32") * encode(CHECK_TEXTS, target), axis=1)))
     if requested == "auto" and lowest < MIN_COSINE:
-        return _fp32(f"bf16 vectors of the check texts were only cosine {lowest:.5f} to fp32's (< {MIN_COSINE})")
-    how = f"CPU flag {flag}" if flag else "asked for, though the CPU names no bf16 instruction set: slow"
-    chosen = Chosen("bf16", f"{how}; check texts within cosine {lowest:.5f} of fp32")
-    log.info("embedding in bf16: %s", chosen.reason)
+        return _fp32(f"{target} vectors of the check texts were only cosine {lowest:.5f} to fp32's (< {MIN_COSINE})")
+    if gpu:
+        how = f"GPU {device}"
+    else:
+        how = f"CPU flag {flag}" if flag else "asked for, though the CPU names no bf16 instruction set: slow"
+    chosen = Chosen(target, f"{how}; check texts within cosine {lowest:.5f} of fp32")
+    log.info("embedding in %s: %s", target, chosen.reason)
     return chosen
 
 

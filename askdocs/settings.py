@@ -40,10 +40,15 @@ class EmbeddingSettings(BaseModel):
     query_prefix: str = Field(default="", description="e.g. 'query: ' for e5 models")
     passage_prefix: str = Field(default="", description="e.g. 'passage: ' for e5 models")
     max_seq_length: int | None = Field(default=None, ge=16)
-    precision: Literal["auto", "fp32", "bf16"] = Field(
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
         default="auto",
         description="auto: bf16 where the CPU computes it in hardware and its vectors match fp32's (askdocs/"
-        "precision.py), else fp32",
+        "precision.py), on a GPU fp16 likewise, else fp32; fp16 only on a GPU",
+    )
+    device: str = Field(
+        default="cpu",
+        pattern=r"^(cpu|cuda(:[0-9]+)?)$",
+        description="where the model runs: cpu, or cuda / cuda:N (a CUDA build of torch and a GPU)",
     )
 
 

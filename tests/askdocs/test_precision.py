@@ -12,6 +12,7 @@ import pytest
 
 from askdocs.components import make_embedder
 from askdocs.embedding import SentenceTransformerEmbedder
+from askdocs.errors import ConfigError
 from askdocs.precision import CHECK_TEXTS, MIN_COSINE, bf16_flag, choose
 from askdocs.settings import Settings
 
@@ -27,7 +28,7 @@ def test_the_cpu_flag_is_read_from_cpuinfo(tmp_path: Path) -> None:
     assert bf16_flag(tmp_path / "missing") is None
 
 
-def never(texts: Sequence[str], bf16: bool) -> np.ndarray:
+def never(texts: Sequence[str], precision: str) -> np.ndarray:
     raise AssertionError("no check needed")
 
 
@@ -48,17 +49,46 @@ def test_bf16_vectors_far_from_fp32_fall_back_to_fp32_when_auto(caplog: pytest.L
     exact = unit(rng.normal(size=(len(CHECK_TEXTS), 8)))
     rough = unit(exact + rng.normal(scale=0.2, size=exact.shape))  # cosine about 0.9
 
-    def encode(texts: Sequence[str], bf16: bool) -> np.ndarray:
+    def encode(texts: Sequence[str], precision: str) -> np.ndarray:
         assert list(texts) == list(CHECK_TEXTS)
-        return rough if bf16 else exact
+        return exact if precision == "fp32" else rough
 
     with caplog.at_level(logging.INFO, logger="askdocs.embedding"):
         chosen = choose("auto", encode, "avx512_bf16")
     assert chosen.precision == "fp32" and f"(< {MIN_COSINE})" in chosen.reason, chosen
     assert len(caplog.messages) == 1
     assert choose("bf16", encode, "avx512_bf16").precision == "bf16"  # asked for: honoured, the cosine said
-    near = choose("auto", lambda texts, bf16: exact, "avx512_bf16")
+    near = choose("auto", lambda texts, precision: exact, "avx512_bf16")
     assert near.precision == "bf16" and near.reason == "CPU flag avx512_bf16; check texts within cosine 1.00000 of fp32"
+
+
+def test_on_a_gpu_auto_means_fp16_checked_and_fp16_on_a_cpu_is_refused() -> None:
+    rng = np.random.default_rng(1)
+    exact = unit(rng.normal(size=(len(CHECK_TEXTS), 8)))
+    asked: list[str] = []
+
+    def encode(texts: Sequence[str], precision: str) -> np.ndarray:
+        asked.append(precision)
+        return exact
+
+    chosen = choose("auto", encode, None, "cuda")  # no CPU flag matters on a GPU
+    assert chosen.precision == "fp16" and chosen.reason.startswith("GPU cuda;") and asked == ["fp32", "fp16"]
+    assert choose("bf16", encode, None, "cuda:1").precision == "bf16"
+    assert choose("fp32", never, None, "cuda").precision == "fp32"
+    with pytest.raises(ConfigError, match="fp16 is for a GPU"):
+        choose("fp16", never, "amx_bf16", "cpu")
+
+
+def test_a_gpu_asked_for_where_torch_sees_none_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    assert not torch.cuda.is_available()  # this machine: CPU torch, no GPU (the CUDA path is documented, not run)
+    monkeypatch.setenv("ASKDOCS_EMBEDDING__DEVICE", "cuda")
+    with pytest.raises(ConfigError, match="ASKDOCS_EMBEDDING__DEVICE=cuda, but torch sees no CUDA GPU"):
+        make_embedder(Settings(_env_file=None))  # type: ignore[call-arg]
+    monkeypatch.setenv("ASKDOCS_EMBEDDING__DEVICE", "gpu")
+    with pytest.raises(ValueError, match="device"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +112,7 @@ def test_the_real_model_in_bf16_stays_within_the_bound_of_fp32(
 def test_the_setting_reaches_the_embedder(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASKDOCS_EMBEDDING__PRECISION", "fp32")
     assert make_embedder(Settings(_env_file=None)).precision.precision == "fp32"  # type: ignore[call-arg]
-    monkeypatch.setenv("ASKDOCS_EMBEDDING__PRECISION", "fp16")
+    monkeypatch.setenv("ASKDOCS_EMBEDDING__PRECISION", "fp8")
     with pytest.raises(ValueError, match="precision"):
         Settings(_env_file=None)  # type: ignore[call-arg]
 
