@@ -94,6 +94,7 @@ class SentenceTransformerEmbedder:
         self._max_seq_length = max_seq_length
         self._model: Any = None
         self._counter: Any = None
+        self._offsets_tokenizer: Any = None
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
@@ -170,6 +171,47 @@ class SentenceTransformerEmbedder:
         bf16 = self.precision.precision == "bf16" and len(texts) > 1
         return _run(self.model, texts, bf16, self._batch_size)
 
+    def embed_documents_and_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """``embed_documents(texts)`` and, from the same forward pass, a unit vector for each character span of each
+        text: the mean of the embeddings of the tokens inside it. A span with no token (past the model's
+        truncation) gets a zero row, as do all of a text whose tokens cannot be matched to its characters."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        batch = [self._passage_prefix + t for t in texts]
+        shift = len(self._passage_prefix)
+        bf16 = self.precision.precision == "bf16" and len(batch) > 1
+        encoded = _encode_tokens(self.model, batch, bf16, self._batch_size)
+        offsets = self._offsets()
+        located = offsets.encode_batch(batch) if offsets is not None else [None] * len(batch)
+        vectors = np.stack([np.asarray(e["sentence_embedding"].float(), dtype=np.float32) for e in encoded])
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        pooled = []
+        for e, where, wanted in zip(encoded, located, spans, strict=True):
+            n = int(e["attention_mask"].sum())  # the text's tokens; the rest of its row is padding
+            if where is None or e["input_ids"][:n].tolist() != where.ids:  # not the tokens the model saw
+                pooled.append(np.zeros((len(wanted), vectors.shape[1]), dtype=np.float32))
+                continue
+            tokens = np.asarray(e["token_embeddings"][:n].float(), dtype=np.float32)
+            shifted = [(start + shift, end + shift) for start, end in wanted]
+            pooled.append(pool_spans(tokens, np.asarray(where.offsets, dtype=np.int64), shifted))
+        return vectors, pooled
+
+    def _offsets(self) -> Any:
+        """A private copy of the model's fast tokenizer that truncates as the model does and gives each token's
+        characters (the model's own tokenizer keeps truncation as state that each call sets: see ``_make_counter``)."""
+        backend = getattr(self.model.tokenizer, "backend_tokenizer", None)
+        if self._offsets_tokenizer is None and backend is not None:  # a slow tokenizer gives no offsets: None
+            from tokenizers import Tokenizer
+
+            with self._lock:
+                tokenizer = Tokenizer.from_str(backend.to_str())
+                tokenizer.no_padding()
+                tokenizer.enable_truncation(min(self.max_tokens, int(self.model.tokenizer.model_max_length)))
+                self._offsets_tokenizer = tokenizer
+        return self._offsets_tokenizer
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
@@ -205,3 +247,32 @@ def _run(model: Any, texts: list[str], bf16: bool, batch_size: int) -> np.ndarra
             texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
     return np.asarray(vectors, dtype=np.float32)
+
+
+def _encode_tokens(model: Any, texts: list[str], bf16: bool, batch_size: int) -> list[dict[str, Any]]:
+    """One forward pass over ``texts``: each text's input ids, token embeddings and sentence embedding."""
+    import torch
+
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        out: list[dict[str, Any]] = model.encode(
+            texts, batch_size=batch_size, output_value=None, show_progress_bar=False
+        )
+    return out
+
+
+def pool_spans(tokens: np.ndarray, offsets: np.ndarray, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Unit vectors of character spans: the mean of the token embeddings that lie inside each span. ``offsets``:
+    each token's (start, end) in the text, special tokens (0, 0). A span with no token, or cut by the truncation,
+    gets a zero row."""
+    real = np.flatnonzero(offsets[:, 1] > offsets[:, 0])
+    weights = np.zeros((len(spans), len(tokens)), dtype=np.float32)
+    if len(real):
+        starts, ends = offsets[real, 0], offsets[real, 1]  # both ascending: the tokens follow the text
+        for row, (start, end) in enumerate(spans):
+            first = int(np.searchsorted(starts, start, side="left"))
+            last = int(np.searchsorted(ends, end, side="right"))
+            if last > first and end <= ends[-1]:
+                weights[row, real[first:last]] = 1.0
+    pooled = weights @ tokens  # the sums; the mean's direction is the sum's
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    return np.divide(pooled, norms, out=np.zeros_like(pooled), where=norms > 0)
