@@ -2,9 +2,12 @@
 same seeded question samples as ``askdocs eval answers --sample N`` (same selection, same scoring), with the
 ``generate`` timing of every answer and how many texts the embedder was asked to embed after ingest.
 
-    PYTHONPATH=<checkout> python bench/extractive.py --sample 500 --out result.json
+    PYTHONPATH=<checkout> python bench/extractive.py --sample 500 --out result.json --tmp EMPTY_DIR
 
 Run it once on each checkout (``PYTHONPATH`` picks the code): the samples, seeds and settings are the same.
+``--ingest-rounds N`` instead times the ingest of each set N times each way in one process, alternating: with the
+candidates' vectors, and without (the embedder hidden behind one that only has ``embed_documents``, which is
+how this version ingests for an embedder without token offsets: the chunk vectors alone, as before).
 """
 
 from __future__ import annotations
@@ -86,6 +89,34 @@ def run(settings: Settings, embedder: Counting, dataset: Path, sample: int, held
     return out
 
 
+class Plain:
+    """The real embedder without ``embed_documents_and_spans``: ingest stores chunk vectors only."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "embed_documents_and_spans":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+def time_ingest(settings: Settings, embedder: Any, dataset: Path, rounds: int, tmp: Path) -> dict[str, list[float]]:
+    """Seconds to ingest the set, ``rounds`` times each way, alternating (the same load for both)."""
+    data = load_dataset(dataset)
+    seconds: dict[str, list[float]] = {"chunk vectors only": [], "with candidates' vectors": []}
+    for r in range(rounds):
+        for label, how in (("chunk vectors only", Plain(embedder)), ("with candidates' vectors", embedder)):
+            index = EdgeIndex(tmp / f"{data.name}-{r}-{len(seconds[label])}-{label[:4]}")
+            started = time.perf_counter()
+            ingestor = Ingestor(how, index, settings.chunking)
+            for document in data.documents:
+                ingestor.ingest_document(document)
+            seconds[label].append(round(time.perf_counter() - started, 2))
+            index.close()
+    return seconds
+
+
 def vars_of(metrics: Any) -> dict[str, Any]:
     return {name: getattr(metrics, name) for name in metrics.__dataclass_fields__}
 
@@ -96,8 +127,17 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--tmp", type=Path, required=True, help="an empty folder for the throwaway indexes")
     parser.add_argument("--sets", default="squad,policyqa")
+    parser.add_argument("--ingest-rounds", type=int, default=0, help="time ingest both ways instead (see above)")
     args = parser.parse_args()
     settings = Settings()
+    if args.ingest_rounds:
+        timed, model = {}, make_embedder(settings)
+        for name in args.sets.split(","):
+            path = SHARED / ("squad2-dev.json" if name == "squad" else "policyqa-dev.json")
+            timed[name] = time_ingest(settings, model, path, args.ingest_rounds, args.tmp)
+            print(name, timed[name], flush=True)
+        args.out.write_text(json.dumps(timed, indent=1))
+        return
     embedder = Counting(make_embedder(settings))
     results = []
     for name in args.sets.split(","):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from dataclasses import dataclass
 
 from askdocs.qa.table_rows import Row, rows_and_lines
 from chunkers.base import sentences
@@ -38,10 +39,21 @@ def sentence_key(judged: str) -> int:
     return zlib.crc32(" ".join(judged.split()).encode("utf-8"))
 
 
-def candidate_spans(text: str) -> list[tuple[int, int, int]]:
-    """Each candidate of ``text`` found in it: (key, start, end) character offsets. The candidates' white space
-    is evened out (table rows are read line by line), so they are looked for word by word; one that cannot be
-    found (a row without a label) is left out."""
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A candidate found in its text: its key, its characters, what it is judged by, and whether it is a table row
+    (judged by its label)."""
+
+    key: int
+    start: int
+    end: int
+    judged: str
+    row: bool = False
+
+
+def candidate_spans(text: str) -> list[Located]:
+    """Each candidate of ``text`` found in it. The candidates' white space is evened out (table rows are read line
+    by line), so they are looked for word by word; one that cannot be found (a row without a label) is left out."""
     words = list(_WORDS.finditer(text))
     squeezed = " ".join(m.group(0) for m in words)
     starts: list[int] = []  # offset in ``text`` of each character of ``squeezed`` that opens a word
@@ -50,13 +62,14 @@ def candidate_spans(text: str) -> list[tuple[int, int, int]]:
         starts.append(m.end())  # the space after the word (or the end)
     found = []
     at = 0
-    for judged, _ in candidates(text):
+    for judged, quote in candidates(text):
         wanted = " ".join(judged.split())
         i = squeezed.find(wanted, at)
         if i < 0:
             i = squeezed.find(wanted)
         if i < 0 or not wanted:
             continue
-        found.append((sentence_key(judged), starts[i], starts[i + len(wanted) - 1] + 1))
+        row = quote != judged  # a row: quoted with its amounts, judged by its label
+        found.append(Located(sentence_key(judged), starts[i], starts[i + len(wanted) - 1] + 1, judged, row))
         at = i + len(wanted)
     return found

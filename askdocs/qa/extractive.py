@@ -65,8 +65,7 @@ class ExtractiveGenerator:
                 quotes.append(quote)
         if not candidates:
             return Generated("", "extractive"), Evidence(query.text, contexts, [], np.zeros(0))
-        vectors = self._vectors(contexts[: self._passages], [s for _, _, s in candidates])
-        cosines = vectors @ query.vector
+        cosines = self._vectors(contexts[: self._passages], [s for _, _, s in candidates]) @ query.vector
         evidence = Evidence(query.text, contexts, [s for _, _, s in candidates], cosines)
         # Meaning first; a small bonus for sentences of better-ranked passages breaks near-ties.
         scores = cosines - 0.02 * np.array([n - 1 for n, _, _ in candidates], dtype=np.float32)

@@ -63,8 +63,9 @@ def answered(index: VectorIndex, embedder: Any) -> tuple[str, str]:
 def test_candidates_are_found_in_the_text_they_come_from() -> None:
     text = "Leave\n\nEmployees get  25 vacation days a year.   Unused days expire on 31 March.\nSick pay | 100% | 80%\n"
     spans = candidate_spans(text)
-    assert [k for k, _, _ in spans] == [sentence_key(judged) for judged, _ in candidates(text)]
-    assert [text[s:e] for _, s, e in spans] == [
+    assert [x.key for x in spans] == [sentence_key(judged) for judged, _ in candidates(text)]
+    assert [x.row for x in spans] == [False, False, True]
+    assert [text[x.start : x.end] for x in spans] == [
         "Employees get  25 vacation days a year.",
         "Unused days expire on 31 March.",
         "Sick pay",  # a table row, judged by its label
@@ -73,7 +74,7 @@ def test_candidates_are_found_in_the_text_they_come_from() -> None:
 
 def test_a_span_past_the_truncation_has_no_vector(embedder: SentenceTransformerEmbedder) -> None:
     text = "The pump is inspected every forty hours by the crew. " * 60  # far past 256 tokens
-    spans = [(s, e) for _, s, e in candidate_spans(text)]
+    spans = [(x.start, x.end) for x in candidate_spans(text)]
     vectors, pooled = embedder.embed_documents_and_spans([text], [spans])
     assert float(vectors[0] @ embedder.embed_documents([text])[0]) > 0.9999  # the chunk's vector, as before
     norms = np.linalg.norm(pooled[0], axis=1)
