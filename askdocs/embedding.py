@@ -264,15 +264,15 @@ def pool_spans(tokens: np.ndarray, offsets: np.ndarray, spans: Sequence[tuple[in
     """Unit vectors of character spans: the mean of the token embeddings that lie inside each span. ``offsets``:
     each token's (start, end) in the text, special tokens (0, 0). A span with no token, or cut by the truncation,
     gets a zero row."""
+    pooled = np.zeros((len(spans), tokens.shape[1]), dtype=np.float32)
     real = np.flatnonzero(offsets[:, 1] > offsets[:, 0])
-    weights = np.zeros((len(spans), len(tokens)), dtype=np.float32)
-    if len(real):
-        starts, ends = offsets[real, 0], offsets[real, 1]  # both ascending: the tokens follow the text
-        for row, (start, end) in enumerate(spans):
-            first = int(np.searchsorted(starts, start, side="left"))
-            last = int(np.searchsorted(ends, end, side="right"))
-            if last > first and end <= ends[-1]:
-                weights[row, real[first:last]] = 1.0
-    pooled = weights @ tokens  # the sums; the mean's direction is the sum's
-    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-    return np.divide(pooled, norms, out=np.zeros_like(pooled), where=norms > 0)
+    if not len(real):
+        return pooled
+    starts, ends = offsets[real, 0], offsets[real, 1]  # both ascending: the tokens follow the text
+    firsts = np.searchsorted(starts, [start for start, _ in spans], side="left")
+    lasts = np.searchsorted(ends, [end for _, end in spans], side="right")
+    for row, (first, last, (_, end)) in enumerate(zip(firsts, lasts, spans, strict=True)):
+        if last > first and end <= ends[-1]:
+            vector = tokens[real[first] : real[last - 1] + 1].sum(axis=0)  # the direction of the mean
+            pooled[row] = vector / (float(np.linalg.norm(vector)) or 1.0)
+    return pooled

@@ -9,7 +9,8 @@ sit among others that say more: a table row is judged by its label, two or three
 line is mostly its neighbours; on a PDF page (Ulta Beauty's results release, tests/askdocs/test_table_answers.py)
 a balance-sheet sentence pooled scored 0.67 against a capital-expenditure question (under 0.42 alone), above
 the capex row. So short lines, and every candidate of a PDF page or of a chunk holding a table, are embedded
-alone, as the answer did, in the same model call as the chunks (each distinct text once).
+alone, as the answer did, right after the chunks (each distinct text once, in batches of their own: in the chunks'
+batches each would be padded to a chunk's length).
 The index stores the vectors with the chunk, keyed by the candidate's text. An embedder without token offsets
 gives none: the answer then embeds the candidates as before.
 """
@@ -44,15 +45,14 @@ def embed_chunks(embedder: Embedder, chunks: Sequence[Chunk]) -> tuple[np.ndarra
     if not isinstance(embedder, SpanEmbedder):
         return embedder.embed_documents(texts), [None] * len(chunks)
     located = [_located(c) for c in chunks]
+    vectors, pooled = embedder.embed_documents_and_spans(
+        texts, [[(x.start, x.end) for x in f if not x.alone] for f in located]
+    )
+    # Their own batches: in one with the chunks, each short text would be padded to a chunk's length.
     singles = list(dict.fromkeys(x.judged for found in located for x in found if x.alone))  # each text once
-    spans = [[(x.start, x.end) for x in found if not x.alone] for found in located] + [[] for _ in singles]
-    vectors, pooled = embedder.embed_documents_and_spans(texts + singles, spans)
-    alone = dict(zip(singles, vectors[len(chunks) :], strict=True))
-    sentences = [
-        _kept(found, rows, chunk_vector, alone)
-        for found, rows, chunk_vector in zip(located, pooled, vectors, strict=False)  # the singles' rows left over
-    ]
-    return vectors[: len(chunks)], sentences
+    alone = dict(zip(singles, embedder.embed_documents(singles) if singles else [], strict=True))
+    sentences = [_kept(*parts, alone) for parts in zip(located, pooled, vectors, strict=True)]
+    return vectors, sentences
 
 
 @dataclass(frozen=True, slots=True)

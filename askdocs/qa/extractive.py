@@ -3,9 +3,9 @@
 Used when no LLM is configured, and as the fallback when the LLM fails. With an AnswerCheck, an answer the check
 does not trust becomes "I do not know".
 
-The candidates' vectors come from the index (``stored``: the vectors ingest pooled from each chunk's own forward
-pass, askdocs/sentences.py), so answering calls no model after the question's vector. A candidate without one (cut
-at a chunk boundary, from a chunk not fetched, or an index made before they were stored) is embedded here.
+The candidates' vectors come from the index (``stored``: the vectors ingest made when it embedded their chunk,
+askdocs/sentences.py), so answering calls no model after the question's vector. A candidate without one (cut at a
+chunk boundary, from a chunk not fetched, or an index made before they were stored) is embedded here.
 """
 
 from __future__ import annotations
