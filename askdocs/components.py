@@ -46,7 +46,8 @@ def make_embedder(settings: Settings, *, warm: bool = True) -> SentenceTransform
 
 
 def make_pipeline(settings: Settings, embedder: Embedder, index: VectorIndex) -> AnswerPipeline:
-    generators: dict[AnswerMode, Generator] = {"extractive": ExtractiveGenerator(embedder, check=make_check(settings))}
+    extractive = ExtractiveGenerator(embedder, check=make_check(settings), stored=index.sentence_vectors)
+    generators: dict[AnswerMode, Generator] = {"extractive": extractive}
     rewriter = None
     if settings.llm.enabled:
         generators.update(make_llm_generators(settings.llm))

@@ -99,6 +99,7 @@ class SentenceTransformerEmbedder:
         self._max_seq_length = max_seq_length
         self._model: Any = None
         self._counter: Any = None
+        self._offsets_tokenizer: Any = None
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
@@ -173,9 +174,52 @@ class SentenceTransformerEmbedder:
         return self._encode([self._query_prefix + t for t in texts])
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        # On a CPU one text (a question) stays in fp32: there autocast costs more than it saves (docs/EVAL.md).
-        one_on_cpu = len(texts) == 1 and self._device == "cpu"
-        return _run(self.model, texts, "fp32" if one_on_cpu else self.precision.precision, self._batch_size)
+        return _run(self.model, texts, self._precision_for(texts), self._batch_size)
+
+    def _precision_for(self, texts: Sequence[str]) -> str:
+        """The chosen precision; but on a CPU one text (a question) stays in fp32: there autocast costs more than
+        it saves (docs/EVAL.md)."""
+        return "fp32" if len(texts) == 1 and self._device == "cpu" else self.precision.precision
+
+    def embed_documents_and_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """``embed_documents(texts)`` and, from the same forward pass, a unit vector for each character span of each
+        text: the mean of the embeddings of the tokens inside it. A span with no token (past the model's
+        truncation) gets a zero row, as do all of a text whose tokens cannot be matched to its characters."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        batch = [self._passage_prefix + t for t in texts]
+        shift = len(self._passage_prefix)
+        encoded = _encode_tokens(self.model, batch, self._precision_for(batch), self._batch_size)
+        offsets = self._offsets()
+        located = offsets.encode_batch(batch) if offsets is not None else [None] * len(batch)
+        vectors = np.stack([np.asarray(e["sentence_embedding"].float(), dtype=np.float32) for e in encoded])
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        pooled = []
+        for e, where, wanted in zip(encoded, located, spans, strict=True):
+            n = int(e["attention_mask"].sum())  # the text's tokens; the rest of its row is padding
+            if where is None or e["input_ids"][:n].tolist() != where.ids:  # not the tokens the model saw
+                pooled.append(np.zeros((len(wanted), vectors.shape[1]), dtype=np.float32))
+                continue
+            tokens = np.asarray(e["token_embeddings"][:n].float(), dtype=np.float32)
+            shifted = [(start + shift, end + shift) for start, end in wanted]
+            pooled.append(pool_spans(tokens, np.asarray(where.offsets, dtype=np.int64), shifted))
+        return vectors, pooled
+
+    def _offsets(self) -> Any:
+        """A private copy of the model's fast tokenizer that truncates as the model does and gives each token's
+        characters (the model's own tokenizer keeps truncation as state that each call sets: see ``_make_counter``)."""
+        backend = getattr(self.model.tokenizer, "backend_tokenizer", None)
+        if self._offsets_tokenizer is None and backend is not None:  # a slow tokenizer gives no offsets: None
+            from tokenizers import Tokenizer
+
+            with self._lock:
+                tokenizer = Tokenizer.from_str(backend.to_str())
+                tokenizer.no_padding()
+                tokenizer.enable_truncation(min(self.max_tokens, int(self.model.tokenizer.model_max_length)))
+                self._offsets_tokenizer = tokenizer
+        return self._offsets_tokenizer
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
@@ -216,14 +260,46 @@ def _check_device(device: str) -> None:
         )
 
 
-def _run(model: Any, texts: list[str], precision: str, batch_size: int) -> np.ndarray:
-    """Unit vectors of ``texts``, fp32 numbers in any precision: in bf16 or fp16 the products run inside torch's
-    autocast on the model's device."""
+def _autocast(model: Any, precision: str) -> Any:
+    """torch's autocast on the model's device to bf16 or fp16; off for fp32 (the products stay fp32)."""
     import torch
 
     half = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
-    with torch.autocast(model.device.type, dtype=half or torch.bfloat16, enabled=half is not None):
+    return torch.autocast(model.device.type, dtype=half or torch.bfloat16, enabled=half is not None)
+
+
+def _run(model: Any, texts: list[str], precision: str, batch_size: int) -> np.ndarray:
+    """Unit vectors of ``texts``, fp32 numbers in any precision: in bf16 or fp16 the products run inside torch's
+    autocast on the model's device."""
+    with _autocast(model, precision):
         vectors = model.encode(
             texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
     return np.asarray(vectors, dtype=np.float32)
+
+
+def _encode_tokens(model: Any, texts: list[str], precision: str, batch_size: int) -> list[dict[str, Any]]:
+    """One forward pass over ``texts``: each text's input ids, token embeddings and sentence embedding."""
+    with _autocast(model, precision):
+        out: list[dict[str, Any]] = model.encode(
+            texts, batch_size=batch_size, output_value=None, show_progress_bar=False
+        )
+    return out
+
+
+def pool_spans(tokens: np.ndarray, offsets: np.ndarray, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Unit vectors of character spans: the mean of the token embeddings that lie inside each span. ``offsets``:
+    each token's (start, end) in the text, special tokens (0, 0). A span with no token, or cut by the truncation,
+    gets a zero row."""
+    pooled = np.zeros((len(spans), tokens.shape[1]), dtype=np.float32)
+    real = np.flatnonzero(offsets[:, 1] > offsets[:, 0])
+    if not len(real):
+        return pooled
+    starts, ends = offsets[real, 0], offsets[real, 1]  # both ascending: the tokens follow the text
+    firsts = np.searchsorted(starts, [start for start, _ in spans], side="left")
+    lasts = np.searchsorted(ends, [end for _, end in spans], side="right")
+    for row, (first, last, (_, end)) in enumerate(zip(firsts, lasts, spans, strict=True)):
+        if last > first and end <= ends[-1]:
+            vector = tokens[real[first] : real[last - 1] + 1].sum(axis=0)  # the direction of the mean
+            pooled[row] = vector / (float(np.linalg.norm(vector)) or 1.0)
+    return pooled

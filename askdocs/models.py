@@ -66,10 +66,12 @@ class Chunk:
     context_end: int | None = None
     origin: str = ""  # the sources.yaml source that brought the document in ("" for direct ingests)
     acl: tuple[str, ...] = ()  # groups allowed to see it (empty: everyone)
+    joined: tuple[str, ...] = ()  # the point ids of the chunks whose texts a joined ``context`` holds
 
-    def with_context(self, context: str) -> Chunk:
-        """The same chunk answering from ``context`` (neighbours joined around it)."""
-        return replace(self, context=context)
+    def with_context(self, context: str, joined: tuple[str, ...] = ()) -> Chunk:
+        """The same chunk answering from ``context`` (neighbours or the chunks of its page joined around it, their
+        point ids ``joined``)."""
+        return replace(self, context=context, joined=joined)
 
     @property
     def answer_text(self) -> str:
@@ -114,8 +116,16 @@ class Hit:
     def doc_id(self) -> str:
         return self.chunk.doc_id
 
-    def with_context(self, context: str) -> Hit:
-        return replace(self, chunk=self.chunk.with_context(context))
+    def with_context(self, context: str, joined: tuple[str, ...] = ()) -> Hit:
+        return replace(self, chunk=self.chunk.with_context(context, joined))
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceVectors:
+    """The stored vectors of a chunk's answer candidates (askdocs/qa/candidates.py), each found by its key."""
+
+    keys: tuple[int, ...]
+    vectors: Any  # numpy, one unit row per key
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,21 +19,27 @@ index_app = typer.Typer(
 
 @index_app.command("reembed")
 def reembed(
-    model: Annotated[Path, typer.Option(help="A sentence-transformers model folder (askdocs finetune embeddings).")],
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            help="A sentence-transformers model folder (askdocs finetune embeddings); default: the configured "
+            "model, which rebuilds the index as this version stores it (with the answer sentences' vectors)."
+        ),
+    ] = None,
 ) -> None:
     """Embed every stored chunk again with MODEL into a new collection beside the live one, then switch to it
     (a Qdrant alias; in embedded mode the live-shard pointer). The old collection is kept for `index restore`.
     Then run the service with ASKDOCS_EMBEDDING__MODEL_PATH=MODEL."""
-    if not model.is_dir():
+    if model is not None and not model.is_dir():
         fail(f"--model {model} is not a folder; give a model written by `askdocs finetune embeddings --out`")
     settings = settings_or_exit()
     with clean_errors():
         from askdocs.components import make_embedder
         from askdocs.index.reembed import reembed_server
 
-        current = make_embedder(settings, warm=False)
+        current = make_embedder(settings, warm=model is None)
         embedding = settings.embedding.model_copy(update={"model_path": model})
-        embedder = make_embedder(settings.model_copy(update={"embedding": embedding}))
+        embedder = make_embedder(settings.model_copy(update={"embedding": embedding})) if model else current
         name = settings.qdrant.collection
         with _bar("re-embedding") as advance:
             if settings.qdrant.url:
@@ -45,7 +51,10 @@ def reembed(
         f"(kept: {done.previous}, `askdocs index restore` switches back)",
         highlight=False,
     )
-    console.print(f"now serve with ASKDOCS_EMBEDDING__MODEL_PATH={model.resolve()}", highlight=False, soft_wrap=True)
+    if model is not None:
+        console.print(
+            f"now serve with ASKDOCS_EMBEDDING__MODEL_PATH={model.resolve()}", highlight=False, soft_wrap=True
+        )
 
 
 def _reembed_embedded(settings: Any, current: str, embedder: Any, advance: Any) -> Any:

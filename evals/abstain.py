@@ -61,7 +61,7 @@ def observe(
 ) -> list[Observed]:
     """Each question retrieved, selected and answered as the extractive AnswerPipeline does, before any check."""
     pipeline = make_pipeline(mode_settings(settings, "extractive"), embedder, index)
-    generator = ExtractiveGenerator(embedder)
+    generator = ExtractiveGenerator(embedder, stored=index.sentence_vectors)
     observed = []
     for question in questions:
         retrieved = pipeline.retrieve(question.question)

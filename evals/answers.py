@@ -211,12 +211,12 @@ def sweep_min_score(
     settings = mode_settings(pipeline_factory.settings, "extractive")
     embedder, r = pipeline_factory.embedder, settings.retrieval
     selectors = [default_selector(t, r.max_context_tokens, embedder.count_tokens) for t in thresholds]
-    generator = ExtractiveGenerator(embedder)
     columns: list[list[str]] = [[] for _ in thresholds]
     with ExitStack() as stack:
         if index is None:
             index = stack.enter_context(ingested(dataset, pipeline_factory, progress))
         pipeline = pipeline_factory("extractive", index)
+        generator = ExtractiveGenerator(embedder, stored=index.sentence_vectors)
         advance = progress("min-score sweep: questions", len(questions))
         for question in questions:
             retrieved = pipeline.retrieve(question.question)

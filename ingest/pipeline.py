@@ -26,7 +26,8 @@ import numpy as np
 from askdocs.embedding import Embedder
 from askdocs.errors import LoadError
 from askdocs.index.protocol import StoredVersion, VectorIndex
-from askdocs.models import Chunk, Document, DocumentResult, DocumentStatus, Provenance
+from askdocs.models import Chunk, Document, DocumentResult, DocumentStatus, Provenance, SentenceVectors
+from askdocs.sentences import embed_chunks
 from askdocs.settings import ChunkingSettings
 from askdocs.sparse import Bm25Encoder, SparseEncoder, SparseVec
 from ingest.chunking import build_chunker, make_chunks
@@ -70,6 +71,7 @@ class _Pending:
     chunks: list[Chunk] = field(default_factory=list)
     sparse: list[SparseVec] = field(default_factory=list)
     vectors: list[np.ndarray] = field(default_factory=list)
+    sentences: list[SentenceVectors | None] = field(default_factory=list)  # each chunk's candidates' vectors
 
     @property
     def embedded(self) -> int:
@@ -208,12 +210,13 @@ class Ingestor:
                 if taken == self._window:
                     break
         try:
-            vectors = self._embedder.embed_documents([c.embed_text for p, s, e in spans for c in p.chunks[s:e]])
+            vectors, sentences = embed_chunks(self._embedder, [c for p, s, e in spans for c in p.chunks[s:e]])
         except Exception:  # one bad text must not sink its window's neighbours: each document alone
             return self._embed_one_by_one(queue, spans)
         offset = 0
         for pending, start, end in spans:
             pending.vectors.append(vectors[offset : offset + end - start])
+            pending.sentences.extend(sentences[offset : offset + end - start])
             offset += end - start
         return taken
 
@@ -223,9 +226,9 @@ class Ingestor:
         left = 0
         for pending, start, end in spans:
             try:
-                pending.vectors.append(
-                    self._embedder.embed_documents([c.embed_text for c in pending.chunks[start:end]])
-                )
+                vectors, sentences = embed_chunks(self._embedder, pending.chunks[start:end])
+                pending.vectors.append(vectors)
+                pending.sentences.extend(sentences)
                 left += end - start
             except Exception as exc:
                 queue[queue.index(pending)] = _failed(pending.document.source, exc)
@@ -264,7 +267,8 @@ class Ingestor:
         self._index.record_embedding(self._embedder.model_id, self._embedder.precision.precision)
         chunks = [c for p in pending for c in p.chunks]
         vectors = np.concatenate([v for p in pending for v in p.vectors])
-        self._index.upsert(chunks, vectors, [s for p in pending for s in p.sparse])
+        sentences = [s for p in pending for s in p.sentences]
+        self._index.upsert(chunks, vectors, [s for p in pending for s in p.sparse], sentences)
         for p in pending:
             if p.stored.points:  # a document new to the index has no older version to drop
                 self._index.delete_document(p.document.doc_id, except_version=p.version)

@@ -23,12 +23,16 @@ from askdocs.index.points import (
     DOC_FIELDS,
     INTEGER_INDEXES,
     KEYWORD_INDEXES,
+    SENTENCE_KEYS,
+    SENTENCES,
     SPARSE,
     VERSION,
     chunk_of,
     document_info,
     expected_chunks,
     payload_of,
+    sentence_parts,
+    sentences_of,
     to_hit,
 )
 from askdocs.index.protocol import (
@@ -39,11 +43,22 @@ from askdocs.index.protocol import (
     hybrid_candidates,
     scope_of,
 )
-from askdocs.models import Chunk, DocumentInfo, Fusion, Hit, RetrievalMode
+from askdocs.models import Chunk, DocumentInfo, Fusion, Hit, RetrievalMode, SentenceVectors
 from askdocs.sparse import SparseVec
 
 _CONFIG_FILE = "edge_config.json"
 _EMBEDDING_FILE = "askdocs_embedding.json"  # beside the shard's files: the model and number formats of its vectors
+
+
+def _sentence_params(dimension: int) -> qe.EdgeVectorParams:
+    """The answer candidates' vectors: read by point id only, so no HNSW graph (m=0), and half-size numbers."""
+    return qe.EdgeVectorParams(
+        size=dimension,
+        distance=qe.Distance.Cosine,
+        multivector_config=qe.MultiVectorConfig(qe.MultiVectorComparator.MaxSim),
+        datatype=qe.VectorStorageDatatype.Float16,
+        hnsw_config=qe.HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10000),
+    )
 
 
 class EdgeIndex:
@@ -56,6 +71,7 @@ class EdgeIndex:
         self.dense_weight = dense_weight  # the dense list's weight in the fusion (the sparse list's is 1)
         self._shard: Any = None
         self._lock = threading.RLock()
+        self._has_sentences: bool | None = None  # the shard has a SENTENCES vector (made since they exist)
 
     @property
     def path(self) -> Path:
@@ -136,7 +152,10 @@ class EdgeIndex:
                 return
             self._path.mkdir(parents=True, exist_ok=True)
             config = qe.EdgeConfig(
-                vectors={DENSE: qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine)},
+                vectors={
+                    DENSE: qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine),
+                    SENTENCES: _sentence_params(dimension),
+                },
                 sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
             )
             self._shard = self._call(qe.EdgeShard.create, str(self._path), config)
@@ -157,18 +176,49 @@ class EdgeIndex:
         with self._lock:
             self._call(self._shard.update, operation)
 
-    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, sparse: Sequence[SparseVec] | None = None) -> None:
+    def upsert(
+        self,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        sparse: Sequence[SparseVec] | None = None,
+        sentences: Sequence[SentenceVectors | None] | None = None,
+    ) -> None:
         if not chunks:
             return
+        keep_sentences = sentences is not None and self.stores_sentences()
         points = []
         for i, (c, vector) in enumerate(zip(chunks, vectors, strict=True)):
             named: dict[str, qe.NamedVector] = {DENSE: vector.tolist()}
             if sparse is not None:
                 named[SPARSE] = qe.SparseVector(sparse[i].indices, sparse[i].values)
-            points.append(qe.Point(c.point_id, named, payload_of(c)))
+            rows, keys = sentence_parts(sentences[i] if sentences is not None and keep_sentences else None)
+            if rows is not None:
+                named[SENTENCES] = rows
+            points.append(qe.Point(c.point_id, named, payload_of(c) | keys))
         self._update(qe.UpdateOperation.upsert_points(points))
         with self._lock:
             self._call(self._shard.flush)
+
+    def stores_sentences(self) -> bool:
+        """Whether the shard keeps answer candidates' vectors (False for one made before they existed)."""
+        if self._has_sentences is None:
+            config_file = self._path / _CONFIG_FILE
+            try:
+                config = json.loads(config_file.read_text()) if config_file.is_file() else None
+            except (OSError, ValueError) as exc:
+                raise VectorIndexError(f"the embedded index at {self._path} is damaged: {exc}") from exc
+            if config is None:
+                return False  # not made yet: asked again once it is
+            self._has_sentences = SENTENCES in (config.get("vectors") or {})
+        return self._has_sentences
+
+    def sentence_vectors(self, point_ids: Sequence[str]) -> dict[str, SentenceVectors] | None:
+        shard = self._open()
+        if shard is None or not self.stores_sentences():
+            return None
+        records = self._call(shard.retrieve, list(point_ids), [SENTENCE_KEYS], [SENTENCES])
+        found = {str(r.id): sentences_of(r.payload, r.vector) for r in records}
+        return {point_id: s for point_id, s in found.items() if s is not None}
 
     def delete_document(self, doc_id: str, *, except_version: str | None = None) -> None:
         if self._open() is None:

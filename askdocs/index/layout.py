@@ -16,7 +16,7 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from askdocs.errors import ConfigError
-from askdocs.index.points import DENSE, INTEGER_INDEXES, KEYWORD_INDEXES, SPARSE
+from askdocs.index.points import DENSE, INTEGER_INDEXES, KEYWORD_INDEXES, SENTENCES, SPARSE
 from askdocs.settings import QdrantSettings
 
 # int8 copies of the dense vectors for the search itself, kept in RAM even when the vectors are on disk; the 1 %
@@ -63,7 +63,7 @@ class Layout:
         """The keyword arguments of ``QdrantClient.create_collection`` for a collection of this layout."""
         dense = models.VectorParams(size=dimension, distance=models.Distance.COSINE, on_disk=self.on_disk or None)
         return {
-            "vectors_config": {DENSE: dense},
+            "vectors_config": {DENSE: dense, SENTENCES: sentence_params(dimension, self.on_disk)},
             "sparse_vectors_config": {SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
             "shard_number": self.shard_number,
             "replication_factor": self.replication_factor,
@@ -88,6 +88,19 @@ class Layout:
             "its replacement was not created. Bring the cluster back to "
             f"{self.replication_factor} peers first"
         )
+
+
+def sentence_params(dimension: int, on_disk: bool) -> models.VectorParams:
+    """The answer candidates' vectors (a multivector, one row per candidate): read by point id only, never
+    searched, so no HNSW graph (m=0), and in float16."""
+    return models.VectorParams(
+        size=dimension,
+        distance=models.Distance.COSINE,
+        multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM),
+        hnsw_config=models.HnswConfigDiff(m=0),
+        datatype=models.Datatype.FLOAT16,
+        on_disk=on_disk or None,
+    )
 
 
 def count_peers(client: QdrantClient) -> int:

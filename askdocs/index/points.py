@@ -12,10 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from askdocs.models import Chunk, DocumentInfo, Hit
+from askdocs.models import Chunk, DocumentInfo, Hit, SentenceVectors
 
 DENSE = "dense"
 SPARSE = "sparse"
+SENTENCES = "sentences"  # a multivector: one row per answer candidate of the chunk (askdocs/sentences.py)
+SENTENCE_KEYS = "sentence_keys"  # the candidates' keys, in the order of the rows
 ACL = "acl"  # the groups allowed to see a chunk; empty = everyone
 VERSION = "content_hash"
 CHUNK_INDEX = "chunk_index"
@@ -58,6 +60,22 @@ def _embedded_head(chunk: Chunk) -> dict[str, str]:
     if chunk.embed_text.endswith(chunk.text):
         return {EMBED_HEAD: chunk.embed_text[: len(chunk.embed_text) - len(chunk.text)]}
     return {EMBED_TEXT: chunk.embed_text}
+
+
+def sentence_parts(sentences: SentenceVectors | None) -> tuple[list[list[float]] | None, dict[str, Any]]:
+    """A chunk's candidate vectors as its ``SENTENCES`` vector and the payload naming them (nothing when none)."""
+    if sentences is None or not sentences.keys:
+        return None, {}
+    return np.asarray(sentences.vectors, dtype=np.float32).tolist(), {SENTENCE_KEYS: list(sentences.keys)}
+
+
+def sentences_of(payload: Mapping[str, Any] | None, stored: Any) -> SentenceVectors | None:
+    """A point's candidate vectors, when it has them (read back with its ``SENTENCE_KEYS``)."""
+    keys = (payload or {}).get(SENTENCE_KEYS) or []
+    rows = stored.get(SENTENCES) if isinstance(stored, dict) else None
+    if not keys or rows is None or len(rows) != len(keys):
+        return None
+    return SentenceVectors(tuple(int(k) for k in keys), np.asarray(rows, dtype=np.float32))
 
 
 def chunk_of(point_id: Any, payload: Mapping[str, Any] | None) -> Chunk:

@@ -10,7 +10,7 @@ from typing import Protocol
 import numpy as np
 
 from askdocs.errors import InputError, ModelMismatchError
-from askdocs.models import Chunk, DocumentInfo, Hit, RetrievalMode
+from askdocs.models import Chunk, DocumentInfo, Hit, RetrievalMode, SentenceVectors
 from askdocs.sparse import SparseVec
 
 FILTERABLE_FIELDS = ("doc_id", "source", "chunker", "origin")  # fields callers may filter on
@@ -130,8 +130,20 @@ class VectorIndex(Protocol):
         ...
 
     def upsert(
-        self, chunks: Sequence[Chunk], vectors: np.ndarray, sparse: Sequence[SparseVec] | None = None
-    ) -> None: ...
+        self,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        sparse: Sequence[SparseVec] | None = None,
+        sentences: Sequence[SentenceVectors | None] | None = None,
+    ) -> None:
+        """``sentences``: each chunk's answer candidates' vectors (askdocs/sentences.py), kept where the
+        collection has room for them (one made before they existed has not)."""
+        ...
+
+    def sentence_vectors(self, point_ids: Sequence[str]) -> dict[str, SentenceVectors] | None:
+        """The stored candidate vectors of these points (those that have them); None when the collection keeps
+        none (made before they existed: ``askdocs index reembed`` makes one that does)."""
+        ...
 
     def search(
         self,

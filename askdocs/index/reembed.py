@@ -31,6 +31,7 @@ from askdocs.index.layout import Layout
 from askdocs.index.pointer import Live, read_live, switch_live
 from askdocs.index.protocol import VectorIndex
 from askdocs.index.server import ServerIndex
+from askdocs.sentences import embed_chunks
 from askdocs.sparse import Bm25Encoder
 
 Advance = Callable[[int, int], None]  # (chunks just written, chunks in all)
@@ -46,15 +47,16 @@ class Switched:
 
 
 def copy_reembedded(source: VectorIndex, target: VectorIndex, embedder: Embedder, advance: Advance) -> int:
-    """Every chunk of ``source`` into ``target`` with ``embedder``'s vectors (and BM25 vectors, as ingest makes)."""
+    """Every chunk of ``source`` into ``target`` with ``embedder``'s vectors (and BM25 vectors and the answer
+    candidates' vectors, as ingest makes)."""
     target.ensure_collection(embedder.dimension)
     target.record_embedding(embedder.model_id, embedder.precision.precision)
     sparse = Bm25Encoder()
     total = source.count()
     copied = 0
     for chunks in source.iter_chunks(256):
-        texts = [c.embed_text for c in chunks]
-        target.upsert(chunks, embedder.embed_documents(texts), sparse.encode_documents(texts))
+        vectors, sentences = embed_chunks(embedder, chunks)  # the answer candidates' vectors too, in one pass
+        target.upsert(chunks, vectors, sparse.encode_documents([c.embed_text for c in chunks]), sentences)
         copied += len(chunks)
         advance(len(chunks), total)
     if copied != source.count() or target.count() != copied:

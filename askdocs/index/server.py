@@ -26,12 +26,16 @@ from askdocs.index.points import (
     CHUNK_INDEX,
     DENSE,
     DOC_FIELDS,
+    SENTENCE_KEYS,
+    SENTENCES,
     SPARSE,
     VERSION,
     chunk_of,
     document_info,
     expected_chunks,
     payload_of,
+    sentence_parts,
+    sentences_of,
     to_hit,
 )
 from askdocs.index.protocol import (
@@ -43,7 +47,7 @@ from askdocs.index.protocol import (
     hybrid_candidates,
     scope_of,
 )
-from askdocs.models import Chunk, DocumentInfo, Fusion, Hit, RetrievalMode
+from askdocs.models import Chunk, DocumentInfo, Fusion, Hit, RetrievalMode, SentenceVectors
 from askdocs.sparse import SparseVec
 
 T = TypeVar("T")
@@ -76,6 +80,7 @@ class ServerIndex:
         self._recorded: tuple[str, str] | None = None  # what this process last recorded (``record_embedding``)
         self._watched: str | None = None  # the model the service embeds questions with (``watch_model``)
         self._model_checked = -MODEL_RECHECK_S
+        self._has_sentences: bool | None = None  # the collection has a SENTENCES vector (made since they exist)
 
     @classmethod
     def connect(
@@ -172,16 +177,48 @@ class ServerIndex:
     def close(self) -> None:
         self._call(self._client.close)
 
-    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, sparse: Sequence[SparseVec] | None = None) -> None:
+    def upsert(
+        self,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        sparse: Sequence[SparseVec] | None = None,
+        sentences: Sequence[SentenceVectors | None] | None = None,
+    ) -> None:
         if not chunks:
             return
+        keep_sentences = sentences is not None and self.stores_sentences()
         points = []
         for i, (c, v) in enumerate(zip(chunks, vectors, strict=True)):
             named: dict[str, Any] = {DENSE: v.tolist()}
             if sparse is not None:
                 named[SPARSE] = models.SparseVector(indices=sparse[i].indices, values=sparse[i].values)
-            points.append(models.PointStruct(id=c.point_id, vector=named, payload=payload_of(c)))
+            rows, keys = sentence_parts(sentences[i] if sentences is not None and keep_sentences else None)
+            if rows is not None:
+                named[SENTENCES] = rows
+            points.append(models.PointStruct(id=c.point_id, vector=named, payload=payload_of(c) | keys))
         self._call(self._client.upsert, self._collection, points=points, wait=True)
+
+    def stores_sentences(self) -> bool:
+        """Whether the collection keeps answer candidates' vectors (False for one made before they existed)."""
+        if self._has_sentences is None:
+            if not self._has_collection():
+                return False  # not made yet: asked again once it is
+            vectors = self._call(self._client.get_collection, self._collection).config.params.vectors
+            self._has_sentences = isinstance(vectors, dict) and SENTENCES in vectors
+        return self._has_sentences
+
+    def sentence_vectors(self, point_ids: Sequence[str]) -> dict[str, SentenceVectors] | None:
+        if not self.stores_sentences():
+            return None
+        records = self._call(
+            self._client.retrieve,
+            self._collection,
+            list(point_ids),
+            with_payload=[SENTENCE_KEYS],
+            with_vectors=[SENTENCES],
+        )
+        found = {str(r.id): sentences_of(r.payload, r.vector) for r in records}
+        return {point_id: s for point_id, s in found.items() if s is not None}
 
     def delete_document(self, doc_id: str, *, except_version: str | None = None) -> None:
         if not self._has_collection():

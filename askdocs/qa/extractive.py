@@ -2,22 +2,30 @@
 
 Used when no LLM is configured, and as the fallback when the LLM fails. With an AnswerCheck, an answer the check
 does not trust becomes "I do not know".
+
+The candidates' vectors come from the index (``stored``: the vectors ingest made when it embedded their chunk,
+askdocs/sentences.py), so answering calls no model after the question's vector. A candidate without one (cut at a
+chunk boundary, from a chunk not fetched, or an index made before they were stored) is embedded here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import logging
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
 from askdocs.embedding import Embedder
-from askdocs.models import I_DO_NOT_KNOW, AnswerMode, Hit
+from askdocs.errors import VectorIndexError
+from askdocs.models import I_DO_NOT_KNOW, AnswerMode, Hit, SentenceVectors
 from askdocs.qa.abstain import AnswerCheck, Evidence
+from askdocs.qa.candidates import candidates as _sentences
+from askdocs.qa.candidates import sentence_key
 from askdocs.qa.generate import Generated, Query
-from askdocs.qa.table_rows import Row, rows_and_lines
-from chunkers.base import sentences
 
-_MAX_SENTENCE_CHARS = 600
+log = logging.getLogger(__name__)
+# The stored candidate vectors of some points (the index's ``sentence_vectors``); None: the index keeps none.
+SentenceLookup = Callable[[Sequence[str]], dict[str, SentenceVectors] | None]
 
 
 class ExtractiveGenerator:
@@ -28,12 +36,15 @@ class ExtractiveGenerator:
         embedder: Embedder,
         *,
         check: AnswerCheck | None = None,
+        stored: SentenceLookup | None = None,
         passages: int = 3,
         max_sentences: int = 2,
         margin: float = 0.08,
     ) -> None:
         self._embedder = embedder
         self._check = check
+        self._stored = stored
+        self._warned = False  # about an index without stored candidate vectors, once
         self._passages = passages
         self._max_sentences = max_sentences
         self._margin = margin  # a second sentence joins only if it scores within this of the best
@@ -54,8 +65,7 @@ class ExtractiveGenerator:
                 quotes.append(quote)
         if not candidates:
             return Generated("", "extractive"), Evidence(query.text, contexts, [], np.zeros(0))
-        vectors = self._embedder.embed_documents([s for _, _, s in candidates])
-        cosines = vectors @ query.vector
+        cosines = self._vectors(contexts[: self._passages], [s for _, _, s in candidates]) @ query.vector
         evidence = Evidence(query.text, contexts, [s for _, _, s in candidates], cosines)
         # Meaning first; a small bonus for sentences of better-ranked passages breaks near-ties.
         scores = cosines - 0.02 * np.array([n - 1 for n, _, _ in candidates], dtype=np.float32)
@@ -70,22 +80,42 @@ class ExtractiveGenerator:
         text = " ".join(f"{quotes[i]} [{candidates[i][0]}]" for i in chosen)
         return Generated(text, "extractive"), evidence
 
+    def _vectors(self, hits: Sequence[Hit], texts: list[str]) -> np.ndarray:
+        """Each candidate's vector: stored with its chunk, else embedded now."""
+        known = self._known(hits)
+        rows: list[np.ndarray | None] = [known.get(sentence_key(t)) for t in texts]
+        missing = [i for i, row in enumerate(rows) if row is None]
+        if missing:
+            log.debug("%d of %d answer candidates have no stored vector: embedded now", len(missing), len(texts))
+            for i, vector in zip(missing, self._embedder.embed_documents([texts[i] for i in missing]), strict=True):
+                rows[i] = vector
+        return np.stack([np.asarray(row, dtype=np.float32) for row in rows])
+
+    def _known(self, hits: Sequence[Hit]) -> dict[int, np.ndarray]:
+        """The stored candidate vectors of the hits' chunks (a joined context's every chunk), by key."""
+        if self._stored is None:
+            return {}
+        ids = list(dict.fromkeys(p for h in hits for p in (h.point_id, *h.chunk.joined)))
+        try:
+            found = self._stored(ids)
+        except VectorIndexError as exc:  # e.g. the alias moved back to an older collection under the service
+            log.warning("stored sentence vectors unreadable, embedding the candidates instead: %s", exc)
+            return {}
+        if found is None:
+            if not self._warned:
+                self._warned = True
+                log.warning(
+                    "the index keeps no sentence vectors (it was made before askdocs stored them): extractive "
+                    "answers embed the passages' sentences on every request. Run `askdocs index reembed` to add them"
+                )
+            return {}
+        known: dict[int, np.ndarray] = {}
+        for point_id in ids:  # the hits' own chunks first
+            if (s := found.get(point_id)) is not None:
+                for key, row in zip(s.keys, s.vectors, strict=True):
+                    known.setdefault(key, row)
+        return known
+
     def stream(self, query: Query, contexts: Sequence[Hit]) -> Iterator[Generated]:
         """Nothing to stream: the whole answer as one piece."""
         yield self.generate(query, contexts)
-
-
-def _sentences(text: str) -> list[tuple[str, str]]:
-    """The passage's answer candidates: (what its meaning is judged by, what the answer quotes). A table row is one
-    candidate, quoted with its columns, so the answer shows the number with what it is and when."""
-    out = []
-    for unit in rows_and_lines(text):
-        if isinstance(unit, Row):
-            # Judged by its label: the amounts say nothing of what the row is about.
-            out.append((unit.label[:_MAX_SENTENCE_CHARS], unit.quote()[:_MAX_SENTENCE_CHARS]))
-            continue
-        for sentence in sentences(unit.strip().lstrip("-* ").strip()):
-            # Headings and labels ("Dental care") are not answers; short lines with figures may be.
-            if len(sentence.split()) >= 4 or any(ch.isdigit() for ch in sentence):
-                out.append((sentence[:_MAX_SENTENCE_CHARS],) * 2)
-    return out

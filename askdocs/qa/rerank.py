@@ -78,8 +78,10 @@ class SamePage:
         merged: list[Hit] = []
         for hit in hits:
             group = pages.get((hit.doc_id, hit.chunk.page), []) if hit.chunk.page is not None else [hit]
-            if group and group[0] is hit:
-                merged.append(hit if len(group) == 1 else hit.with_context(page_text(group)))
+            if not group or group[0] is not hit:
+                continue
+            joined = tuple(h.point_id for h in group)
+            merged.append(hit if len(group) == 1 else hit.with_context(page_text(group), joined))
         return merged
 
 

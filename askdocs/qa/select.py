@@ -130,7 +130,7 @@ def expand(hits: Sequence[Hit], neighbours: Neighbours | None, window: int) -> l
             continue
         around = [h for h in neighbours(hit, window) if h.point_id not in covered] or [hit]
         covered.update(h.point_id for h in around)
-        out.append(hit.with_context(join_in_order(around)))
+        out.append(hit.with_context(join_in_order(around), tuple(h.point_id for h in around)))
     return out
 
 

@@ -14,7 +14,7 @@ import qdrant_edge as qe
 
 from askdocs.embedding import SentenceTransformerEmbedder
 from askdocs.index.edge import EdgeIndex
-from askdocs.models import Chunk, DocumentStatus, Provenance
+from askdocs.models import Chunk, DocumentStatus, Provenance, SentenceVectors
 from askdocs.settings import ChunkingSettings
 from askdocs.sparse import SparseVec
 from ingest.loaders import RawSource
@@ -100,8 +100,14 @@ class RecordingIndex(EdgeIndex):
         super().__init__(path)
         self.writes: list[tuple[Any, ...]] = []
 
-    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, sparse: Sequence[SparseVec] | None = None) -> None:
-        super().upsert(chunks, vectors, sparse)
+    def upsert(
+        self,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        sparse: Sequence[SparseVec] | None = None,
+        sentences: Sequence[SentenceVectors | None] | None = None,
+    ) -> None:
+        super().upsert(chunks, vectors, sparse, sentences)
         self.writes.append(("upsert", {(c.doc_id, c.version) for c in chunks}))
 
     def delete_document(self, doc_id: str, *, except_version: str | None = None) -> None:
