@@ -62,6 +62,7 @@ def build_container(
     store = open_store(settings)  # first: a store that cannot be reached or migrated stops the start
     try:
         embedder = embedder or make_embedder(settings)
+        embedder.embed_query("warm-up")  # the question path ready before the first request (its ONNX export, once)
         index = open_checked_index(settings, embedder, tolerate_unreachable=True)
     except BaseException:
         store.close()

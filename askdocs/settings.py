@@ -50,6 +50,12 @@ class EmbeddingSettings(BaseModel):
         pattern=r"^(cpu|cuda(:[0-9]+)?)$",
         description="where the model runs: cpu, or cuda / cuda:N (a CUDA build of torch and a GPU)",
     )
+    query_runtime: Literal["onnx", "torch"] = Field(
+        default="onnx",
+        description="how one question is embedded: onnx (ONNX Runtime, exported from the model on first use and "
+        "cached under <data_dir>/cache; torch when that fails) or torch (askdocs/query_encoder.py)",
+    )
+    query_threads: int = Field(default=2, ge=1, le=64, description="ONNX Runtime's threads for one question")
 
 
 class QdrantSettings(BaseModel):

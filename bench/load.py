@@ -73,6 +73,7 @@ class Tally:
     probe_failures: list[str] = field(default_factory=list)
     member_restricted_hits: int = 0
     requests: int = 0
+    timings_ms: dict[str, list[float]] = field(default_factory=dict)  # the server's own, per step
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--restricted-prefix", required=True, help="where the restricted source's files live")
+    parser.add_argument("--questions", type=Path, help="ask a SQuAD-format JSON's first 200 questions instead")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--max-requests", type=int, default=20_000)
@@ -183,9 +185,16 @@ def wait_ready(base: str, key: str | None, server: subprocess.Popen[bytes]) -> N
     sys.exit("askdocs serve was not ready within 300 s")
 
 
+def _questions(squad: Path | None) -> list[str]:
+    if squad is None:
+        return PUBLIC + RESTRICTED
+    data = json.loads(squad.read_text(encoding="utf-8"))["data"]
+    return [qa["question"] for article in data for p in article["paragraphs"] for qa in p["qas"]][:200]
+
+
 async def _run(base: str, clients: list[Client], args: argparse.Namespace) -> tuple[Tally, float]:
     return await run_clients(
-        base, clients, PUBLIC + RESTRICTED, args.seconds, args.max_requests, args.restricted_prefix, args.secure
+        base, clients, _questions(args.questions), args.seconds, args.max_requests, args.restricted_prefix, args.secure
     )
 
 
@@ -245,7 +254,10 @@ async def _client(
             tally.errors[f"HTTP {response.status_code}: {response.text[:200]}"] += 1
             continue
         tally.latencies.append(seconds)
-        _check_sources(response.json(), client, tally, restricted_prefix)
+        answer = response.json()
+        for step, ms in answer.get("timings_ms", {}).items():
+            tally.timings_ms.setdefault(step, []).append(ms)
+        _check_sources(answer, client, tally, restricted_prefix)
 
 
 def _check_probe(response: httpx.Response, tally: Tally) -> None:
@@ -287,6 +299,16 @@ def _report(tally: Tally, wall: float, args: argparse.Namespace) -> dict[str, An
         "groups_probes_refused": tally.refused_probes,
         "groups_probe_failures": tally.probe_failures,
         "member_answers_with_restricted_sources": tally.member_restricted_hits,
+        "server_timings_ms": server_timings(tally),
+    }
+
+
+def server_timings(tally: Tally) -> dict[str, dict[str, float]]:
+    """p50 and p95 of each step the service timed (embed, search, generate, total)."""
+    return {
+        step: {"p50": round(percentile(ms, 50), 2), "p95": round(percentile(ms, 95), 2)}
+        for step, ms in tally.timings_ms.items()
+        if ms
     }
 
 

@@ -19,7 +19,7 @@ from ingest.pipeline import Ingestor
 from ingest.sources import Reader, expand
 from tests.databases import TestDatabases
 from tests.netblock import sitecustomize as netblock
-from tests.qdrant import QdrantNode, QdrantUnavailable, qdrant_binary, start_cluster, start_node
+from tests.qdrant import QdrantNode, QdrantUnavailable, cache_dir, qdrant_binary, start_cluster, start_node
 
 apply_defaults()  # no import above loads torch; the subprocesses tests start inherit these too
 # Which engine the state store of every test uses: sqlite (default) or postgresql (``make test`` runs both).
@@ -46,7 +46,7 @@ def _block_network() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def embedder() -> SentenceTransformerEmbedder:
-    model = SentenceTransformerEmbedder()
+    model = SentenceTransformerEmbedder(cache_dir=cache_dir() / "models")  # the ONNX query export, kept between runs
     model.warm_up()
     return model
 
