@@ -9,7 +9,9 @@ caller in group ``eng``, so the filter (public, or shared with ``eng``) is the o
 caller. Collections are made by askdocs' own code: ``EdgeIndex`` (its config and payload indexes) and
 ``askdocs.index.layout.create_collection`` (the server's). Searches go through ``EdgeIndex.search`` and
 ``ServerIndex.search`` (REST, as the service), dense, top 5. Recall@5 is against an exact search with the
-same filter: on random vectors, HNSW's hardest case, it is a floor for real embeddings.
+same filter: random vectors are HNSW's hardest case. ``--real`` adds an embedded run on real vectors: the
+sentences of a SQuAD-format set's paragraphs and its questions embedded by askdocs' model, searched with 200 of its
+other questions (the recall HNSW gives on the vectors askdocs stores).
 """
 
 from __future__ import annotations
@@ -45,12 +47,15 @@ def main() -> None:
     parser.add_argument("--edge", default="50000", help="comma-separated point counts for the embedded engine")
     parser.add_argument("--server", default="50000,1000000", help="comma-separated point counts for the server")
     parser.add_argument("--searches", type=int, default=200)
+    parser.add_argument("--real", type=Path, help="a SQuAD-format JSON: an embedded run on its embedded texts too")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     report: dict[str, Any] = {"command": "python -m bench.search_scale", "commit": commit(), "runs": []}
     queries = unit_vectors(args.searches, seed=1)
     for n in _counts(args.edge):
-        report["runs"] += edge_run(n, queries)
+        report["runs"] += edge_run(unit_vectors(n, seed=0), queries)
+    if args.real:
+        report["runs"] += edge_run(*real_vectors(args.real, args.searches), label="real vectors")
     for n in _counts(args.server):
         report["runs"].append(server_run(n, queries))
     print(json.dumps(report, indent=1))
@@ -90,9 +95,22 @@ def figures(engine: str, points: int, ms: list[float], recall: float, **extra: A
     return row | extra
 
 
-def edge_run(n: int, queries: np.ndarray) -> list[dict[str, Any]]:
+def real_vectors(dataset: Path, searches: int) -> tuple[np.ndarray, np.ndarray]:
+    """(stored, queries): the set's paragraph sentences and questions, but the first ``searches`` questions."""
+    from askdocs.embedding import SentenceTransformerEmbedder
+
+    data = json.loads(dataset.read_text(encoding="utf-8"))["data"]
+    paragraphs = [p for article in data for p in article["paragraphs"]]
+    questions = [qa["question"] for p in paragraphs for qa in p["qas"]]
+    sentences = [s for p in paragraphs for s in p["context"].split(". ") if len(s) > 20]
+    embedder = SentenceTransformerEmbedder()
+    stored = embedder.embed_documents(sentences + questions[searches:])
+    return stored, embedder.embed_queries(questions[:searches])
+
+
+def edge_run(vectors: np.ndarray, queries: np.ndarray, label: str = "") -> list[dict[str, Any]]:
     """Search before and after the HNSW graphs are built (``close`` of a writer optimises; reopening loads them)."""
-    vectors = unit_vectors(n, seed=0)
+    n = len(vectors)
     rows = []
     with tempfile.TemporaryDirectory(prefix="askdocs-scale-") as folder:
         index = EdgeIndex(Path(folder) / "shard")
@@ -109,8 +127,9 @@ def edge_run(n: int, queries: np.ndarray) -> list[dict[str, Any]]:
                 upsert_s = time.perf_counter() - started
             ms = timed(lambda q: index.search(q, 5, groups=GROUPS), queries)
             recall = _recall([[h.chunk.point_id for h in index.search(q, 5, groups=GROUPS)] for q in queries], exact)
-            label = "embedded, HNSW built (optimised)" if built else "embedded, as written (no HNSW)"
-            rows.append(figures(label, n, ms, recall, **{"optimise_s" if built else "upsert_s": round(upsert_s, 1)}))
+            kind = "embedded, HNSW built (optimised)" if built else "embedded, as written (no HNSW)"
+            seconds = {"optimise_s" if built else "upsert_s": round(upsert_s, 1)}
+            rows.append(figures(kind + (f", {label}" if label else ""), n, ms, recall, **seconds))
         index.close()
     return rows
 
