@@ -42,7 +42,7 @@ log = logging.getLogger("askdocs.embedding")
 class QueryEncoder(Protocol):
     """One text (the prefix already on it) in, its unit vector out; safe to call from many threads."""
 
-    runtime: QueryRuntime
+    runtime: str  # "onnx", "torch", or "encode" (sentence-transformers' own, for models the others do not know)
 
     def encode(self, text: str) -> np.ndarray: ...
 
@@ -54,9 +54,8 @@ def build_query_encoder(
     else torch's. ``threads``: ONNX Runtime's threads per question."""
     pooling = _pooling(model)
     if pooling is None:
-        raise ValueError(
-            f"the query fast path needs a Transformer + Pooling (mean or cls) model, not {_modules(model)}"
-        )
+        log.warning("query embedding with encode: no fast path for a model of modules %s", _modules(model))
+        return EncodeQueryEncoder(model)
     torch_encoder = TorchQueryEncoder(model, pooling)
     if runtime == "torch":
         return torch_encoder
@@ -104,8 +103,19 @@ def _lowest_cosine(a: QueryEncoder, b: QueryEncoder, texts: Sequence[str] = CHEC
     return min(float(np.dot(a.encode(t), b.encode(t))) for t in texts)
 
 
+class EncodeQueryEncoder:
+    runtime = "encode"
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+
+    def encode(self, text: str) -> np.ndarray:
+        vectors = self._model.encode([text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vectors[0], dtype=np.float32)
+
+
 class TorchQueryEncoder:
-    runtime: QueryRuntime = "torch"
+    runtime = "torch"
 
     def __init__(self, model: Any, pooling: str) -> None:
         self._transformer = model[0].auto_model.eval()
@@ -128,7 +138,7 @@ class TorchQueryEncoder:
 
 
 class OnnxQueryEncoder:
-    runtime: QueryRuntime = "onnx"
+    runtime = "onnx"
 
     def __init__(self, session: Any, tokenizer: Any) -> None:
         self._session = session

@@ -130,3 +130,18 @@ def test_sixteen_threads_get_the_sequential_vectors(
     with ThreadPoolExecutor(16) as pool:
         concurrent = np.stack(list(pool.map(embedder.embed_query, questions * 4)))
     np.testing.assert_allclose(concurrent, np.tile(sequential, (4, 1)), atol=1e-5)
+
+
+def test_a_model_the_fast_paths_do_not_know_is_embedded_with_encode(
+    embedder: SentenceTransformerEmbedder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import Pooling
+
+    max_pooled = SentenceTransformer(modules=[embedder.model[0], Pooling(384, pooling_mode="max")], device="cpu")
+    with caplog.at_level(logging.WARNING, logger="askdocs.embedding"):
+        encoder = build_query_encoder(max_pooled, folder_of(embedder), "onnx", tmp_path, 2)
+    assert encoder.runtime == "encode" and not (tmp_path / "query-onnx").exists()
+    assert [r.message for r in caplog.records if "no fast path" in r.message]
+    text = "How many vacation days do I get?"
+    assert float(np.dot(encoder.encode(text), _run(max_pooled, [text], False, 1)[0])) >= MIN_COSINE
