@@ -112,22 +112,25 @@ class Clock:
 
 
 class Timed:
-    """Delegates to ``inner``, timing the named methods as stages; ``embed_documents`` texts are kept."""
+    """Delegates to ``inner``, timing the named methods as stages. The texts embedded are kept: the chunks' (given
+    to ``embed_documents_and_spans``, the pass that also pools the answer candidates' vectors) in ``embedded``, the
+    short candidates embedded alone (``embed_documents``) in ``alone``."""
 
     def __init__(self, inner: Any, clock: Clock, stages: dict[str, str]) -> None:
         self._inner, self._clock, self._stages = inner, clock, stages
         self.embedded: list[str] = []
+        self.alone: list[str] = []
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._inner, name)
-        if name == "embed_documents":
-            attribute = self._keeping(attribute)
+        if name in ("embed_documents", "embed_documents_and_spans"):
+            attribute = self._keeping(attribute, self.alone if name == "embed_documents" else self.embedded)
         return self._clock.timed(self._stages[name], attribute) if name in self._stages else attribute
 
-    def _keeping(self, fn: Callable[[Sequence[str]], Any]) -> Callable[[Sequence[str]], Any]:
-        def embed(texts: Sequence[str]) -> Any:
-            self.embedded.extend(texts)
-            return fn(texts)
+    def _keeping(self, fn: Callable[..., Any], into: list[str]) -> Callable[..., Any]:
+        def embed(texts: Sequence[str], *args: Any) -> Any:
+            into.extend(texts)
+            return fn(texts, *args)
 
         return embed
 
@@ -168,6 +171,7 @@ class Result:
     pages: int
     failed: list[str] = field(default_factory=list)
     chunks: int = 0
+    alone: int = 0  # short answer candidates embedded on their own (the chunks' pass pools the others' vectors)
     pipeline: dict[str, Any] = field(default_factory=dict)
     bare: dict[str, Any] = field(default_factory=dict)
     stages_in_pipeline: dict[str, float] = field(default_factory=dict)
@@ -188,7 +192,8 @@ def measure(corpus: Corpus, embedder: Any, settings: Any, options: dict[str, int
     refs, missing = expand([str(f) for f in corpus.files])
     result = Result(corpus.name, corpus.origin, len(refs), corpus.pages, [e.source for e in missing])
     clock = Clock()
-    timed_embedder = Timed(embedder, clock, {"embed_documents": "embed", "count_tokens": "count_tokens"})
+    stages = {"embed_documents": "embed alone", "embed_documents_and_spans": "embed", "count_tokens": "count_tokens"}
+    timed_embedder = Timed(embedder, clock, stages)
     index = open_index(settings)
     check_dimension(index, embedder)
     timed_index = Timed(index, clock, {"upsert": "store", "delete_document": "store", "stored_version": "store"})
@@ -208,6 +213,7 @@ def measure(corpus: Corpus, embedder: Any, settings: Any, options: dict[str, int
     result.chunks = report.chunks
     result.stages_in_pipeline = {k: round(v, 2) for k, v in sorted(clock.seconds.items())}
     texts = timed_embedder.embedded
+    result.alone = len(timed_embedder.alone)
     if len(texts) != report.chunks:  # the bare pass must encode exactly what the pipeline stored
         raise RuntimeError(f"the pipeline embedded {len(texts)} texts but stored {report.chunks} chunks")
     with phase(result.bare):
