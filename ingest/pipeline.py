@@ -116,6 +116,7 @@ class Ingestor:
         self._signature = f"{chunking.chunker}:{chunking.chunk_size}:{chunking.chunk_overlap}"
         self._window = window
         self._parser = parser or InlineParser()
+        self._recorded = False  # the model and precision noted beside the vectors (``record_embedding``)
 
     # -- one document -------------------------------------------------------------------------------
     def ingest_document(self, document: Document, provenance: Provenance = Provenance()) -> DocumentResult:
@@ -264,7 +265,9 @@ class Ingestor:
         if not pending:
             return []
         self._index.ensure_collection(self._embedder.dimension)
-        self._index.record_embedding(self._embedder.model_id, self._embedder.precision.precision)
+        if not self._recorded:  # once per ingestor: the model and precision do not change under it
+            self._index.record_embedding(self._embedder.model_id, self._embedder.precision.precision)
+            self._recorded = True
         chunks = [c for p in pending for c in p.chunks]
         vectors = np.concatenate([v for p in pending for v in p.vectors])
         sentences = [s for p in pending for s in p.sentences]

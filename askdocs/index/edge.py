@@ -44,9 +44,9 @@ from askdocs.index.points import (
     document_info,
     expected_chunks,
     payload_of,
+    scored_hits,
     sentence_parts,
     sentences_of,
-    to_hit,
 )
 from askdocs.index.protocol import (
     Filters,
@@ -134,12 +134,18 @@ class EdgeIndex:
             ) from exc
 
     def stored_dimension(self) -> int | None:
+        vectors = self._stored_vectors()
+        return None if vectors is None else int(vectors[DENSE]["size"])
+
+    def _stored_vectors(self) -> dict[str, Any] | None:
+        """The shard's named vectors as its config file gives them; None while no collection exists."""
         config_file = self._path / _CONFIG_FILE
         if not config_file.is_file():
             return None
         try:
-            config = json.loads(config_file.read_text())
-            return int(config["vectors"][DENSE]["size"])
+            vectors = json.loads(config_file.read_text())["vectors"]
+            int(vectors[DENSE]["size"])
+            return dict(vectors)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise VectorIndexError(
                 f"the embedded index at {self._path} is damaged ({config_file.name} cannot be read: {exc}); nothing "
@@ -240,14 +246,10 @@ class EdgeIndex:
     def stores_sentences(self) -> bool:
         """Whether the shard keeps answer candidates' vectors (False for one made before they existed)."""
         if self._has_sentences is None:
-            config_file = self._path / _CONFIG_FILE
-            try:
-                config = json.loads(config_file.read_text()) if config_file.is_file() else None
-            except (OSError, ValueError) as exc:
-                raise VectorIndexError(f"the embedded index at {self._path} is damaged: {exc}") from exc
-            if config is None:
+            vectors = self._stored_vectors()
+            if vectors is None:
                 return False  # not made yet: asked again once it is
-            self._has_sentences = SENTENCES in (config.get("vectors") or {})
+            self._has_sentences = SENTENCES in vectors
         return self._has_sentences
 
     def sentence_vectors(self, point_ids: Sequence[str]) -> dict[str, SentenceVectors] | None:
@@ -300,11 +302,7 @@ class EdgeIndex:
         """The scored points as hits, their payloads and vectors fetched in one call."""
         if not scored:
             return []
-        records = self._call(shard.retrieve, [key for key, _ in scored], True, [DENSE])
-        found = {r.id: r for r in records}
-        return [
-            to_hit(vector, key, score, found[key].payload, found[key].vector) for key, score in scored if key in found
-        ]
+        return scored_hits(vector, scored, self._call(shard.retrieve, [key for key, _ in scored], True, [DENSE]))
 
     def neighbours(self, hit: Hit, window: int) -> list[Hit]:
         """The chunks within ``window`` positions of ``hit`` in the same version of its document, in order."""

@@ -7,7 +7,7 @@ built before the field was renamed: those indexes keep working.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -113,6 +113,17 @@ def to_hit(query: np.ndarray | None, point_id: Any, score: float, payload: Any, 
         return Hit(chunk, float(score))
     vector = np.asarray(stored[DENSE], dtype=np.float32)
     return Hit(chunk, float(score), float(np.dot(query, vector)), vector)
+
+
+def scored_hits(query: np.ndarray, scored: Sequence[tuple[Any, float]], records: Iterable[Any]) -> list[Hit]:
+    """The scored points as hits, from the records fetched for them (``id``, ``payload``, ``vector``), best first;
+    a point gone between the search and the fetch is left out."""
+    found = {str(r.id): r for r in records}
+    return [
+        to_hit(query, key, score, found[str(key)].payload, found[str(key)].vector)
+        for key, score in scored
+        if str(key) in found
+    ]
 
 
 def document_info(payload: Mapping[str, Any]) -> DocumentInfo:

@@ -34,9 +34,9 @@ from askdocs.index.points import (
     document_info,
     expected_chunks,
     payload_of,
+    scored_hits,
     sentence_parts,
     sentences_of,
-    to_hit,
 )
 from askdocs.index.protocol import (
     Filters,
@@ -77,7 +77,6 @@ class ServerIndex:
         self._where = where
         self._exists: bool | None = None
         self._all_copies: bool | None = None  # the completeness check reads every copy (``_version_reads``)
-        self._recorded: tuple[str, str] | None = None  # what this process last recorded (``record_embedding``)
         self._watched: str | None = None  # the model the service embeds questions with (``watch_model``)
         self._model_checked = -MODEL_RECHECK_S
         self._has_sentences: bool | None = None  # the collection has a SENTENCES vector (made since they exist)
@@ -138,8 +137,6 @@ class ServerIndex:
         return tuple(str(p) for p in metadata.get(PRECISION_KEY) or ())
 
     def record_embedding(self, model_id: str, precision: str) -> None:
-        if (model_id, precision) == self._recorded:
-            return
         metadata = self._call(self._client.get_collection, self._collection).config.metadata or {}
         precisions = [str(p) for p in metadata.get(PRECISION_KEY) or ()]
         if not metadata.get(MODEL_KEY) or precision not in precisions:
@@ -147,7 +144,6 @@ class ServerIndex:
             target = self._call(alias_target, self._client, self._collection) or self._collection
             update = {MODEL_KEY: metadata.get(MODEL_KEY) or model_id, PRECISION_KEY: [*precisions, precision]}
             self._call(self._client.update_collection, target, metadata=update)
-        self._recorded = (model_id, precision)
 
     def watch_model(self, model_id: str) -> None:
         self._watched = model_id
@@ -274,12 +270,7 @@ class ServerIndex:
         records = self._call(
             self._client.retrieve, self._collection, [key for key, _ in scored], with_payload=True, with_vectors=[DENSE]
         )
-        found = {str(r.id): r for r in records}
-        return [
-            to_hit(vector, key, score, found[str(key)].payload, found[str(key)].vector)
-            for key, score in scored
-            if str(key) in found
-        ]
+        return scored_hits(vector, scored, records)
 
     def neighbours(self, hit: Hit, window: int) -> list[Hit]:
         """The chunks within ``window`` positions of ``hit`` in the same version of its document, in order."""
