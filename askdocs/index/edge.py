@@ -2,10 +2,12 @@
 
 One process at a time may open a shard directory; a second one gets :class:`IndexLockedError`.
 
-Inside the process, reads (searches, scrolls, counts) run side by side under the shared side of a readers-writer
-lock: qdrant-edge releases the GIL while it searches and serves reads beside a write (checked with 16 threads
-searching during upserts, tests/askdocs/test_index_concurrency.py). Writes take the shared side too, and a mutex
-among themselves; loading, creating, optimising and closing the shard take the exclusive side.
+Inside the process, reads (searches, scrolls, counts) run under the shared side of a readers-writer lock, beside
+writes (checked with 16 threads searching during upserts, tests/askdocs/test_index_concurrency.py). Writes take the
+shared side too, and a mutex among themselves; loading, creating, optimising and closing the shard take the
+exclusive side. qdrant-edge holds the GIL while it searches (its search runs on a thread of its own while the
+calling thread waits with the GIL held: 4 threads search no faster than one), so searches take turns on a lock of
+their own (``search``).
 
 The engine builds its HNSW graphs only when asked (``EdgeShard.optimize``): without that every search scans all
 vectors (5.0 ms at 50,000 points with the groups filter, against 0.7 ms indexed; docs/PERFORMANCE.md). The shard is
@@ -47,6 +49,7 @@ from askdocs.index.points import (
     scored_hits,
     sentence_parts,
     sentences_of,
+    to_fetch,
 )
 from askdocs.index.protocol import (
     Filters,
@@ -87,6 +90,7 @@ class EdgeIndex:
         self._shard: Any = None
         self._lock = ReadWriteLock()
         self._write_mutex = threading.Lock()  # one write at a time; reads go on beside it
+        self._search_turn = threading.Lock()  # one search at a time: see search()
         self._written = False  # optimise on close: this instance added points
         self._has_sentences: bool | None = None  # the shard has a SENTENCES vector (made since they exist)
 
@@ -279,30 +283,46 @@ class EdgeIndex:
         sparse: SparseVec | None = None,
         mode: RetrievalMode = "dense",
         groups: Sequence[str] | None = None,
+        vectors: bool = False,
     ) -> list[Hit]:
+        """One search at a time: the engine holds the GIL while it searches, so searches side by side gain
+        nothing, and the threads of many waiting for the GIL at once cost (16 questions at once in one process:
+        76 answered a second without the turn, 89 with it; docs/PERFORMANCE.md)."""
         flt = _filter(scope_of(filters, groups))
         check_mode(mode, sparse)
         dense_q = qe.Query.Nearest(vector.tolist(), using=DENSE)
         sparse_q = qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE) if sparse else None
-        with self._reading() as shard:
+        with self._search_turn, self._reading() as shard:
             if shard is None:
                 return []
-            if mode == "hybrid":
-                candidates = hybrid_candidates(limit)
-                dense, lexical = (self._scored(shard, q, candidates, flt) for q in (dense_q, sparse_q))
-                fused = fuse(dense, lexical, fusion=self.fusion, dense_weight=self.dense_weight, limit=limit)
-                return self._hits(shard, vector, fused)
-            return self._hits(shard, vector, self._scored(shard, sparse_q if mode == "sparse" else dense_q, limit, flt))
+            if mode == "sparse":
+                return self._hits(shard, vector, self._scored(shard, sparse_q, limit, flt), [], vectors)
+            if mode == "dense":
+                dense = self._scored(shard, dense_q, limit, flt)
+                return self._hits(shard, vector, dense, dense, vectors)
+            candidates = hybrid_candidates(limit)
+            dense, lexical = (self._scored(shard, q, candidates, flt) for q in (dense_q, sparse_q))
+            fused = fuse(dense, lexical, fusion=self.fusion, dense_weight=self.dense_weight, limit=limit)
+            return self._hits(shard, vector, fused, dense, vectors)
 
     def _scored(self, shard: Any, query: Any, limit: int, flt: Any) -> list[tuple[Any, float]]:
         request = qe.QueryRequest(limit=limit, query=query, filter=flt, with_payload=False, with_vector=False)
         return [(p.id, p.score) for p in self._call(shard.query, request)]
 
-    def _hits(self, shard: Any, vector: np.ndarray, scored: list[tuple[Any, float]]) -> list[Hit]:
-        """The scored points as hits, their payloads and vectors fetched in one call."""
-        if not scored:
-            return []
-        return scored_hits(vector, scored, self._call(shard.retrieve, [key for key, _ in scored], True, [DENSE]))
+    def _hits(
+        self,
+        shard: Any,
+        vector: np.ndarray,
+        scored: list[tuple[Any, float]],
+        dense: list[tuple[Any, float]],
+        vectors: bool,
+    ) -> list[Hit]:
+        """The scored points as hits, fetched as :func:`to_fetch` says."""
+        cosines, known, unknown = to_fetch(scored, dense, vectors)
+        records = self._call(shard.retrieve, known, True, False) if known else []
+        if unknown:
+            records += self._call(shard.retrieve, unknown, True, [DENSE])
+        return scored_hits(vector, scored, records, cosines)
 
     def neighbours(self, hit: Hit, window: int) -> list[Hit]:
         """The chunks within ``window`` positions of ``hit`` in the same version of its document, in order."""

@@ -12,9 +12,12 @@ docs/EVAL.md "Weighted fusion" says why the default weighs the dense list twice.
 
 from __future__ import annotations
 
-import statistics
+import heapq
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
+
+import numpy as np
 
 from askdocs.index.protocol import RRF_K
 from askdocs.models import Fusion
@@ -31,18 +34,14 @@ def fuse(
     for found, weight in ((dense, dense_weight), (sparse, 1.0)):
         for (key, _), score in zip(found, _scores(found, fusion), strict=True):
             scores[key] = scores.get(key, 0.0) + weight * score
-    ranked = sorted(scores, key=lambda key: -scores[key])[:limit]
-    return [(key, scores[key]) for key in ranked]
+    return heapq.nlargest(limit, scores.items(), key=itemgetter(1))  # ties keep the lists' order, as sorted does
 
 
 def _scores(found: Sequence[Scored], fusion: Fusion) -> list[float]:
     if fusion == "rrf":
         return [1.0 / (RRF_K + rank) for rank in range(1, len(found) + 1)]
-    raw = [score for _, score in found]
-    if len(raw) < 2:
+    raw = np.fromiter((score for _, score in found), dtype=np.float64, count=len(found))
+    if len(raw) < 2 or raw.min() == raw.max():
         return [0.5] * len(raw)
-    mean, sd = statistics.fmean(raw), statistics.pstdev(raw)
-    if sd == 0:
-        return [0.5] * len(raw)
-    low, span = mean - 3 * sd, 6 * sd
-    return [(score - low) / span for score in raw]
+    mean, sd = float(raw.mean()), float(raw.std())
+    return ((raw - (mean - 3 * sd)) / (6 * sd)).tolist()

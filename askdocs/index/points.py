@@ -1,6 +1,6 @@
 """What a point holds: a chunk written as a payload, read back as a ``Chunk``. The one place payload keys are named.
 
-Both adapters write with :func:`payload_of` and read with :func:`chunk_of` / :func:`to_hit`, so nothing outside
+Both adapters write with :func:`payload_of` and read with :func:`chunk_of` / :func:`scored_hits`, so nothing outside
 ``askdocs.index`` sees a payload. The stored key of ``Chunk.version`` is ``content_hash``, its name in indexes
 built before the field was renamed: those indexes keep working.
 """
@@ -106,24 +106,44 @@ def chunk_of(point_id: Any, payload: Mapping[str, Any] | None) -> Chunk:
     )
 
 
-def to_hit(query: np.ndarray | None, point_id: Any, score: float, payload: Any, stored: Any = None) -> Hit:
-    """A search result, with its dense vector and cosine to the query when the vector came back."""
-    chunk = chunk_of(point_id, payload)
-    if query is None or not isinstance(stored, dict) or DENSE not in stored:
-        return Hit(chunk, float(score))
-    vector = np.asarray(stored[DENSE], dtype=np.float32)
-    return Hit(chunk, float(score), float(np.dot(query, vector)), vector)
+def to_fetch(
+    scored: Sequence[tuple[Any, float]], dense: Sequence[tuple[Any, float]], vectors: bool
+) -> tuple[dict[Any, float], list[Any], list[Any]]:
+    """What a search fetches for its scored points: the cosines the dense search gave (``dense``: its list), the
+    points to fetch with their payload only (their cosine is known) and those to fetch with their dense vector too
+    (all of them when the caller wants ``vectors``; else the ones only BM25 found, for their cosine). A hundred
+    384-number vectors made into Python lists cost more than the rest of the fetch."""
+    cosines = {} if vectors else dict(dense)
+    known = [key for key, _ in scored if key in cosines]
+    return cosines, known, [key for key, _ in scored if key not in cosines]
 
 
-def scored_hits(query: np.ndarray, scored: Sequence[tuple[Any, float]], records: Iterable[Any]) -> list[Hit]:
+def scored_hits(
+    query: np.ndarray,
+    scored: Sequence[tuple[Any, float]],
+    records: Iterable[Any],
+    cosines: Mapping[Any, float] | None = None,
+) -> list[Hit]:
     """The scored points as hits, from the records fetched for them (``id``, ``payload``, ``vector``), best first;
-    a point gone between the search and the fetch is left out."""
-    found = {str(r.id): r for r in records}
-    return [
-        to_hit(query, key, score, found[str(key)].payload, found[str(key)].vector)
-        for key, score in scored
-        if str(key) in found
-    ]
+    a point gone between the search and the fetch is left out. A hit's cosine to the query comes from its record's
+    dense vector when that was fetched (the hit then carries it), else from ``cosines``: the dense search's own
+    scores, which are those cosines (the engine scores normalised vectors by their dot product)."""
+    found = {r.id: r for r in records}
+    known = cosines or {}
+    hits = []
+    for key, score in scored:
+        record = found.get(key)
+        if record is None:
+            continue
+        stored = record.vector
+        chunk = chunk_of(key, record.payload)
+        if isinstance(stored, dict) and DENSE in stored:
+            vector = np.asarray(stored[DENSE], dtype=np.float32)
+            hits.append(Hit(chunk, float(score), float(np.dot(query, vector)), vector))
+        else:
+            cosine = known.get(key)
+            hits.append(Hit(chunk, float(score), None if cosine is None else float(cosine)))
+    return hits
 
 
 def document_info(payload: Mapping[str, Any]) -> DocumentInfo:

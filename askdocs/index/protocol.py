@@ -154,11 +154,14 @@ class VectorIndex(Protocol):
         sparse: SparseVec | None = None,
         mode: RetrievalMode = "dense",
         groups: Sequence[str] | None = None,
+        vectors: bool = False,
     ) -> list[Hit]:
         """``dense``: cosine; ``sparse``: BM25 (needs ``sparse``); ``hybrid``: both fused, with the adapter's
         ``fusion`` (DBSF by default, or RRF).
         ``groups``: the caller's groups; only chunks without an ACL or sharing a group with it are found.
-        None: no access check (evaluation, admin tools)."""
+        None: no access check (evaluation, admin tools).
+        Every hit has its cosine to ``vector`` (``dense_score``); ``vectors``: each also carries its stored dense
+        vector (MMR compares them), else only those the dense search did not find may."""
         ...
 
     def neighbours(self, hit: Hit, window: int) -> list[Hit]:

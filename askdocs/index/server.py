@@ -37,6 +37,7 @@ from askdocs.index.points import (
     scored_hits,
     sentence_parts,
     sentences_of,
+    to_fetch,
 )
 from askdocs.index.protocol import (
     Filters,
@@ -239,6 +240,7 @@ class ServerIndex:
         sparse: SparseVec | None = None,
         mode: RetrievalMode = "dense",
         groups: Sequence[str] | None = None,
+        vectors: bool = False,
     ) -> list[Hit]:
         flt = _filter(scope_of(filters, groups))
         check_mode(mode, sparse)
@@ -246,16 +248,21 @@ class ServerIndex:
             return []
         self._check_model()
         sparse_q = models.SparseVector(indices=sparse.indices, values=sparse.values) if sparse else None
-        dense_r = models.QueryRequest(query=vector.tolist(), using=DENSE, limit=limit, filter=flt)
+        # Rescored with the original vectors on a quantised collection, so that the scores are the cosines.
+        exact = models.SearchParams(quantization=models.QuantizationSearchParams(rescore=True))
+        dense_r = models.QueryRequest(query=vector.tolist(), using=DENSE, limit=limit, filter=flt, params=exact)
         sparse_r = models.QueryRequest(query=sparse_q, using=SPARSE, limit=limit, filter=flt)
-        if mode != "hybrid":
-            return self._hits(vector, self._scored([sparse_r if mode == "sparse" else dense_r])[0])
+        if mode == "sparse":
+            return self._hits(vector, self._scored([sparse_r])[0], [], vectors)
+        if mode == "dense":
+            dense = self._scored([dense_r])[0]
+            return self._hits(vector, dense, dense, vectors)
         candidates = hybrid_candidates(limit)
         dense, lexical = self._scored(  # both lists in one round trip, fused here (askdocs/index/fusion.py)
             [r.model_copy(update={"limit": candidates}) for r in (dense_r, sparse_r)]
         )
         fused = fuse(dense, lexical, fusion=self.fusion, dense_weight=self.dense_weight, limit=limit)
-        return self._hits(vector, fused)
+        return self._hits(vector, fused, dense, vectors)
 
     def _scored(self, requests: list[models.QueryRequest]) -> list[list[tuple[Any, float]]]:
         """Ids and scores only: hundreds of candidates' payloads and vectors would cross the wire for nothing."""
@@ -263,14 +270,22 @@ class ServerIndex:
         responses = self._call(self._client.query_batch_points, self._collection, requests)
         return [[(p.id, p.score) for p in r.points] for r in responses]
 
-    def _hits(self, vector: np.ndarray, scored: list[tuple[Any, float]]) -> list[Hit]:
-        """The scored points as hits, their payloads and vectors fetched in one request."""
-        if not scored:
-            return []
-        records = self._call(
-            self._client.retrieve, self._collection, [key for key, _ in scored], with_payload=True, with_vectors=[DENSE]
-        )
-        return scored_hits(vector, scored, records)
+    def _hits(
+        self,
+        vector: np.ndarray,
+        scored: list[tuple[Any, float]],
+        dense: list[tuple[Any, float]],
+        vectors: bool,
+    ) -> list[Hit]:
+        """The scored points as hits, fetched as :func:`to_fetch` says."""
+        cosines, known, unknown = to_fetch(scored, dense, vectors)
+        records = []
+        for keys, with_vectors in ((known, False), (unknown, [DENSE])):
+            if keys:
+                records += self._call(
+                    self._client.retrieve, self._collection, keys, with_payload=True, with_vectors=with_vectors
+                )
+        return scored_hits(vector, scored, records, cosines)
 
     def neighbours(self, hit: Hit, window: int) -> list[Hit]:
         """The chunks within ``window`` positions of ``hit`` in the same version of its document, in order."""

@@ -162,6 +162,7 @@ class AnswerPipeline:
             sparse=sparse,
             mode=how,
             groups=options.groups,
+            vectors=self._selector.needs_vectors,
         )
         if self._reranker:
             hits = self._reranker.rerank(text, hits)

@@ -29,6 +29,11 @@ Neighbours = Callable[[Hit, int], list[Hit]]
 class ContextSelector(Protocol):
     def select(self, hits: Sequence[Hit], top_k: int) -> list[Hit]: ...
 
+    @property
+    def needs_vectors(self) -> bool:
+        """Whether it compares the hits' own vectors (the search then fetches them)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class SelectionParams:
@@ -77,6 +82,10 @@ class SelectorChain:
             raise ValueError("the 'neighbours' selector needs the index's neighbours lookup")
         self.names = list(names)
         self._steps = [steps[n] for n in names]
+
+    @property
+    def needs_vectors(self) -> bool:
+        return "mmr" in self.names
 
     def select(self, hits: Sequence[Hit], top_k: int) -> list[Hit]:
         chosen = list(hits)

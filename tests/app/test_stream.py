@@ -149,6 +149,8 @@ def test_llm_breaking_off_mid_answer_ends_with_the_degraded_extractive_answer(
 
 
 class FirstK:
+    needs_vectors = False
+
     def select(self, hits: Sequence[Hit], top_k: int) -> list[Hit]:
         return list(hits[:top_k])
 

@@ -175,11 +175,33 @@ def test_sparse_and_hybrid_search(index: Any) -> None:
         index.search(vec(1, 0), 3, mode="hybrid")
 
 
+def test_every_hybrid_hit_has_its_cosine_whether_or_not_the_dense_search_found_it(index: Any) -> None:
+    from askdocs.sparse import Bm25Encoder
+
+    encoder = Bm25Encoder()
+    fillers = [chunk("f", i, 60, text=f"filler text {i}") for i in range(60)]
+    lexical = chunk("lex", 0, 1, text="vacation days per calendar year")
+    vectors = np.stack([vec(1, 0.01 * i) for i in range(60)] + [vec(-1, 0.5)])
+    index.ensure_collection(DIM)
+    index.upsert([*fillers, lexical], vectors, encoder.encode_documents([c.text for c in [*fillers, lexical]]))
+    index.dense_weight = 0.1  # BM25's one match first, though the dense search (40 candidates of 61) misses it
+    query = encoder.encode_query("vacation days")
+    hits = index.search(vec(1, 0), 12, sparse=query, mode="hybrid")
+    with_vectors = index.search(vec(1, 0), 12, sparse=query, mode="hybrid", vectors=True)
+    assert hits[0].doc_id == "lex" and hits[0].dense_score == pytest.approx(float(vec(1, 0) @ vec(-1, 0.5)), abs=1e-5)
+    assert [h.point_id for h in hits] == [h.point_id for h in with_vectors]
+    assert [h.dense_score for h in hits] == pytest.approx([h.dense_score for h in with_vectors], abs=1e-5)
+    assert all(h.vector is not None for h in with_vectors)
+
+
 def test_hits_carry_vectors_and_neighbours_come_from_the_same_version(index: Any) -> None:
     index.ensure_collection(DIM)
     index.upsert([chunk("a", i, 5) for i in range(5)], np.stack([vec(1, i) for i in range(5)]))
     index.upsert([chunk("a", i, 5, "old") for i in range(5)], np.stack([vec(1, i) for i in range(5)]))
-    hit = next(h for h in index.search(vec(1, 2), 10) if h.chunk.version == "v1" and h.chunk.chunk_index == 2)
+    found = index.search(vec(1, 2), 10)
+    assert all(h.vector is None and h.dense_score == pytest.approx(h.score, abs=1e-5) for h in found)
+    with_vectors = index.search(vec(1, 2), 10, vectors=True)
+    hit = next(h for h in with_vectors if h.chunk.version == "v1" and h.chunk.chunk_index == 2)
     assert hit.vector is not None and hit.vector.shape == (DIM,)
     assert hit.dense_score == pytest.approx(hit.score, abs=1e-5)
     around = index.neighbours(hit, 1)

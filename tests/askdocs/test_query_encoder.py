@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 from askdocs.embedding import SentenceTransformerEmbedder, _run
-from askdocs.query_encoder import MIN_COSINE, build_query_encoder, cache_key, checksum_ok
+from askdocs.query_encoder import MIN_COSINE, BatchedQueryEncoder, build_query_encoder, cache_key, checksum_ok
 
 pytest.importorskip("onnxruntime")
 
@@ -130,6 +131,48 @@ def test_sixteen_threads_get_the_sequential_vectors(
     with ThreadPoolExecutor(16) as pool:
         concurrent = np.stack(list(pool.map(embedder.embed_query, questions * 4)))
     np.testing.assert_allclose(concurrent, np.tile(sequential, (4, 1)), atol=1e-5)
+
+
+class Counting:
+    """The real ONNX encoder, counting its runs; a question naming ``broken`` fails its whole run."""
+
+    runtime = "onnx"
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.runs = inner, 0
+
+    def encode_many(self, texts: Sequence[str]) -> np.ndarray:
+        self.runs += 1
+        if any("broken" in t for t in texts):
+            raise RuntimeError("stand-in failure of the run")
+        return np.asarray(self.inner.encode_many(texts))
+
+
+def test_questions_asked_together_are_encoded_in_shared_runs_and_a_failed_run_fails_only_its_own(
+    embedder: SentenceTransformerEmbedder, questions: list[str]
+) -> None:
+    onnx = embedder.query_encoder._inner  # type: ignore[attr-defined]
+    counting = Counting(onnx)
+    batched = BatchedQueryEncoder(counting, max_batch=8)
+    asked = questions * 4
+    with ThreadPoolExecutor(16) as pool:
+        together = np.stack(list(pool.map(batched.encode, asked)))
+    np.testing.assert_allclose(together, np.stack([onnx.encode(q) for q in asked]), atol=1e-5)
+    assert counting.runs < len(asked) / 2  # shared runs (16 threads, at most 8 a run)
+
+    def ask(text: str) -> str:
+        try:
+            batched.encode(text)
+        except RuntimeError as exc:
+            return str(exc)
+        return "answered"
+
+    mixed = [f"broken {q}" if i % 10 == 0 else q for i, q in enumerate(asked)]
+    with ThreadPoolExecutor(16) as pool:
+        outcomes = list(pool.map(ask, mixed, timeout=60))
+    failed = [o for o, q in zip(outcomes, mixed, strict=True) if q.startswith("broken")]
+    assert failed and all(o == "stand-in failure of the run" for o in failed)
+    assert batched.encode(questions[0]).shape == (embedder.dimension,)  # the turn was handed on: nothing hangs
 
 
 def test_a_model_the_fast_paths_do_not_know_is_embedded_with_encode(

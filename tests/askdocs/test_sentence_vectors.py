@@ -87,7 +87,7 @@ def test_the_embedded_index_answers_from_stored_vectors(tmp_path: Path, embedder
     counting = Counting(embedder)
     try:
         stored, per_request = answered(index, counting)
-        hits = index.search(embedder.embed_query(QUESTION), 5)
+        hits = index.search(embedder.embed_query(QUESTION), 5, vectors=True)
     finally:
         index.close()
     assert counting.texts == 0  # no sentence was embedded to answer
