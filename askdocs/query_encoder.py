@@ -194,7 +194,7 @@ class BatchedQueryEncoder:
 
     def __init__(self, inner: BatchEncoder, max_batch: int = 16) -> None:
         self.runtime = inner.runtime
-        self._inner = inner
+        self.inner = inner  # one run per call, unbatched (bench/query_embed.py compares)
         self._max_batch = max_batch
         self._lock = threading.Lock()
         self._waiting: list[_Question] = []
@@ -224,7 +224,7 @@ class BatchedQueryEncoder:
 
     def _run(self, batch: list[_Question]) -> None:
         try:
-            vectors = self._inner.encode_many([q.text for q in batch])
+            vectors = self.inner.encode_many([q.text for q in batch])
         except Exception as exc:  # every question of the run gets the error, raised in its own thread
             for q in batch:
                 q.finish(None, exc)

@@ -151,7 +151,7 @@ class Counting:
 def test_questions_asked_together_are_encoded_in_shared_runs_and_a_failed_run_fails_only_its_own(
     embedder: SentenceTransformerEmbedder, questions: list[str]
 ) -> None:
-    onnx = embedder.query_encoder._inner  # type: ignore[attr-defined]
+    onnx = embedder.query_encoder.inner  # type: ignore[attr-defined]
     counting = Counting(onnx)
     batched = BatchedQueryEncoder(counting, max_batch=8)
     asked = questions * 4
