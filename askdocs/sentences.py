@@ -10,7 +10,8 @@ line is mostly its neighbours; on a PDF page (Ulta Beauty's results release, tes
 a balance-sheet sentence pooled scored 0.67 against a capital-expenditure question (under 0.42 alone), above
 the capex row. So short lines, and every candidate of a PDF page or of a chunk holding a table, are embedded
 alone, as the answer did, right after the chunks (each distinct text once, in batches of their own: in the chunks'
-batches each would be padded to a chunk's length).
+batches each would be padded to a chunk's length); so is every candidate of a small-to-big parent, the passage its
+children answer from.
 The index stores the vectors with the chunk, keyed by the candidate's text. An embedder without token offsets
 gives none: the answer then embeds the candidates as before.
 """
@@ -25,7 +26,7 @@ import numpy as np
 
 from askdocs.embedding import Embedder
 from askdocs.models import Chunk, SentenceVectors
-from askdocs.qa.candidates import candidate_spans
+from askdocs.qa.candidates import candidate_spans, candidates, sentence_key
 
 SHORT_WORDS = 8  # a candidate of fewer words is embedded alone (docs/EVAL.md, issue 26)
 CHUNK_SHARE = -0.2  # how much of the chunk's vector each pooled sentence vector gets (docs/EVAL.md, issue 26)
@@ -68,7 +69,11 @@ def _located(chunk: Chunk) -> list[_Candidate]:
     """The chunk's candidates with their characters in its ``embed_text`` (the text after its heading line). Which
     are embedded alone: a short line anywhere, and every candidate of a PDF page or of a chunk holding a table, where
     the tokens say more about their neighbours than about the candidate (a row's label among amounts; a page's
-    prose among its statements), and of a chunk embedded as some other text than its own."""
+    prose among its statements), and of a chunk embedded as some other text than its own. A small-to-big child
+    answers from its parent, which no forward pass sees: its candidates are the parent's, each embedded alone (each
+    text once per call, and a parent's children are consecutive, so mostly in one) and kept with every child."""
+    if chunk.context is not None:
+        return [_Candidate(sentence_key(judged), 0, 0, judged, True) for judged, _ in candidates(chunk.context)]
     head = len(chunk.embed_text) - len(chunk.text)
     found = candidate_spans(chunk.text)
     known = head >= 0 and chunk.embed_text.endswith(chunk.text)

@@ -95,6 +95,24 @@ def test_the_embedded_index_answers_from_stored_vectors(tmp_path: Path, embedder
     assert all(set(h.vector.shape) == {384} for h in hits)  # searches bring the dense vector only
 
 
+def test_a_small_to_big_parent_answers_from_stored_vectors(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """A small-to-big passage is the matched child's parent, which no forward pass sees: its candidates are embedded
+    alone at ingest and kept with each child, so answering from it calls no model either."""
+    index = EdgeIndex(tmp_path / "shard")
+    assert not ingest_paths(make_ingestor(embedder, index, chunker="small-to-big"), LEAVE).failed
+    counting = Counting(embedder)
+    try:
+        hits = index.search(embedder.embed_query(QUESTION), 3)
+        stored, per_request = answered(index, counting)
+    finally:
+        index.close()
+    assert all(h.chunk.context and h.chunk.context != h.chunk.text for h in hits)  # the passages are parents
+    assert counting.texts == 0
+    assert ANSWER in stored and stored == per_request
+
+
 @pytest.mark.parametrize(
     ("question", "answer"),
     [
