@@ -10,7 +10,8 @@ line is mostly its neighbours; on a PDF page (Ulta Beauty's results release, tes
 a balance-sheet sentence pooled scored 0.67 against a capital-expenditure question (under 0.42 alone), above
 the capex row. So short lines, and every candidate of a PDF page or of a chunk holding a table, are embedded
 alone, as the answer did, right after the chunks (each distinct text once, in batches of their own: in the chunks'
-batches each would be padded to a chunk's length).
+batches each would be padded to a chunk's length). A small-to-big child keeps its parent's candidates: its
+siblings' pooled vectors, and the rest embedded alone (``_with_parents``).
 The index stores the vectors with the chunk, keyed by the candidate's text. An embedder without token offsets
 gives none: the answer then embeds the candidates as before.
 """
@@ -25,7 +26,7 @@ import numpy as np
 
 from askdocs.embedding import Embedder
 from askdocs.models import Chunk, SentenceVectors
-from askdocs.qa.candidates import candidate_spans
+from askdocs.qa.candidates import candidate_spans, candidates, sentence_key
 
 SHORT_WORDS = 8  # a candidate of fewer words is embedded alone (docs/EVAL.md, issue 26)
 CHUNK_SHARE = -0.2  # how much of the chunk's vector each pooled sentence vector gets (docs/EVAL.md, issue 26)
@@ -45,14 +46,68 @@ def embed_chunks(embedder: Embedder, chunks: Sequence[Chunk]) -> tuple[np.ndarra
     if not isinstance(embedder, SpanEmbedder):
         return embedder.embed_documents(texts), [None] * len(chunks)
     located = [_located(c) for c in chunks]
+    parents = _parents(chunks)
     vectors, pooled = embedder.embed_documents_and_spans(
         texts, [[(x.start, x.end) for x in f if not x.alone] for f in located]
     )
     # Their own batches: in one with the chunks, each short text would be padded to a chunk's length.
-    singles = list(dict.fromkeys(x.judged for found in located for x in found if x.alone))  # each text once
+    singles = [x.judged for found in located for x in found if x.alone] + _unheld(chunks, located, parents)
+    singles = list(dict.fromkeys(singles))  # each text once
     alone = dict(zip(singles, embedder.embed_documents(singles) if singles else [], strict=True))
     sentences = [_kept(*parts, alone) for parts in zip(located, pooled, vectors, strict=True)]
-    return vectors, sentences
+    return vectors, _with_parents(chunks, sentences, parents, alone) if parents else sentences
+
+
+# A small-to-big child answers from its parent, which no forward pass sees. Its siblings' passes hold most of the
+# parent's candidates whole; the rest (cut by a child's boundary, or in a sibling embedded in another call) are
+# embedded alone, and every child keeps the vectors of all its parent's candidates.
+_Family = tuple[str, int | None, int | None]
+
+
+def _family(chunk: Chunk) -> _Family:
+    return chunk.doc_id, chunk.context_start, chunk.context_end
+
+
+def _parents(chunks: Sequence[Chunk]) -> dict[_Family, list[tuple[int, str]]]:
+    """The candidates (key, text) of each small-to-big parent of the chunks."""
+    found: dict[_Family, list[tuple[int, str]]] = {}
+    for c in chunks:
+        if c.context is not None and _family(c) not in found:
+            found[_family(c)] = [(sentence_key(judged), judged) for judged, _ in candidates(c.context)]
+    return found
+
+
+def _unheld(
+    chunks: Sequence[Chunk], located: Sequence[Sequence[_Candidate]], parents: dict[_Family, list[tuple[int, str]]]
+) -> list[str]:
+    """The parents' candidates that none of their children here holds whole."""
+    held: dict[_Family, set[int]] = {}
+    for c, found in zip(chunks, located, strict=True):
+        if c.context is not None:
+            held.setdefault(_family(c), set()).update(x.key for x in found)
+    return [judged for family, wanted in parents.items() for key, judged in wanted if key not in held[family]]
+
+
+def _with_parents(
+    chunks: Sequence[Chunk],
+    own: Sequence[SentenceVectors | None],
+    parents: dict[_Family, list[tuple[int, str]]],
+    alone: dict[str, np.ndarray],
+) -> list[SentenceVectors | None]:
+    """Each small-to-big child with its parent's candidates' vectors: its siblings', else embedded alone."""
+    siblings: dict[_Family, dict[int, np.ndarray]] = {}
+    for c, s in zip(chunks, own, strict=True):
+        if c.context is not None and s is not None:
+            siblings.setdefault(_family(c), {}).update(zip(s.keys, s.vectors, strict=True))
+    out = []
+    for c, s in zip(chunks, own, strict=True):
+        if c.context is None:
+            out.append(s)
+            continue
+        have = siblings.get(_family(c), {})
+        rows = {k: v for k, j in parents[_family(c)] if (v := have.get(k, alone.get(j))) is not None}
+        out.append(SentenceVectors(tuple(rows), np.stack(list(rows.values()))) if rows else None)
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,8 +71,8 @@ def features(evidence: Evidence) -> np.ndarray:
     contexts = evidence.contexts
     best = evidence.sentences[int(np.argmax(evidence.cosines))] if len(evidence.sentences) else ""
     passage = contexts[0].answer_text if contexts else ""
-    asked = set(_content_words(evidence.question))
-    in_passage, in_best = set(_content_words(passage)), set(_content_words(best))
+    asked = set(content_words(evidence.question))
+    in_passage, in_best = set(content_words(passage)), set(content_words(best))
     names = {n.lower() for n in _NAME.findall(evidence.question)}
     passage_words = set(_WORD.findall(passage.lower()))
     return np.array(
@@ -93,7 +93,8 @@ def features(evidence: Evidence) -> np.ndarray:
     )
 
 
-def _content_words(text: str) -> list[str]:
+def content_words(text: str) -> list[str]:
+    """The words that say what a text is about: lower case, stop words and single letters left out."""
     return [w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1]
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from askdocs.embedding import Embedder
 from askdocs.errors import VectorIndexError
 from askdocs.models import I_DO_NOT_KNOW, AnswerMode, Hit, SentenceVectors
-from askdocs.qa.abstain import AnswerCheck, Evidence
+from askdocs.qa.abstain import AnswerCheck, Evidence, content_words
 from askdocs.qa.candidates import candidates as _sentences
 from askdocs.qa.candidates import sentence_key
 from askdocs.qa.generate import Generated, Query
@@ -39,7 +39,8 @@ class ExtractiveGenerator:
         stored: SentenceLookup | None = None,
         passages: int = 3,
         max_sentences: int = 2,
-        margin: float = 0.08,
+        margin: float = 0.5,
+        words: float = 0.1,
     ) -> None:
         self._embedder = embedder
         self._check = check
@@ -47,7 +48,11 @@ class ExtractiveGenerator:
         self._warned = False  # about an index without stored candidate vectors, once
         self._passages = passages
         self._max_sentences = max_sentences
-        self._margin = margin  # a second sentence joins only if it scores within this of the best
+        # A second sentence joins only if it scores within this many standard deviations of the candidates' cosines
+        # of the best: the stored vectors of one chunk's sentences score closer together than sentences embedded
+        # alone, so a fixed margin let more sentences join (docs/EVAL.md, issue 26).
+        self._margin = margin
+        self._words = words  # the bonus of a sentence holding all the question's words
 
     def generate(self, query: Query, contexts: Sequence[Hit]) -> Generated:
         generated, evidence = self.draft(query, contexts)
@@ -67,11 +72,16 @@ class ExtractiveGenerator:
             return Generated("", "extractive"), Evidence(query.text, contexts, [], np.zeros(0))
         cosines = self._vectors(contexts[: self._passages], [s for _, _, s in candidates]) @ query.vector
         evidence = Evidence(query.text, contexts, [s for _, _, s in candidates], cosines)
-        # Meaning first; a small bonus for sentences of better-ranked passages breaks near-ties.
-        scores = cosines - 0.02 * np.array([n - 1 for n, _, _ in candidates], dtype=np.float32)
+        # Meaning first; small bonuses for sentences of better-ranked passages and for the question's words break
+        # near-ties.
+        scores = (
+            cosines
+            - 0.02 * np.array([n - 1 for n, _, _ in candidates], dtype=np.float32)
+            + self._words * _overlap(query.text, [s for _, _, s in candidates])
+        )
         order = np.argsort(-scores)
-        best = float(scores[order[0]])
-        chosen = [int(i) for i in order[: self._max_sentences] if float(scores[i]) >= best - self._margin]
+        least = float(scores[order[0]]) - self._margin * float(np.std(cosines))
+        chosen = [int(i) for i in order[: self._max_sentences] if float(scores[i]) >= least]
         # A sentence that announces what follows ("... as follows:") brings the next one along.
         for i in list(chosen):
             if candidates[i][2].endswith(":") and i + 1 < len(candidates) and candidates[i + 1][0] == candidates[i][0]:
@@ -119,3 +129,11 @@ class ExtractiveGenerator:
     def stream(self, query: Query, contexts: Sequence[Hit]) -> Iterator[Generated]:
         """Nothing to stream: the whole answer as one piece."""
         yield self.generate(query, contexts)
+
+
+def _overlap(question: str, texts: Sequence[str]) -> np.ndarray:
+    """The share of the question's content words each text holds."""
+    asked = set(content_words(question))
+    if not asked:
+        return np.zeros(len(texts), dtype=np.float32)
+    return np.array([len(asked.intersection(content_words(t))) / len(asked) for t in texts], dtype=np.float32)

@@ -95,6 +95,53 @@ def test_the_embedded_index_answers_from_stored_vectors(tmp_path: Path, embedder
     assert all(set(h.vector.shape) == {384} for h in hits)  # searches bring the dense vector only
 
 
+def test_a_small_to_big_parent_answers_from_stored_vectors(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """A small-to-big passage is the matched child's parent, which no forward pass sees: its candidates are embedded
+    alone at ingest and kept with each child, so answering from it calls no model either."""
+    index = EdgeIndex(tmp_path / "shard")
+    assert not ingest_paths(make_ingestor(embedder, index, chunker="small-to-big"), LEAVE).failed
+    counting = Counting(embedder)
+    try:
+        hits = index.search(embedder.embed_query(QUESTION), 3)
+        stored, per_request = answered(index, counting)
+    finally:
+        index.close()
+    assert all(h.chunk.context and h.chunk.context != h.chunk.text for h in hits)  # the passages are parents
+    assert counting.texts == 0
+    assert ANSWER in stored and stored == per_request
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        (
+            "How much extra do I get paid for a week of on-call duty?",
+            "You receive 300 EUR for each on-call week, as primary or secondary, paid with the salary of the following "
+            "month. [1]",
+        ),
+        (
+            "Which password manager am I supposed to use?",
+            "Using the company password manager, Vaultwarden, is mandatory. [1]",
+        ),
+    ],
+)
+def test_a_stored_vector_answer_is_the_sentence_that_answers(
+    handbook_dir: Path, embedder: SentenceTransformerEmbedder, question: str, answer: str
+) -> None:
+    """The stored vectors of one chunk's sentences score closer together than sentences embedded alone: a second
+    sentence joins within a share of the candidates' spread, not a fixed margin, and the question's words break
+    near-ties (with a margin of 0.08, "Store all work credentials in Vaultwarden ..." joined, and the on-call
+    answer led with "Being on call restricts your free time ... :")."""
+    settings = Settings(data_dir=handbook_dir, _env_file=None)  # type: ignore[call-arg]
+    index = open_index(settings)
+    try:
+        assert make_pipeline(settings, embedder, index).ask(question).answer.text == answer
+    finally:
+        index.close()
+
+
 def test_a_qdrant_server_keeps_and_gives_the_stored_vectors(
     qdrant_server: QdrantNode, qdrant_collection: str, embedder: SentenceTransformerEmbedder
 ) -> None:
