@@ -22,6 +22,9 @@ from chunkers.base import MIN_CHUNK_TOKENS
 DEFAULT_MIN_SCORE = 0.24
 # Hybrid fusion: the dense list weighs this much, the sparse list 1 (docs/EVAL.md "Weighted fusion").
 DEFAULT_DENSE_WEIGHT = 1.5
+# Each list of a hybrid search brings this many times the hits asked for to the fusion. FinanceBench's figures
+# (docs/EVAL.md) were made with 4; 2 answers more questions a second under load (docs/PERFORMANCE.md).
+DEFAULT_HYBRID_FACTOR = 4
 MAX_CHUNK_TOKENS = 4096  # the chunkers' lower bound is theirs: MIN_CHUNK_TOKENS
 
 
@@ -239,6 +242,12 @@ class RetrievalSettings(BaseModel):
     top_k: int = Field(default=5, ge=1, le=50)
     candidates: int = Field(
         default=100, ge=1, le=200, description="hits searched for before re-ranking (at least top_k are kept)"
+    )
+    hybrid_factor: int = Field(
+        default=DEFAULT_HYBRID_FACTOR,
+        ge=1,
+        le=10,
+        description="hybrid search: each list (dense, BM25) brings this many times the candidates to the fusion",
     )
     period_boost: float = Field(
         default=0.8,

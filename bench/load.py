@@ -104,7 +104,7 @@ def main() -> None:
 def _run_against_a_service(args: argparse.Namespace, store: KeyStore) -> tuple[Any, float, float, dict[str, str]]:
     """``askdocs serve`` in a subprocess, the clients' keys made (and revoked after), the load run against it."""
     clients, created = _clients(store, args.clients, args.secure)
-    env = service_env(args.data_dir, args.secure, args.rate)
+    env = service_env(args.data_dir, args.secure, args.rate) | _settings(args.set)
     load_at_start = os.getloadavg()[0]
     server = subprocess.Popen(
         [ASKDOCS, "serve", "--host", "127.0.0.1", "--port", str(args.port)],
@@ -136,6 +136,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--secure", action="store_true", help="keys, rate limits, JSON logs and metrics on")
     parser.add_argument("--rate", default="600/minute", help="the per-key limit with --secure")
     parser.add_argument("--server-log", default="/tmp/askdocs-load-server.log")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="ASKDOCS_NAME=VALUE",
+        help="a setting of the service under load (repeatable); the shell's ASKDOCS_* are not passed on",
+    )
     parser.add_argument("--out")
     return parser
 
@@ -168,6 +175,13 @@ def service_env(data_dir: str, secure: bool = False, rate: str = "") -> dict[str
     if secure:
         env["ASKDOCS_AUTH__METRICS_TOKEN"] = "load-metrics"
     return env
+
+
+def _settings(pairs: list[str]) -> dict[str, str]:
+    settings = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+    if len(settings) != len(pairs) or not all(name.startswith("ASKDOCS_") for name in settings):
+        sys.exit(f"--set takes ASKDOCS_NAME=VALUE, got {pairs}")
+    return settings
 
 
 def wait_ready(base: str, key: str | None, server: subprocess.Popen[bytes]) -> None:

@@ -138,7 +138,7 @@ def ingested(dataset: Dataset, factory: PipelineFactory, progress: Progress = _n
     """The data set's articles in a throwaway embedded index, chunked as configured."""
     c = factory.settings.chunking
     with tempfile.TemporaryDirectory(prefix="askdocs-eval-answers-") as tmp:
-        index = EdgeIndex(Path(tmp) / "shard")
+        index = EdgeIndex(Path(tmp) / "shard", hybrid_factor=factory.settings.retrieval.hybrid_factor)
         try:
             ingestor = Ingestor(factory.embedder, index, c)
             advance = progress(f"{c.chunker}: ingest", len(dataset.documents))

@@ -79,6 +79,7 @@ def evaluate_pages(
         built = built_index(data.name, data.pdfs, key, chunking, embedder, cache, progress)
         run.indexes.append(built)
         index = built.open()
+        index.hybrid_factor = settings.retrieval.hybrid_factor
         try:
             base = settings.model_copy(update={"chunking": chunking, "llm": LLMSettings()})
             pipeline = make_pipeline(base, embedder, index)

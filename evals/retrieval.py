@@ -161,7 +161,7 @@ def evaluate_dense(
     chunking = ChunkingSettings(chunker=name, chunk_size=plan.size, chunk_overlap=plan.overlap)
     base = (settings or Settings()).model_copy(update={"chunking": chunking, "llm": LLMSettings()})
     with tempfile.TemporaryDirectory(prefix=f"askdocs-eval-{name}-") as tmp:
-        index = EdgeIndex(Path(tmp) / "shard")
+        index = EdgeIndex(Path(tmp) / "shard", hybrid_factor=base.retrieval.hybrid_factor)
         ingestor = Ingestor(embedder, index, chunking)
         advance = progress(f"{name}: ingest", len(dataset.documents))
         started = time.perf_counter()

@@ -61,6 +61,7 @@ from askdocs.index.protocol import (
 )
 from askdocs.index.rwlock import ReadWriteLock
 from askdocs.models import Chunk, DocumentInfo, Fusion, Hit, RetrievalMode, SentenceVectors
+from askdocs.settings import DEFAULT_HYBRID_FACTOR
 from askdocs.sparse import SparseVec
 
 _CONFIG_FILE = "edge_config.json"
@@ -81,12 +82,19 @@ def _sentence_params(dimension: int) -> qe.EdgeVectorParams:
 
 class EdgeIndex:
     def __init__(
-        self, path: Path, *, fusion: Fusion = "dbsf", dense_weight: float = 1.0, model: str | None = None
+        self,
+        path: Path,
+        *,
+        fusion: Fusion = "dbsf",
+        dense_weight: float = 1.0,
+        model: str | None = None,
+        hybrid_factor: int = DEFAULT_HYBRID_FACTOR,
     ) -> None:
         self._path = path
         self._model = model  # the embedding model the shard was built with, when its pointer file names it
         self.fusion = fusion  # how hybrid search fuses; may be changed between searches (evaluation does)
         self.dense_weight = dense_weight  # the dense list's weight in the fusion (the sparse list's is 1)
+        self.hybrid_factor = hybrid_factor  # each list brings this many times the hits asked for to the fusion
         self._shard: Any = None
         self._lock = ReadWriteLock()
         self._write_mutex = threading.Lock()  # one write at a time; reads go on beside it
@@ -300,7 +308,7 @@ class EdgeIndex:
             if mode == "dense":
                 dense = self._scored(shard, dense_q, limit, flt)
                 return self._hits(shard, vector, dense, dense, vectors)
-            candidates = hybrid_candidates(limit)
+            candidates = hybrid_candidates(limit, self.hybrid_factor)
             dense, lexical = (self._scored(shard, q, candidates, flt) for q in (dense_q, sparse_q))
             fused = fuse(dense, lexical, fusion=self.fusion, dense_weight=self.dense_weight, limit=limit)
             return self._hits(shard, vector, fused, dense, vectors)

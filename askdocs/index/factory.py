@@ -20,6 +20,7 @@ def open_index(settings: Settings) -> VectorIndex:
             fusion=settings.retrieval.fusion,
             dense_weight=settings.retrieval.dense_weight,
             layout=Layout.from_settings(settings.qdrant),
+            hybrid_factor=settings.retrieval.hybrid_factor,
         )
     from askdocs.index.edge import EdgeIndex
     from askdocs.index.pointer import read_live
@@ -27,4 +28,10 @@ def open_index(settings: Settings) -> VectorIndex:
     qdrant_dir = settings.data_dir / "qdrant"
     live = read_live(qdrant_dir, settings.qdrant.collection)
     r = settings.retrieval
-    return EdgeIndex(qdrant_dir / live.shard, fusion=r.fusion, dense_weight=r.dense_weight, model=live.model)
+    return EdgeIndex(
+        qdrant_dir / live.shard,
+        fusion=r.fusion,
+        dense_weight=r.dense_weight,
+        model=live.model,
+        hybrid_factor=r.hybrid_factor,
+    )

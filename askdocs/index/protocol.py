@@ -56,9 +56,9 @@ def scope_of(filters: Filters | None, groups: Sequence[str] | None) -> Scope:
     return Scope(match, None if groups is None else tuple(groups))
 
 
-def hybrid_candidates(limit: int) -> int:
-    """How many candidates each half of a hybrid search brings to the fusion."""
-    return max(limit * 4, 40)
+def hybrid_candidates(limit: int, factor: int) -> int:
+    """How many candidates each half of a hybrid search brings to the fusion (``ASKDOCS_RETRIEVAL__HYBRID_FACTOR``)."""
+    return max(limit * factor, 40)
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,7 @@ from askdocs.index.protocol import (
     scope_of,
 )
 from askdocs.models import Chunk, DocumentInfo, Fusion, Hit, RetrievalMode, SentenceVectors
+from askdocs.settings import DEFAULT_HYBRID_FACTOR
 from askdocs.sparse import SparseVec
 
 T = TypeVar("T")
@@ -66,6 +67,7 @@ class ServerIndex:
         dense_weight: float = 1.0,
         physical: bool = False,
         layout: Layout = Layout(),
+        hybrid_factor: int = DEFAULT_HYBRID_FACTOR,
     ) -> None:
         """``collection``: the configured name, an alias created with the collection it points at (``physical``:
         a collection of that very name, as re-embedding builds). ``layout``: how to create it, if it is not there."""
@@ -74,6 +76,7 @@ class ServerIndex:
         self._layout = layout
         self.fusion = fusion  # how hybrid search fuses; may be changed between searches (evaluation does)
         self.dense_weight = dense_weight  # the dense list's weight in the fusion (the sparse list's is 1)
+        self.hybrid_factor = hybrid_factor  # each list brings this many times the hits asked for to the fusion
         self._collection = collection
         self._where = where
         self._exists: bool | None = None
@@ -93,11 +96,20 @@ class ServerIndex:
         fusion: Fusion = "dbsf",
         dense_weight: float = 1.0,
         layout: Layout = Layout(),
+        hybrid_factor: int = DEFAULT_HYBRID_FACTOR,
     ) -> ServerIndex:
         # No version check thread at start: it fails noisily while the server is down; calls say so clearly.
         client = QdrantClient(url=url, api_key=api_key, timeout=int(timeout_s), check_compatibility=False)
         where = f"Qdrant server {url}"
-        return cls(client, collection, where=where, fusion=fusion, dense_weight=dense_weight, layout=layout)
+        return cls(
+            client,
+            collection,
+            where=where,
+            fusion=fusion,
+            dense_weight=dense_weight,
+            layout=layout,
+            hybrid_factor=hybrid_factor,
+        )
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
@@ -257,7 +269,7 @@ class ServerIndex:
         if mode == "dense":
             dense = self._scored([dense_r])[0]
             return self._hits(vector, dense, dense, vectors)
-        candidates = hybrid_candidates(limit)
+        candidates = hybrid_candidates(limit, self.hybrid_factor)
         dense, lexical = self._scored(  # both lists in one round trip, fused here (askdocs/index/fusion.py)
             [r.model_copy(update={"limit": candidates}) for r in (dense_r, sparse_r)]
         )

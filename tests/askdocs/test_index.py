@@ -12,7 +12,7 @@ import pytest
 from askdocs.errors import ConfigError, DimensionMismatchError, InputError
 from askdocs.index.edge import EdgeIndex
 from askdocs.index.factory import open_index
-from askdocs.index.protocol import point_id_for
+from askdocs.index.protocol import hybrid_candidates, point_id_for
 from askdocs.index.server import ServerIndex
 from askdocs.models import Chunk
 from askdocs.settings import Settings
@@ -192,6 +192,23 @@ def test_every_hybrid_hit_has_its_cosine_whether_or_not_the_dense_search_found_i
     assert [h.point_id for h in hits] == [h.point_id for h in with_vectors]
     assert [h.dense_score for h in hits] == pytest.approx([h.dense_score for h in with_vectors], abs=1e-5)
     assert all(h.vector is not None for h in with_vectors)
+
+
+def test_the_hybrid_factor_setting_reaches_both_adapters_and_sets_the_lists_length(
+    qdrant_server: QdrantNode, qdrant_collection: str, tmp_path: Path
+) -> None:
+    for settings in (
+        Settings(data_dir=tmp_path, retrieval={"hybrid_factor": 2}, _env_file=None),  # type: ignore[call-arg]
+        _server_settings(qdrant_server, qdrant_collection, tmp_path).model_copy(
+            update={"retrieval": Settings(retrieval={"hybrid_factor": 2}, _env_file=None).retrieval}  # type: ignore[call-arg]
+        ),
+    ):
+        index = open_index(settings)
+        assert index.hybrid_factor == 2  # type: ignore[attr-defined]
+        index.close()
+    assert [hybrid_candidates(100, 4), hybrid_candidates(100, 2), hybrid_candidates(5, 2)] == [400, 200, 40]
+    with pytest.raises(ValueError, match="hybrid_factor"):
+        Settings(retrieval={"hybrid_factor": 0}, _env_file=None)  # type: ignore[call-arg]
 
 
 def test_hits_carry_vectors_and_neighbours_come_from_the_same_version(index: Any) -> None:
