@@ -19,26 +19,17 @@ from typing import Any
 import numpy as np
 import qdrant_edge as qe
 
+from bench.query_embed import rate
+
 
 def searches_per_s(shard: Any, vectors: np.ndarray, limit: int, threads: int, seconds: float) -> float:
     flt = qe.Filter(must=[qe.Filter(should=[qe.IsEmptyCondition("acl")])])
-    done = [0] * threads
-    stop = time.monotonic() + seconds
 
-    def work(t: int) -> None:
-        i = t
-        while time.monotonic() < stop:
-            query = qe.Query.Nearest(vectors[i % len(vectors)].tolist(), using="dense")
-            shard.query(qe.QueryRequest(limit=limit, query=query, filter=flt, with_payload=False, with_vector=False))
-            done[t] += 1
-            i += 1
+    def search(vector: np.ndarray) -> object:
+        query = qe.Query.Nearest(vector.tolist(), using="dense")
+        return shard.query(qe.QueryRequest(limit=limit, query=query, filter=flt, with_payload=False, with_vector=False))
 
-    workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    return sum(done) / seconds
+    return rate(search, list(vectors), threads, seconds)
 
 
 def counting_rate(seconds: float, beside: Any = None) -> float:

@@ -18,7 +18,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,8 @@ def sequential(embed: Callable[[str], np.ndarray], texts: list[str]) -> list[flo
     return ms
 
 
-def rate(embed: Callable[[str], np.ndarray], texts: list[str], threads: int, seconds: float) -> float:
+def rate(embed: Callable[[Any], object], texts: Sequence[Any], threads: int, seconds: float) -> float:
+    """How many calls of ``embed`` a second ``threads`` threads make together, each going through ``texts``."""
     done = [0] * threads
     stop = time.monotonic() + seconds
 

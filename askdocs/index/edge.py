@@ -45,11 +45,10 @@ from askdocs.index.points import (
     chunk_of,
     document_info,
     expected_chunks,
+    fetched_hits,
     payload_of,
-    scored_hits,
     sentence_parts,
     sentences_of,
-    to_fetch,
 )
 from askdocs.index.protocol import (
     Filters,
@@ -325,12 +324,10 @@ class EdgeIndex:
         dense: list[tuple[Any, float]],
         vectors: bool,
     ) -> list[Hit]:
-        """The scored points as hits, fetched as :func:`to_fetch` says."""
-        cosines, known, unknown = to_fetch(scored, dense, vectors)
-        records = self._call(shard.retrieve, known, True, False) if known else []
-        if unknown:
-            records += self._call(shard.retrieve, unknown, True, [DENSE])
-        return scored_hits(vector, scored, records, cosines)
+        def retrieve(ids: list[Any], with_vector: bool) -> list[Any]:
+            return list(self._call(shard.retrieve, ids, True, [DENSE] if with_vector else False))
+
+        return fetched_hits(vector, scored, dense, vectors, retrieve)
 
     def neighbours(self, hit: Hit, window: int) -> list[Hit]:
         """The chunks within ``window`` positions of ``hit`` in the same version of its document, in order."""

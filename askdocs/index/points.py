@@ -7,7 +7,7 @@ built before the field was renamed: those indexes keep working.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -106,16 +106,22 @@ def chunk_of(point_id: Any, payload: Mapping[str, Any] | None) -> Chunk:
     )
 
 
-def to_fetch(
-    scored: Sequence[tuple[Any, float]], dense: Sequence[tuple[Any, float]], vectors: bool
-) -> tuple[dict[Any, float], list[Any], list[Any]]:
-    """What a search fetches for its scored points: the cosines the dense search gave (``dense``: its list), the
-    points to fetch with their payload only (their cosine is known) and those to fetch with their dense vector too
-    (all of them when the caller wants ``vectors``; else the ones only BM25 found, for their cosine). A hundred
-    384-number vectors made into Python lists cost more than the rest of the fetch."""
+def fetched_hits(
+    query: np.ndarray,
+    scored: Sequence[tuple[Any, float]],
+    dense: Sequence[tuple[Any, float]],
+    vectors: bool,
+    retrieve: Callable[[list[Any], bool], list[Any]],
+) -> list[Hit]:
+    """A search's scored points as hits. Payloads are fetched for all; dense vectors (``retrieve(ids,
+    with_vector)``) for all when the caller wants ``vectors``, else only for the points the dense search did not
+    score (``dense``: its list), for their cosine: the others' cosines are their dense scores. A hundred 384-number
+    vectors made into Python lists cost more than the rest of the fetch."""
     cosines = {} if vectors else dict(dense)
     known = [key for key, _ in scored if key in cosines]
-    return cosines, known, [key for key, _ in scored if key not in cosines]
+    unknown = [key for key, _ in scored if key not in cosines]
+    records = (retrieve(known, False) if known else []) + (retrieve(unknown, True) if unknown else [])
+    return scored_hits(query, scored, records, cosines)
 
 
 def scored_hits(

@@ -33,11 +33,10 @@ from askdocs.index.points import (
     chunk_of,
     document_info,
     expected_chunks,
+    fetched_hits,
     payload_of,
-    scored_hits,
     sentence_parts,
     sentences_of,
-    to_fetch,
 )
 from askdocs.index.protocol import (
     Filters,
@@ -283,21 +282,13 @@ class ServerIndex:
         return [[(p.id, p.score) for p in r.points] for r in responses]
 
     def _hits(
-        self,
-        vector: np.ndarray,
-        scored: list[tuple[Any, float]],
-        dense: list[tuple[Any, float]],
-        vectors: bool,
+        self, vector: np.ndarray, scored: list[tuple[Any, float]], dense: list[tuple[Any, float]], vectors: bool
     ) -> list[Hit]:
-        """The scored points as hits, fetched as :func:`to_fetch` says."""
-        cosines, known, unknown = to_fetch(scored, dense, vectors)
-        records = []
-        for keys, with_vectors in ((known, False), (unknown, [DENSE])):
-            if keys:
-                records += self._call(
-                    self._client.retrieve, self._collection, keys, with_payload=True, with_vectors=with_vectors
-                )
-        return scored_hits(vector, scored, records, cosines)
+        def retrieve(ids: list[Any], with_vector: bool) -> list[Any]:
+            wanted = [DENSE] if with_vector else False
+            return self._call(self._client.retrieve, self._collection, ids, with_payload=True, with_vectors=wanted)
+
+        return fetched_hits(vector, scored, dense, vectors, retrieve)
 
     def neighbours(self, hit: Hit, window: int) -> list[Hit]:
         """The chunks within ``window`` positions of ``hit`` in the same version of its document, in order."""
