@@ -36,7 +36,8 @@ def questions(dataset: Path, n: int) -> list[str]:
     return [qa["question"] for article in data for p in article["paragraphs"] for qa in p["qas"]][:n]
 
 
-def sequential(embed: Callable[[str], np.ndarray], texts: list[str]) -> list[float]:
+def sequential(embed: Callable[[Any], object], texts: Sequence[Any]) -> list[float]:
+    """Milliseconds of each call of ``embed`` over ``texts``, one at a time, after 10 warm-up calls."""
     for text in texts[:10]:
         embed(text)
     ms = []

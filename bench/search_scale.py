@@ -33,6 +33,7 @@ from askdocs.index.points import ACL, DENSE
 from askdocs.index.server import ServerIndex
 from askdocs.models import Chunk
 from bench.qdrant_ops import load_average
+from bench.query_embed import sequential
 from evals.metrics import percentile
 from evals.provenance import commit
 from tests.qdrant import VERSION, qdrant_binary, start_node
@@ -77,17 +78,6 @@ def chunk(i: int) -> Chunk:
     return Chunk(_id(i), f"doc{i // 50}", f"s{i // 50}", "t", "text " * 40, "", i % 50, 50, "c", "v", "", acl=acl)
 
 
-def timed(search: Any, queries: np.ndarray) -> list[float]:
-    for q in queries[:10]:
-        search(q)
-    ms = []
-    for q in queries:
-        started = time.perf_counter()
-        search(q)
-        ms.append((time.perf_counter() - started) * 1000)
-    return ms
-
-
 def figures(engine: str, points: int, ms: list[float], recall: float, **extra: Any) -> dict[str, Any]:
     row = {"engine": engine, "points": points, "p50_ms": round(percentile(ms, 50), 2)}
     row |= {"p95_ms": round(percentile(ms, 95), 2), "recall_at_5": round(recall, 3), "load_average": load_average()}
@@ -125,7 +115,7 @@ def edge_run(vectors: np.ndarray, queries: np.ndarray, label: str = "") -> list[
                 started = time.perf_counter()
                 index.close()  # optimises: this instance wrote
                 upsert_s = time.perf_counter() - started
-            ms = timed(lambda q: index.search(q, 5, groups=GROUPS), queries)
+            ms = sequential(lambda q: index.search(q, 5, groups=GROUPS), list(queries))
             recall = _recall([[h.chunk.point_id for h in index.search(q, 5, groups=GROUPS)] for q in queries], exact)
             kind = "embedded, HNSW built (optimised)" if built else "embedded, as written (no HNSW)"
             seconds = {"optimise_s" if built else "upsert_s": round(upsert_s, 1)}
@@ -167,7 +157,7 @@ def server_run(n: int, queries: np.ndarray) -> dict[str, Any]:
             built_s = time.perf_counter() - started - upload_s
             rest = QdrantClient(url=node.url, timeout=60, check_compatibility=False)
             index = ServerIndex(rest, COLLECTION, physical=True)
-            ms = timed(lambda q: index.search(q, 5, groups=GROUPS), queries)
+            ms = sequential(lambda q: index.search(q, 5, groups=GROUPS), list(queries))
             found = [[h.chunk.point_id for h in index.search(q, 5, groups=GROUPS)] for q in queries[:50]]
             exact = [_server_exact(client, q) for q in queries[:50]]
             recall = _recall(found, exact)

@@ -1,13 +1,13 @@
 """What a point holds: a chunk written as a payload, read back as a ``Chunk``. The one place payload keys are named.
 
-Both adapters write with :func:`payload_of` and read with :func:`chunk_of` / :func:`scored_hits`, so nothing outside
+Both adapters write with :func:`payload_of` and read with :func:`chunk_of` / :func:`fetched_hits`, so nothing outside
 ``askdocs.index`` sees a payload. The stored key of ``Chunk.version`` is ``content_hash``, its name in indexes
 built before the field was renamed: those indexes keep working.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -113,42 +113,28 @@ def fetched_hits(
     vectors: bool,
     retrieve: Callable[[list[Any], bool], list[Any]],
 ) -> list[Hit]:
-    """A search's scored points as hits. Payloads are fetched for all; dense vectors (``retrieve(ids,
-    with_vector)``) for all when the caller wants ``vectors``, else only for the points the dense search did not
-    score (``dense``: its list), for their cosine: the others' cosines are their dense scores. A hundred 384-number
-    vectors made into Python lists cost more than the rest of the fetch."""
+    """A search's scored points as hits, best first; a point gone between the search and the fetch is left out.
+    Payloads are fetched for all (``retrieve(ids, with_vector)``: records with ``id``, ``payload``, ``vector``);
+    dense vectors for all when the caller wants ``vectors``, else only for the points the dense search did not score
+    (``dense``: its list), for their cosine to the query: the others' cosines are their dense scores (the engine
+    scores normalised vectors by their dot product). A hundred 384-number vectors made into Python lists cost more
+    than the rest of the fetch."""
     cosines = {} if vectors else dict(dense)
     known = [key for key, _ in scored if key in cosines]
     unknown = [key for key, _ in scored if key not in cosines]
     records = (retrieve(known, False) if known else []) + (retrieve(unknown, True) if unknown else [])
-    return scored_hits(query, scored, records, cosines)
-
-
-def scored_hits(
-    query: np.ndarray,
-    scored: Sequence[tuple[Any, float]],
-    records: Iterable[Any],
-    cosines: Mapping[Any, float] | None = None,
-) -> list[Hit]:
-    """The scored points as hits, from the records fetched for them (``id``, ``payload``, ``vector``), best first;
-    a point gone between the search and the fetch is left out. A hit's cosine to the query comes from its record's
-    dense vector when that was fetched (the hit then carries it), else from ``cosines``: the dense search's own
-    scores, which are those cosines (the engine scores normalised vectors by their dot product)."""
     found = {r.id: r for r in records}
-    known = cosines or {}
     hits = []
     for key, score in scored:
         record = found.get(key)
         if record is None:
             continue
-        stored = record.vector
         chunk = chunk_of(key, record.payload)
-        if isinstance(stored, dict) and DENSE in stored:
-            vector = np.asarray(stored[DENSE], dtype=np.float32)
-            hits.append(Hit(chunk, float(score), float(np.dot(query, vector)), vector))
+        if key in cosines:
+            hits.append(Hit(chunk, float(score), float(cosines[key])))
         else:
-            cosine = known.get(key)
-            hits.append(Hit(chunk, float(score), None if cosine is None else float(cosine)))
+            vector = np.asarray(record.vector[DENSE], dtype=np.float32)
+            hits.append(Hit(chunk, float(score), float(np.dot(query, vector)), vector))
     return hits
 
 

@@ -136,20 +136,20 @@ class ServerIndex:
 
     def stored_model(self) -> str | None:
         """The embedding model the collection was built with, when ``askdocs index reembed`` recorded it."""
-        if not self._has_collection():
-            return None
-        metadata = self._call(self._client.get_collection, self._collection).config.metadata or {}
-        model = metadata.get(MODEL_KEY)
+        model = self._metadata().get(MODEL_KEY)
         return str(model) if model else None
 
     def stored_precisions(self) -> tuple[str, ...]:
+        return tuple(str(p) for p in self._metadata().get(PRECISION_KEY) or ())
+
+    def _metadata(self) -> dict[str, Any]:
+        """The collection's metadata (the model and number formats askdocs recorded); empty while it does not exist."""
         if not self._has_collection():
-            return ()
-        metadata = self._call(self._client.get_collection, self._collection).config.metadata or {}
-        return tuple(str(p) for p in metadata.get(PRECISION_KEY) or ())
+            return {}
+        return dict(self._call(self._client.get_collection, self._collection).config.metadata or {})
 
     def record_embedding(self, model_id: str, precision: str) -> None:
-        metadata = self._call(self._client.get_collection, self._collection).config.metadata or {}
+        metadata = self._metadata()
         precisions = [str(p) for p in metadata.get(PRECISION_KEY) or ()]
         if not metadata.get(MODEL_KEY) or precision not in precisions:
             # Metadata updates merge with what is stored; the collection behind the alias is the one updated.

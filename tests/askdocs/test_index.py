@@ -194,7 +194,7 @@ def test_every_hybrid_hit_has_its_cosine_whether_or_not_the_dense_search_found_i
     assert all(h.vector is not None for h in with_vectors)
 
 
-def test_the_hybrid_factor_setting_reaches_both_adapters_and_sets_the_lists_length(
+def test_the_hybrid_factor_setting_reaches_both_adapters_and_names_the_lists_length(
     qdrant_server: QdrantNode, qdrant_collection: str, tmp_path: Path
 ) -> None:
     for settings in (
