@@ -9,7 +9,8 @@ from fastapi import Depends, Request
 from app.container import Container
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
+    """Async: FastAPI runs a plain function dependency on a worker thread, a hop per request for one attribute."""
     container: Container = request.app.state.container
     return container
 

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from app import slack
 from app.container import BackgroundFactory, Container, build_container
 from app.errors import error_status
-from app.observe import observe
+from app.observe import Observe
 from app.routes import ask, documents, health, ingest, interactions, keys, me, metrics
 from app.slack import slack_app
 from app.web import admin, admin_keys, pages
@@ -57,7 +57,7 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(admin_keys.router)
     pages.mount_static(app)
-    app.middleware("http")(observe)
+    app.add_middleware(Observe)
     configured = settings or (container.settings if container else None) or load_settings()
     slack_on = configured.slack.http_enabled
     if slack_on:  # the route exists only when the bot's tokens are set

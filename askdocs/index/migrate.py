@@ -27,7 +27,7 @@ from askdocs.index.aliases import MODEL_KEY, alias_target, metadata_of, record_o
 from askdocs.index.edge import EdgeIndex
 from askdocs.index.layout import Layout
 from askdocs.index.pointer import read_live
-from askdocs.index.points import chunk_of
+from askdocs.index.points import chunk_of, point_id_of
 from askdocs.index.protocol import check_model
 from askdocs.index.server import ServerIndex
 from askdocs.index.shard_reader import ShardReader, to_point
@@ -173,8 +173,8 @@ def copy_points(
     sample: list[Chunk] = []
     for records in reader.batches(batch):
         try:
-            there = _held(client, where, collection, [str(r.id) for r in records])
-            missing = [to_point(r) for r in records if str(r.id) not in there]
+            there = _held(client, where, collection, [point_id_of(r.id, r.payload) for r in records])
+            missing = [to_point(r) for r in records if point_id_of(r.id, r.payload) not in there]
             if missing:
                 _call(where, client.upsert, collection, points=missing, wait=True)
         except VectorIndexError as exc:

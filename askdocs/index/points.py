@@ -23,6 +23,7 @@ VERSION = "content_hash"
 CHUNK_INDEX = "chunk_index"
 EMBED_HEAD = "embed_head"  # the text embedded before the chunk's text, when there was any
 EMBED_TEXT = "embed_text"  # the embedded text, when it is not the text with a head
+POINT_ID = "point_id"  # the chunk's id; the embedded engine keys its points by a number made from it
 # Fields with a payload index: callers filter on the first four; the others serve version checks and access.
 KEYWORD_INDEXES = ("doc_id", "source", VERSION, "chunker", "origin", ACL)
 INTEGER_INDEXES = (CHUNK_INDEX,)
@@ -31,6 +32,7 @@ DOC_FIELDS = ["doc_id", "source", "title", "chunk_count", "ingested_at", VERSION
 
 def payload_of(chunk: Chunk) -> dict[str, Any]:
     return {
+        POINT_ID: chunk.point_id,
         "text": chunk.text,
         "doc_id": chunk.doc_id,
         "source": chunk.source,
@@ -78,12 +80,17 @@ def sentences_of(payload: Mapping[str, Any] | None, stored: Any) -> SentenceVect
     return SentenceVectors(tuple(int(k) for k in keys), np.asarray(rows, dtype=np.float32))
 
 
-def chunk_of(point_id: Any, payload: Mapping[str, Any] | None) -> Chunk:
+def point_id_of(key: Any, payload: Mapping[str, Any] | None) -> str:
+    """A stored point's chunk id: its payload's, or (points written before the payload held it) its key."""
+    return str((payload or {}).get(POINT_ID) or key)
+
+
+def chunk_of(key: Any, payload: Mapping[str, Any] | None) -> Chunk:
     """The stored chunk. Points written by older versions may lack later fields: they get the defaults."""
     p = payload or {}
     text = str(p.get("text") or "")
     return Chunk(
-        point_id=str(point_id),
+        point_id=point_id_of(key, p),
         doc_id=str(p.get("doc_id") or ""),
         source=str(p.get("source") or ""),
         title=str(p.get("title") or ""),

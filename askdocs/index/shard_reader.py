@@ -11,7 +11,7 @@ import qdrant_edge as qe
 from qdrant_client import models
 
 from askdocs.errors import IndexLockedError, VectorIndexError
-from askdocs.index.points import DENSE, SENTENCES, SPARSE
+from askdocs.index.points import DENSE, SENTENCES, SPARSE, point_id_of
 
 
 class ShardReader:
@@ -63,4 +63,6 @@ def to_point(record: Any) -> models.PointStruct:
         vectors[SPARSE] = models.SparseVector(indices=list(sparse.indices), values=list(sparse.values))
     if SENTENCES in record.vector:  # indexes from before issue 26 have no answer candidates' vectors
         vectors[SENTENCES] = [list(row) for row in record.vector[SENTENCES]]
-    return models.PointStruct(id=str(record.id), vector=vectors, payload=dict(record.payload or {}))
+    return models.PointStruct(
+        id=point_id_of(record.id, record.payload), vector=vectors, payload=dict(record.payload or {})
+    )

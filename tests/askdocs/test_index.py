@@ -14,7 +14,7 @@ from askdocs.index.edge import EdgeIndex
 from askdocs.index.factory import open_index
 from askdocs.index.protocol import hybrid_candidates, point_id_for
 from askdocs.index.server import ServerIndex
-from askdocs.models import Chunk
+from askdocs.models import Chunk, SentenceVectors
 from askdocs.settings import Settings
 from tests.qdrant import QdrantNode
 
@@ -76,6 +76,49 @@ def test_upsert_search_and_filters(index: Any) -> None:
     assert len(both) == 3
     with pytest.raises(InputError, match="cannot filter on 'text'"):
         index.search(vec(1), 3, filters={"text": "x"})
+
+
+def test_a_new_embedded_index_keys_its_points_by_numbers_and_reads_back_the_chunks_ids(tmp_path: Path) -> None:
+    index = EdgeIndex(tmp_path / "shard")
+    index.ensure_collection(DIM)
+    chunks = [chunk("a", i, 3) for i in range(3)]
+    rows = [SentenceVectors((0, 1), np.stack([vec(1, i), vec(0, 1)])) for i in range(3)]
+    index.upsert(chunks, np.stack([vec(1, i) for i in range(3)]), sentences=rows)
+    index.upsert(chunks[:1], np.stack([vec(1, 0)]))  # the same id: the same key, so no second point
+    ids = {c.point_id for c in chunks}
+    assert all(isinstance(key, int) for key in _keys(index)) and index.count() == 3
+    hits = index.search(vec(1, 1), 3)
+    assert {h.point_id for h in hits} == ids
+    assert set(index.sentence_vectors(sorted(ids)) or {}) == ids - {chunks[0].point_id}  # rewritten without rows
+    assert {c.point_id for batch in index.iter_chunks() for c in batch} == ids
+    assert {h.point_id for h in index.neighbours(hits[0], 2)} == ids
+    index.close()
+
+
+def test_an_embedded_index_keyed_by_uuids_as_before_keeps_its_keys_and_answers(tmp_path: Path) -> None:
+    import qdrant_edge as qe
+
+    from askdocs.index.points import POINT_ID, payload_of
+
+    index = EdgeIndex(tmp_path / "shard")
+    index.ensure_collection(DIM)
+    old, *new = [chunk("a", i, 3) for i in range(3)]
+    before = {k: v for k, v in payload_of(old).items() if k != POINT_ID}  # as versions before the key wrote it
+    index._shard.update(qe.UpdateOperation.upsert_points([qe.Point(old.point_id, {"dense": vec(1).tolist()}, before)]))
+    index.upsert(new, np.stack([vec(1, 1), vec(1, 2)]))
+    index.upsert([old], np.stack([vec(1)]))
+    assert {str(key) for key in _keys(index)} == {c.point_id for c in (old, *new)} and index.count() == 3
+    assert {h.point_id for h in index.search(vec(1), 3)} == {c.point_id for c in (old, *new)}
+    index.delete_document("a")
+    assert index.count() == 0
+    index.close()
+
+
+def _keys(index: EdgeIndex) -> list[Any]:
+    import qdrant_edge as qe
+
+    records, _ = index._shard.scroll(qe.ScrollRequest(limit=100, with_payload=False))
+    return [r.id for r in records]
 
 
 def test_versions_documents_and_deletion(index: Any) -> None:

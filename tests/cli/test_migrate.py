@@ -30,6 +30,7 @@ from askdocs.errors import VectorIndexError
 from askdocs.index.aliases import MODEL_KEY, alias_target, metadata_of
 from askdocs.index.edge import EdgeIndex
 from askdocs.index.factory import open_index
+from askdocs.index.points import point_id_of
 from askdocs.index.protocol import VectorIndex
 from askdocs.index.server import ServerIndex
 from askdocs.index.shard_reader import ShardReader
@@ -77,7 +78,7 @@ def printed_settings(ran: Ran) -> dict[str, str]:
 
 def source_points(data_dir: Path) -> dict[str, Any]:
     with ShardReader(data_dir / "qdrant" / "askdocs") as reader:
-        return {str(r.id): r for batch in reader.batches(100) for r in batch}
+        return {point_id_of(r.id, r.payload): r for batch in reader.batches(100) for r in batch}
 
 
 def passages(
