@@ -4,6 +4,7 @@ a restricted chunk that never reaches a caller without its group, limits, header
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -169,10 +170,21 @@ def test_anonymous_callers_without_keys_cannot_claim_groups(
         assert "4.2 million" not in json.dumps(client.post("/ask", json={"question": QUESTION}).json())
 
 
-def test_rate_limit_headers_and_request_ids(
-    restricted_dir: Path, embedder: SentenceTransformerEmbedder, keys: dict[str, str]
+def test_rate_limit_headers_request_ids_and_the_access_log(
+    restricted_dir: Path, embedder: SentenceTransformerEmbedder, keys: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    for client in app_for(restricted_dir, embedder, auth={"rate_limit": "3/minute"}):
+    for client in app_for(restricted_dir, embedder, auth={"rate_limit": "3/minute", "max_body_kb": 1}):
+        with caplog.at_level(logging.INFO, logger="askdocs.access"):
+            asked = client.post("/ask", json={"question": QUESTION}, headers=bearer(keys["hr"]))
+            too_large = client.post("/ask", content="x" * 2048, headers={"Content-Type": "application/json"})
+        logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == "askdocs.access"]
+        assert [(e["route"], e["status"], e["caller"]) for e in logged] == [
+            ("/ask", 200, "hr-team"),
+            ("unmatched", 413, None),
+        ]
+        assert (
+            logged[0]["request_id"] == asked.headers["X-Request-ID"] and too_large.headers["X-Frame-Options"] == "DENY"
+        )
         ask = {"question": "How long is parental leave?"}
         codes = [client.post("/ask", json=ask, headers=bearer(keys["ask"])).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
