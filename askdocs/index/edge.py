@@ -268,7 +268,12 @@ class EdgeIndex:
         time under 16 clients (docs/PERFORMANCE.md). Two of a million ids share a key with a chance of 3e-8."""
         if not self._numbered_keys():
             return point_id
-        number = uuid.UUID(point_id).int
+        try:
+            number = uuid.UUID(point_id).int
+        except ValueError:
+            raise VectorIndexError(
+                f"the point id {point_id!r} is not a UUID (askdocs makes them with point_id_for)"
+            ) from None
         return (number >> 64) ^ (number & _LOW_64)
 
     def _numbered_keys(self) -> bool:

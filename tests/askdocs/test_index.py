@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from askdocs.errors import ConfigError, DimensionMismatchError, InputError
+from askdocs.errors import ConfigError, DimensionMismatchError, InputError, VectorIndexError
 from askdocs.index.edge import EdgeIndex
 from askdocs.index.factory import open_index
 from askdocs.index.protocol import hybrid_candidates, point_id_for
@@ -92,6 +92,8 @@ def test_a_new_embedded_index_keys_its_points_by_numbers_and_reads_back_the_chun
     assert set(index.sentence_vectors(sorted(ids)) or {}) == ids - {chunks[0].point_id}  # rewritten without rows
     assert {c.point_id for batch in index.iter_chunks() for c in batch} == ids
     assert {h.point_id for h in index.neighbours(hits[0], 2)} == ids
+    with pytest.raises(VectorIndexError, match="'p1' is not a UUID"):
+        index.sentence_vectors(["p1"])
     index.close()
 
 
