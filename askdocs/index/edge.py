@@ -6,8 +6,8 @@ Inside the process, reads (searches, scrolls, counts) run under the shared side 
 writes (checked with 16 threads searching during upserts, tests/askdocs/test_index_concurrency.py). Writes take the
 shared side too, and a mutex among themselves; loading, creating, optimising and closing the shard take the
 exclusive side. qdrant-edge holds the GIL while it searches (its search runs on a thread of its own while the
-calling thread waits with the GIL held: 4 threads search no faster than one), so searches take turns on a lock of
-their own (``search``).
+calling thread waits with the GIL held: 4 threads search no faster than one); searches take no lock of their own
+(one made them take turns until the points' keys became numbers: then it gained nothing, docs/PERFORMANCE.md).
 
 The engine builds its HNSW graphs only when asked (``EdgeShard.optimize``): without that every search scans all
 vectors (5.0 ms at 50,000 points with the groups filter, against 0.7 ms indexed; docs/PERFORMANCE.md). The shard is
@@ -101,7 +101,6 @@ class EdgeIndex:
         self._shard: Any = None
         self._lock = ReadWriteLock()
         self._write_mutex = threading.Lock()  # one write at a time; reads go on beside it
-        self._search_turn = threading.Lock()  # one search at a time: see search()
         self._written = False  # optimise on close: this instance added points
         self._has_sentences: bool | None = None  # the shard has a SENTENCES vector (made since they exist)
         self._numbers: bool | None = None  # the shard keys its points by numbers, not UUIDs (see _key)
@@ -323,14 +322,11 @@ class EdgeIndex:
         groups: Sequence[str] | None = None,
         vectors: bool = False,
     ) -> list[Hit]:
-        """One search at a time: the engine holds the GIL while it searches, so searches side by side gain
-        nothing, and the threads of many waiting for the GIL at once cost (16 questions at once in one process:
-        76 answered a second without the turn, 89 with it; docs/PERFORMANCE.md)."""
         flt = _filter(scope_of(filters, groups))
         check_mode(mode, sparse)
         dense_q = qe.Query.Nearest(vector.tolist(), using=DENSE)
         sparse_q = qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE) if sparse else None
-        with self._search_turn, self._reading() as shard:
+        with self._reading() as shard:
             if shard is None:
                 return []
             if mode == "sparse":
