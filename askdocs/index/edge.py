@@ -103,7 +103,7 @@ class EdgeIndex:
         self._write_mutex = threading.Lock()  # one write at a time; reads go on beside it
         self._written = False  # optimise on close: this instance added points
         self._has_sentences: bool | None = None  # the shard has a SENTENCES vector (made since they exist)
-        self._numbers: bool | None = None  # the shard keys its points by numbers, not UUIDs (see _key)
+        self._numbers = True  # the open shard keys its points by numbers, not UUIDs (see _key); set as it opens
 
     @property
     def path(self) -> Path:
@@ -117,6 +117,7 @@ class EdgeIndex:
                 if self._shard is None:
                     shard = self._call(qe.EdgeShard.load, str(self._path))
                     self._optimise(shard)
+                    self._numbers = self._call(_numbered, shard)
                     self._shard = shard
         return self._shard
 
@@ -219,7 +220,7 @@ class EdgeIndex:
             for field in INTEGER_INDEXES:
                 self._call(shard.update, qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Integer))
             self._shard = shard
-            self._numbers = None
+            self._numbers = True
 
     def close(self) -> None:
         with self._lock.exclusive():
@@ -229,7 +230,6 @@ class EdgeIndex:
                 self._shard.flush()
                 self._shard.close()
                 self._shard = None
-                self._numbers = None
 
     # -- writes ------------------------------------------------------------------------------------
     def _update(self, operation: Any, *, flush: bool = False) -> None:
@@ -265,7 +265,7 @@ class EdgeIndex:
         made before (its points are keyed by their UUIDs). The binding makes every UUID key it returns a
         ``uuid.UUID`` in Python, 0.5 microseconds each with the GIL held: 800 a hybrid search, 14 % of the GIL's
         time under 16 clients (docs/PERFORMANCE.md). Two of a million ids share a key with a chance of 3e-8."""
-        if not self._numbered_keys():
+        if not self._numbers:
             return point_id
         try:
             number = uuid.UUID(point_id).int
@@ -274,14 +274,6 @@ class EdgeIndex:
                 f"the point id {point_id!r} is not a UUID (askdocs makes them with point_id_for)"
             ) from None
         return (number >> 64) ^ (number & _LOW_64)
-
-    def _numbered_keys(self) -> bool:
-        """Whether the shard keys its points by numbers: an empty one does from now on, a filled one as its
-        first point is keyed."""
-        if self._numbers is None:
-            records, _ = self._call(self._shard.scroll, qe.ScrollRequest(limit=1, with_payload=False))
-            self._numbers = not records or isinstance(records[0].id, int)
-        return self._numbers
 
     def stores_sentences(self) -> bool:
         """Whether the shard keeps answer candidates' vectors (False for one made before they existed)."""
@@ -426,6 +418,13 @@ class EdgeIndex:
                 yield records
             if offset is None:
                 return
+
+
+def _numbered(shard: Any) -> bool:
+    """Whether a shard keys its points by numbers: a filled one as its first point is keyed, an empty one from now
+    on (one made before numbered keys keeps its UUIDs)."""
+    records, _ = shard.scroll(qe.ScrollRequest(limit=1, with_payload=False))
+    return not records or isinstance(records[0].id, int)
 
 
 def _match(field: str, value: str) -> Any:

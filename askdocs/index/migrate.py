@@ -173,8 +173,9 @@ def copy_points(
     sample: list[Chunk] = []
     for records in reader.batches(batch):
         try:
-            there = _held(client, where, collection, [point_id_of(r.id, r.payload) for r in records])
-            missing = [to_point(r) for r in records if point_id_of(r.id, r.payload) not in there]
+            ids = [point_id_of(r.id, r.payload) for r in records]
+            there = _held(client, where, collection, ids)
+            missing = [to_point(r) for r, point_id in zip(records, ids, strict=True) if point_id not in there]
             if missing:
                 _call(where, client.upsert, collection, points=missing, wait=True)
         except VectorIndexError as exc:

@@ -102,11 +102,14 @@ def test_an_embedded_index_keyed_by_uuids_as_before_keeps_its_keys_and_answers(t
 
     from askdocs.index.points import POINT_ID, payload_of
 
-    index = EdgeIndex(tmp_path / "shard")
-    index.ensure_collection(DIM)
+    made = EdgeIndex(tmp_path / "shard")
+    made.ensure_collection(DIM)
     old, *new = [chunk("a", i, 3) for i in range(3)]
     before = {k: v for k, v in payload_of(old).items() if k != POINT_ID}  # as versions before the key wrote it
-    index._shard.update(qe.UpdateOperation.upsert_points([qe.Point(old.point_id, {"dense": vec(1).tolist()}, before)]))
+    made._shard.update(qe.UpdateOperation.upsert_points([qe.Point(old.point_id, {"dense": vec(1).tolist()}, before)]))
+    made.close()
+    index = EdgeIndex(tmp_path / "shard")  # opened again, as a service opens an index made before
+    index.ensure_collection(DIM)
     index.upsert(new, np.stack([vec(1, 1), vec(1, 2)]))
     index.upsert([old], np.stack([vec(1)]))
     assert {str(key) for key in _keys(index)} == {c.point_id for c in (old, *new)} and index.count() == 3
