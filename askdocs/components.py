@@ -41,7 +41,7 @@ def make_embedder(settings: Settings, *, warm: bool = True) -> SentenceTransform
         device=e.device,
         query_runtime=e.query_runtime,
         query_threads=e.query_threads,
-        cache_dir=settings.data_dir / "cache",
+        cache_dir=settings.cache_path,
     )
     if warm:
         embedder.warm_up()

@@ -7,6 +7,7 @@ AskdocsError
 ├── LoadError              one document could not be loaded (corrupt PDF, 404, unsupported type)
 ├── VectorIndexError       the vector index failed
 │   ├── IndexLockedError   the embedded index directory is held by another process
+│   ├── DiskSpaceError     the disk holding the embedded index has too little free space to write safely
 │   ├── DimensionMismatchError  stored vectors and the model disagree on dimension
 │   └── ModelMismatchError      the vectors were made by another embedding model than the configured one
 ├── StoreError             the state store (SQLite or PostgreSQL) failed or cannot be reached
@@ -50,6 +51,10 @@ class VectorIndexError(AskdocsError):
 
 
 class IndexLockedError(VectorIndexError):
+    pass
+
+
+class DiskSpaceError(VectorIndexError):
     pass
 
 

@@ -25,6 +25,7 @@ DEFAULT_DENSE_WEIGHT = 1.5
 # Each list of a hybrid search brings this many times the hits asked for to the fusion. FinanceBench's figures
 # (docs/EVAL.md) were made with 4; 2 answers more questions a second under load (docs/PERFORMANCE.md).
 DEFAULT_HYBRID_FACTOR = 4
+DEFAULT_MIN_FREE_MB = 256  # the embedded engine's writes need room on disk (askdocs/index/edge.py)
 MAX_CHUNK_TOKENS = 4096  # the chunkers' lower bound is theirs: MIN_CHUNK_TOKENS
 
 
@@ -56,9 +57,22 @@ class EmbeddingSettings(BaseModel):
     query_runtime: Literal["onnx", "torch"] = Field(
         default="onnx",
         description="how one question is embedded: onnx (ONNX Runtime, exported from the model on first use and "
-        "cached under <data_dir>/cache; torch when that fails) or torch (askdocs/query_encoder.py)",
+        "cached under cache_dir; torch when that fails) or torch (askdocs/query_encoder.py)",
     )
     query_threads: int = Field(default=2, ge=1, le=64, description="ONNX Runtime's threads for one question")
+    cache_dir: Path | None = Field(
+        default=None,
+        description="where files made from the model are cached (the ONNX export of the query model, ~90 MB); "
+        "unset = <data_dir>/cache. Safe to share between data directories and processes: each file is named by "
+        "a key over the model's files and checked against its recorded SHA-256 before use",
+    )
+
+    _unset = field_validator("cache_dir", mode="before")(_empty_is_unset)
+
+    @field_validator("cache_dir")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
 
 
 class QdrantSettings(BaseModel):
@@ -66,6 +80,13 @@ class QdrantSettings(BaseModel):
     api_key: SecretStr | None = None
     collection: str = Field(default="askdocs", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     timeout_s: float = Field(default=10.0, gt=0)
+    min_free_mb: int = Field(
+        default=DEFAULT_MIN_FREE_MB,
+        ge=0,
+        description="the embedded engine writes (and opens) only while the disk holding it has this much free; "
+        "0 = never check. It writes through memory maps: a write that meets a full disk ends the process "
+        "(SIGBUS) instead of failing",
+    )
     # How a collection askdocs creates on a server is laid out (askdocs/index/layout.py); an existing one keeps its
     # own. Not refused without a URL: `askdocs index migrate` reads an embedded index and creates on a server.
     shard_number: int | None = Field(
@@ -412,6 +433,11 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @property
+    def cache_path(self) -> Path:
+        """Where files made from the model are cached (``embedding.cache_dir``, else ``<data_dir>/cache``)."""
+        return self.embedding.cache_dir or self.data_dir / "cache"
 
     @property
     def legacy_queue_path(self) -> Path:

@@ -44,6 +44,15 @@ def _block_network() -> Iterator[None]:
         netblock.unblock()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_query_export() -> Iterator[None]:
+    """Every data dir the tests make, here and in subprocesses, shares one ONNX export of the query model, kept
+    between runs (settings ``embedding.cache_dir``): not an export of ~2 s and ~90 MB per data dir."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ASKDOCS_EMBEDDING__CACHE_DIR", str(cache_dir() / "models"))
+        yield
+
+
 @pytest.fixture(scope="session")
 def embedder() -> SentenceTransformerEmbedder:
     model = SentenceTransformerEmbedder(cache_dir=cache_dir() / "models")  # the ONNX query export, kept between runs

@@ -9,6 +9,12 @@ exclusive side. qdrant-edge holds the GIL while it searches (its search runs on 
 calling thread waits with the GIL held: 4 threads search no faster than one); searches take no lock of their own
 (one made them take turns until the points' keys became numbers: then it gained nothing, docs/PERFORMANCE.md).
 
+The engine writes through memory maps, so a write that meets a full disk ends the process with SIGBUS (seen on a
+40 MB tmpfs: "Fatal Python error: Bus error" in ``EdgeShard.update``, and again when the shard was loaded on the full
+disk; with room again it opened with every point). So writes, creating and loading the shard are refused with
+:class:`DiskSpaceError` while the disk holding it has less than ``min_free_mb`` free (ASKDOCS_QDRANT__MIN_FREE_MB),
+and the optimisation at close is left out (searches scan until it runs). Reads go on.
+
 The engine builds its HNSW graphs only when asked (``EdgeShard.optimize``): without that every search scans all
 vectors (5.0 ms at 50,000 points with the groups filter, against 0.7 ms indexed; docs/PERFORMANCE.md). The shard is
 optimised when it is opened and when an instance that wrote to it closes (``askdocs ingest`` and the worker close
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import threading
 import time
 import uuid
@@ -30,7 +37,7 @@ from typing import Any
 import numpy as np
 import qdrant_edge as qe
 
-from askdocs.errors import DimensionMismatchError, IndexLockedError, VectorIndexError
+from askdocs.errors import DimensionMismatchError, DiskSpaceError, IndexLockedError, VectorIndexError
 from askdocs.index.fusion import fuse
 from askdocs.index.points import (
     ACL,
@@ -63,13 +70,20 @@ from askdocs.index.protocol import (
 )
 from askdocs.index.rwlock import ReadWriteLock
 from askdocs.models import Chunk, DocumentInfo, Fusion, Hit, RetrievalMode, SentenceVectors
-from askdocs.settings import DEFAULT_HYBRID_FACTOR
+from askdocs.settings import DEFAULT_HYBRID_FACTOR, DEFAULT_MIN_FREE_MB
 from askdocs.sparse import SparseVec
 
 _CONFIG_FILE = "edge_config.json"
 _EMBEDDING_FILE = "askdocs_embedding.json"  # beside the shard's files: the model and number formats of its vectors
 _LOW_64 = (1 << 64) - 1
 log = logging.getLogger("askdocs.index")
+
+
+def _free_mb(path: Path) -> int:
+    """Free megabytes on the disk holding ``path`` (or its nearest existing parent)."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return shutil.disk_usage(path).free // 2**20
 
 
 def _sentence_params(dimension: int) -> qe.EdgeVectorParams:
@@ -92,8 +106,10 @@ class EdgeIndex:
         dense_weight: float = 1.0,
         model: str | None = None,
         hybrid_factor: int = DEFAULT_HYBRID_FACTOR,
+        min_free_mb: int = DEFAULT_MIN_FREE_MB,
     ) -> None:
         self._path = path
+        self.min_free_mb = min_free_mb  # writes and loading need this much free on the disk (see the top); 0: any
         self._model = model  # the embedding model the shard was built with, when its pointer file names it
         self.fusion = fusion  # how hybrid search fuses; may be changed between searches (evaluation does)
         self.dense_weight = dense_weight  # the dense list's weight in the fusion (the sparse list's is 1)
@@ -115,6 +131,7 @@ class EdgeIndex:
         if self._shard is None and (self._path / _CONFIG_FILE).is_file():
             with self._lock.exclusive():
                 if self._shard is None:
+                    self._check_room("opening the index")  # loading replays the write-ahead log into the segments
                     shard = self._call(qe.EdgeShard.load, str(self._path))
                     self._optimise(shard)
                     self._numbers = self._call(_numbered, shard)
@@ -133,6 +150,19 @@ class EdgeIndex:
         started = time.perf_counter()
         if self._call(shard.optimize):
             log.info("embedded index at %s optimised in %.1f s", self._path, time.perf_counter() - started)
+
+    def _check_room(self, doing: str) -> None:
+        """Refuse ``doing`` while the disk holding the shard has less than ``min_free_mb`` free."""
+        if self.min_free_mb <= 0:
+            return
+        free_mb = _free_mb(self._path)
+        if free_mb < self.min_free_mb:
+            raise DiskSpaceError(
+                f"{doing} refused: the disk holding the index at {self._path} has {free_mb} MB free, under the "
+                f"{self.min_free_mb} MB askdocs keeps free there (ASKDOCS_QDRANT__MIN_FREE_MB): the embedded engine "
+                "ends the process when a write meets a full disk. Nothing was written and what is stored is intact; "
+                "free some space and try again"
+            )
 
     def _call(self, fn: Any, *args: Any) -> Any:
         try:
@@ -206,6 +236,7 @@ class EdgeIndex:
                         "with, or a new ASKDOCS_DATA_DIR / ASKDOCS_QDRANT__COLLECTION"
                     )
                 return
+            self._check_room("creating the index")
             self._path.mkdir(parents=True, exist_ok=True)
             config = qe.EdgeConfig(
                 vectors={
@@ -225,14 +256,23 @@ class EdgeIndex:
     def close(self) -> None:
         with self._lock.exclusive():
             if self._shard is not None:
-                if self._written:
+                if self._written and self._has_room():
                     self._optimise(self._shard)
                 self._shard.flush()
                 self._shard.close()
                 self._shard = None
 
+    def _has_room(self) -> bool:
+        try:
+            self._check_room("optimising the index")
+        except DiskSpaceError as exc:
+            log.warning("%s; searches scan every vector until it is optimised (when it is next opened)", exc)
+            return False
+        return True
+
     # -- writes ------------------------------------------------------------------------------------
     def _update(self, operation: Any, *, flush: bool = False) -> None:
+        self._check_room("writing to the index")
         with self._lock.shared(), self._write_mutex:
             self._call(self._shard.update, operation)
             self._written = True

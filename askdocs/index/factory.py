@@ -34,4 +34,5 @@ def open_index(settings: Settings) -> VectorIndex:
         dense_weight=r.dense_weight,
         model=live.model,
         hybrid_factor=r.hybrid_factor,
+        min_free_mb=settings.qdrant.min_free_mb,
     )

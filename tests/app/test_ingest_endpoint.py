@@ -140,6 +140,17 @@ def test_admin_delete_removes_a_document(empty_client: TestClient) -> None:
     files = {"files": ("security.html", (HANDBOOK / "security.html").read_bytes(), "text/html")}
     doc_id = results(ingest(empty_client, files=files))[0]["doc_id"]
     assert empty_client.delete(f"/documents/{doc_id}").status_code == 401
+    index = empty_client.app.state.container.index  # type: ignore[attr-defined]
+    kept, index.min_free_mb = index.min_free_mb, shutil.disk_usage(index.path).free // 2**20 + 1024
+    try:  # the disk short of room (tests/askdocs/test_index.py): refused with the reason, nothing changed
+        refused = empty_client.delete(f"/documents/{doc_id}", headers=ADMIN)
+        assert refused.status_code == 503 and "writing to the index refused" in refused.json()["detail"]
+        files = {"files": ("leave.html", (HANDBOOK / "leave.html").read_bytes(), "text/html")}
+        (job,) = ingest(empty_client, files=files)["jobs"]
+        assert job["status"] == "failed" and "writing to the index refused" in job["error"], job
+        assert [d["doc_id"] for d in empty_client.get("/documents").json()] == [doc_id]
+    finally:
+        index.min_free_mb = kept
     assert empty_client.delete(f"/documents/{doc_id}", headers=ADMIN).json() == {"deleted": doc_id}
     assert empty_client.get("/documents").json() == []
     assert empty_client.delete(f"/documents/{doc_id}", headers=ADMIN).status_code == 404

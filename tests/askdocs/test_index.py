@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from askdocs.errors import ConfigError, DimensionMismatchError, InputError, VectorIndexError
+from askdocs.errors import ConfigError, DimensionMismatchError, DiskSpaceError, InputError, VectorIndexError
 from askdocs.index.edge import EdgeIndex
 from askdocs.index.factory import open_index
 from askdocs.index.protocol import hybrid_candidates, point_id_for
@@ -95,6 +95,46 @@ def test_a_new_embedded_index_keys_its_points_by_numbers_and_reads_back_the_chun
     with pytest.raises(VectorIndexError, match="'p1' is not a UUID"):
         index.sentence_vectors(["p1"])
     index.close()
+
+
+def test_an_embedded_index_short_of_disk_refuses_to_write_or_open_and_loses_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The engine ends the process (SIGBUS) when a write meets a full disk: askdocs refuses before that. "Short"
+    here is a margin above the disk's real free space, so the refusal is the one a full disk would meet."""
+    import shutil
+
+    settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+    index = open_index(settings)
+    assert isinstance(index, EdgeIndex) and index.min_free_mb == settings.qdrant.min_free_mb > 0
+    short = shutil.disk_usage(tmp_path).free // 2**20 + 1024
+    index.min_free_mb = short
+    with pytest.raises(DiskSpaceError, match=r"creating the index refused: .* MB free, under the \d+ MB"):
+        index.ensure_collection(DIM)
+    assert not index.path.exists()
+    index.min_free_mb = settings.qdrant.min_free_mb
+    index.ensure_collection(DIM)
+    a = [chunk("a", i, 2) for i in range(2)]
+    index.upsert(a, np.stack([vec(1, 0), vec(1, 1)]))
+
+    index.min_free_mb = short
+    with pytest.raises(DiskSpaceError, match=r"writing to the index refused: .*ASKDOCS_QDRANT__MIN_FREE_MB.*intact"):
+        index.upsert([chunk("b", 0, 1)], np.stack([vec(0, 1)]))
+    with pytest.raises(DiskSpaceError, match="writing to the index refused"):
+        index.delete_document("a")
+    assert index.count() == 2 and {h.doc_id for h in index.search(vec(1, 0), 5)} == {"a"}  # reads go on
+    with caplog.at_level("WARNING", logger="askdocs.index"):
+        index.close()  # the optimisation left out, said once
+    assert [r.getMessage() for r in caplog.records if "optimising the index refused" in r.getMessage()]
+
+    strict = settings.qdrant.model_copy(update={"min_free_mb": short})
+    again = open_index(settings.model_copy(update={"qdrant": strict}))
+    with pytest.raises(DiskSpaceError, match="opening the index refused"):
+        again.count()
+    again.close()
+    reopened = open_index(settings)
+    assert reopened.count() == 2 and {c.doc_id for batch in reopened.iter_chunks() for c in batch} == {"a"}
+    reopened.close()
 
 
 def test_an_embedded_index_keyed_by_uuids_as_before_keeps_its_keys_and_answers(tmp_path: Path) -> None:

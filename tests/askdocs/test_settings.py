@@ -28,6 +28,18 @@ def test_empty_values_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not settings.llm.enabled
 
 
+def test_the_model_cache_is_the_data_dirs_unless_set(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ASKDOCS_DATA_DIR", str(tmp_path / "data"))
+    for value in (None, ""):  # unset, or empty as compose passes an unset ${VAR:-}
+        if value is None:
+            monkeypatch.delenv("ASKDOCS_EMBEDDING__CACHE_DIR", raising=False)
+        else:
+            monkeypatch.setenv("ASKDOCS_EMBEDDING__CACHE_DIR", value)
+        assert load_settings(_env_file=None).cache_path == tmp_path / "data" / "cache"
+    monkeypatch.setenv("ASKDOCS_EMBEDDING__CACHE_DIR", "~/models-cache")
+    assert load_settings(_env_file=None).cache_path == Path.home() / "models-cache"
+
+
 def test_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text("ASKDOCS_CHUNKING__CHUNK_SIZE=300\n")

@@ -32,9 +32,12 @@ class Ran:
     stderr: str
 
 
+KEPT = ("ASKDOCS_DATABASE__URL", "ASKDOCS_EMBEDDING__CACHE_DIR")  # the test's state store, the shared ONNX export
+
+
 def clean_env(**more: str) -> dict[str, str]:
-    """This environment without ASKDOCS_* settings but the test's state store, and wide enough for the tables."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_") or k == "ASKDOCS_DATABASE__URL"}
+    """This environment without ASKDOCS_* settings but ``KEPT``'s, and wide enough for the tables."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_") or k in KEPT}
     return base | {"COLUMNS": str(COLUMNS)} | more
 
 
