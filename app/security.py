@@ -145,8 +145,22 @@ def person_for(caller: Caller, vouched: str | None, field: str, limits: RateLimi
             403, f"the {field!r} field is honoured only from a frontend key (a Slack bot, an SSO proxy)"
         )
     if limits is not None:
-        limits.check(limits.caller, f"person:{caller.name}:{vouched}", f"{vouched!r}, asked for by {caller.name!r}")
+        limits.check(limits.caller, _person(caller, vouched), f"{vouched!r}, asked for by {caller.name!r}")
     return vouched
+
+
+def asker_of(caller: Caller, vouched: str | None = None) -> str | None:
+    """Who asked, with its kind, as the log keeps it for ``/me/questions``: ``key:NAME`` (an API key, the admin
+    token), ``user:NAME`` (a proxy's user), ``person:FRONTEND:NAME`` (someone a frontend key vouches for); None for
+    an anonymous caller (the Slack bot inside the service logs ``slack:USER``). A name alone would make a key and a
+    user of the same name one asker."""
+    if caller.scope == "anonymous":
+        return None
+    return caller.limit_key if vouched is None else _person(caller, vouched)
+
+
+def _person(frontend: Caller, vouched: str) -> str:
+    return f"person:{frontend.name}:{vouched}"
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

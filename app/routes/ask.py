@@ -13,7 +13,7 @@ from app.deps import ContainerDep
 from app.errors import error_status
 from app.metrics import record_answer
 from app.schemas import AskRequest, AskResponse
-from app.security import Caller, CallerDep, groups_for, person_for
+from app.security import Caller, CallerDep, asker_of, groups_for, person_for
 from askdocs.qa.pipeline import AskOptions, AskResult, Prepared, sources_for
 from askdocs.qa.response import answer_body
 from askdocs.store.interactions import Channel, interaction_of
@@ -64,7 +64,8 @@ def _options(body: AskRequest, caller: Caller) -> AskOptions:
 def _asked(body: AskRequest, caller: Caller, request: Request, channel: Channel, container: Container) -> LogEntry:
     """The log's entry for this request: the person is the caller, or the one a frontend vouches for."""
     asked_by = person_for(caller, body.asked_by, "asked_by", container.rate_limit)
-    return LogEntry(body.question, channel, asked_by, getattr(request.state, "request_id", None))
+    request_id = getattr(request.state, "request_id", None)
+    return LogEntry(body.question, channel, asked_by, request_id, asker_of(caller, body.asked_by))
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,7 @@ class LogEntry:
     channel: Channel
     asked_by: str | None  # the caller's name, the person a frontend vouches for, or None (anonymous)
     request_id: str | None = None
+    asker: str | None = None  # asked_by with its kind (app/security.py asker_of)
 
 
 def response_of(result: AskResult, interaction_id: str | None = None) -> AskResponse:
@@ -95,6 +97,7 @@ def log_answer(container: Container, result: AskResult, entry: LogEntry) -> str 
         asked_by=entry.asked_by,
         redact=container.settings.log.redact_questions,
         request_id=entry.request_id,
+        asker=entry.asker,
     )
     container.interactions.record(interaction)
     return interaction.interaction_id

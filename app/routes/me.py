@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from app.deps import ContainerDep
 from app.schemas import AskedOut, MeOut
-from app.security import CallerDep
+from app.security import CallerDep, asker_of
 from askdocs.store.interactions import LogQuery
 
 router = APIRouter(tags=["ask"])
@@ -28,9 +28,10 @@ async def my_questions(
 ) -> list[AskedOut]:
     """The caller's own latest questions from the interaction log, newest first. None for an anonymous caller
     (nothing tells one from another) or with the log off; redacted questions are left out."""
-    if caller.name is None or container.interactions is None:
+    asker = asker_of(caller)
+    if asker is None or container.interactions is None:
         return []
-    found = await run_in_threadpool(container.interactions.find, LogQuery(asked_by=caller.name, limit=limit))
+    found = await run_in_threadpool(container.interactions.find, LogQuery(asker=asker, limit=limit))
     return [
         AskedOut(
             interaction_id=item.interaction.interaction_id,

@@ -40,6 +40,7 @@ class Interaction:
     reason: str | None
     cited: list[str] = field(default_factory=list)  # point ids of the passages the answer cites
     request_id: str | None = None
+    asker: str | None = None  # who asked, with its kind: "key:NAME", "user:NAME", ... (app/security.py asker_of)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,8 @@ class LogQuery:
     idk: bool | None = None  # True: only "I do not know" answers
     channel: str | None = None
     limit: int = 100
-    asked_by: str | None = None  # only this person's questions
+    asked_by: str | None = None  # only the questions of this name (a key's, a user's, a vouched person's)
+    asker: str | None = None  # only this asker's questions, its kind and name (Interaction.asker)
 
 
 class InteractionLog(Protocol):
@@ -107,6 +109,7 @@ def interaction_of(
     redact: bool = False,
     interaction_id: str | None = None,
     request_id: str | None = None,
+    asker: str | None = None,
 ) -> Interaction:
     """What the log keeps of one answer. ``redact``: hashes instead of the question's texts."""
     retrieved = result.retrieved
@@ -134,6 +137,7 @@ def interaction_of(
         reason=result.reason or None,
         cited=[h.point_id for h in result.contexts],
         request_id=request_id,
+        asker=asker,
     )
 
 

@@ -56,6 +56,8 @@ class SqlInteractionLog:
             select = select.where(interactions.c.channel == query.channel)
         if query.asked_by:
             select = select.where(interactions.c.asked_by == query.asked_by)
+        if query.asker:
+            select = select.where(interactions.c.asker == query.asker)
         return self._select(select)
 
     def prune(self, before: float) -> int:

@@ -98,6 +98,27 @@ def test_my_questions_are_mine_only_newest_first_with_their_rating(keyed: tuple[
     assert [i["question"] for i in logged.json()] == ["Can I work abroad?"]
 
 
+def test_a_key_a_proxys_user_and_a_vouched_person_of_one_name_are_three_askers(
+    keyed: tuple[TestClient, dict[str, str]],
+) -> None:
+    """The log's name alone is "staff" for all three: /me/questions goes by who asked, kind and name."""
+    client, keys = keyed
+    admin = {"Authorization": keys["admin"]}
+    bot = client.post("/keys", json={"name": "bot", "scope": "frontend"}, headers=admin).json()["secret"]
+    as_key, as_user = {"Authorization": keys["staff"]}, {"X-Forwarded-User": "staff", "X-Forwarded-Groups": "staff"}
+    client.post("/ask", json={"question": "How many vacation days do I get?"}, headers=as_key)
+    client.post("/ask", json={"question": "Can I work abroad?"}, headers=as_user)
+    vouched = {"question": "Who pays for travel?", "asked_by": "staff"}
+    assert client.post("/ask", json=vouched, headers={"Authorization": f"Bearer {bot}"}).status_code == 200
+    assert [q["question"] for q in client.get("/me/questions", headers=as_key).json()] == [
+        "How many vacation days do I get?"
+    ]
+    assert [q["question"] for q in client.get("/me/questions", headers=as_user).json()] == ["Can I work abroad?"]
+    assert client.get("/me/questions", headers={"Authorization": f"Bearer {bot}"}).json() == []  # its own: none
+    logged = client.get("/interactions", params={"asked_by": "staff"}, headers=admin).json()
+    assert sorted(i["asker"] for i in logged) == ["key:staff", "person:bot:staff", "user:staff"]
+
+
 def test_keys_are_made_listed_and_revoked_by_admins(keyed: tuple[TestClient, dict[str, str]]) -> None:
     client, keys = keyed
     admin = {"Authorization": keys["admin"]}

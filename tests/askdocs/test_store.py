@@ -37,12 +37,12 @@ def store_settings(data_dir: Path, url: str, **more: object) -> Settings:
 def test_the_schema_is_migrated_on_open_and_again_is_a_no_op(empty_store_url: str, tmp_path: Path) -> None:
     store = open_store(store_settings(tmp_path, empty_store_url))
     current, head = current_revision(store.engine)
-    assert current == head == "0005"
+    assert current == head == "0006"
     tables = {"jobs", "uploads", "validators", "interactions", "feedback", "slack_events", "slack_threads"}
     assert tables | {"api_keys", "rate_counts"} <= set(sa.inspect(store.engine).get_table_names())
     store.close()
     again = open_store(store_settings(tmp_path, empty_store_url))
-    assert current_revision(again.engine) == ("0005", "0005")
+    assert current_revision(again.engine) == ("0006", "0006")
     again.close()
 
 
@@ -60,13 +60,13 @@ def test_replicas_starting_at_once_on_an_empty_store_all_start(empty_store_url: 
     said = [p.communicate(timeout=120)[1] for p in started]
     assert [p.returncode for p in started] == [0] * 4, said
     engine = make_engine(empty_store_url)
-    assert current_revision(engine) == ("0005", "0005")
+    assert current_revision(engine) == ("0006", "0006")
     engine.dispose()
 
 
 @pytest.mark.store
 def test_the_migrations_make_the_tables_of_schema_py(empty_store_url: str) -> None:
-    """Nothing of schema.py left out of a migration (0005's rate_counts among them), nothing a migration made
+    """Nothing of schema.py left out of a migration (0006's asker among them), nothing a migration made
     that schema.py does not hold: columns, types, keys and indexes."""
     engine = make_engine(empty_store_url)
     upgrade(engine)
@@ -242,10 +242,11 @@ def test_ages_are_parsed() -> None:
 
 @pytest.mark.store
 def test_the_log_of_an_earlier_version_keeps_who_asked(empty_store_url: str) -> None:
-    """Migration 0004 renames the column ``caller`` to ``asked_by`` in place: a row written before keeps its value."""
+    """Migration 0004 renames the column ``caller`` to ``asked_by`` in place: a row written before keeps its value.
+    0006 adds ``asker`` empty for it: its kind was never recorded, so no caller's /me/questions lists it."""
     engine = make_engine(empty_store_url)
     upgrade(engine, "0003")
-    row = {c.name: None for c in interactions.columns if c.name != "asked_by"} | {"caller": "team-hr"}
+    row = {c.name: None for c in interactions.columns if c.name not in ("asked_by", "asker")} | {"caller": "team-hr"}
     row |= {"interaction_id": "old", "created_at": 1.0, "channel": "api", "question_hash": "h", "signals": "[]"}
     row |= {"retrieval": "dense", "hits": "[]", "context": "", "prompt": "", "answer": "a", "idk": False}
     row |= {"mode": "extractive", "model": "", "prompt_tokens": 0, "completion_tokens": 0, "timings": "{}"}
@@ -256,5 +257,7 @@ def test_the_log_of_an_earlier_version_keeps_who_asked(empty_store_url: str) -> 
     upgrade(engine)
     log = SqlInteractionLog(engine)
     found = log.get("old")
+    mine = log.find(LogQuery(asker="key:team-hr"))
     engine.dispose()
-    assert found is not None and found.interaction.asked_by == "team-hr"
+    assert found is not None and found.interaction.asked_by == "team-hr" and found.interaction.asker is None
+    assert mine == []
