@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HANDBOOK = ROOT / "examples" / "handbook"
 FIXTURES = ROOT / "tests" / "fixtures"
 BAD = FIXTURES / "bad"
+ULTA_PDF = FIXTURES / "financebench" / "pdfs" / "ULTABEAUTY_2023Q4_EARNINGS.pdf"  # a real filing (its NOTICE.md)
 
 NETBLOCK = ROOT / "tests" / "netblock"
 

@@ -18,9 +18,9 @@ from askdocs.index.edge import EdgeIndex
 from askdocs.qa.pipeline import AskOptions
 from askdocs.qa.table_rows import Row, rows_and_lines
 from askdocs.settings import Settings
-from tests.conftest import FIXTURES, ingest_paths, make_ingestor
+from tests.conftest import ULTA_PDF, ingest_paths, make_ingestor
 
-ULTA = FIXTURES / "loaders" / "ULTABEAUTY_2023Q4_EARNINGS.pdf"
+ULTA = ULTA_PDF
 
 
 def test_rows_of_bare_amount_lines_are_gathered_with_their_years() -> None:

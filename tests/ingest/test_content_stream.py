@@ -15,7 +15,7 @@ from pypdf.generic import ContentStream
 
 from ingest.loaders import RawSource, load
 from ingest.loaders.content_stream import _operations, parsed_fast
-from tests.conftest import FIXTURES, HANDBOOK
+from tests.conftest import FIXTURES, HANDBOOK, ULTA_PDF
 
 PYPDF_PARSE = ContentStream._parse_content_stream
 
@@ -52,7 +52,7 @@ def operations(data: bytes, encoding: Any, parser: AbstractContextManager[Any]) 
 @pytest.mark.parametrize(
     "path",
     [
-        FIXTURES / "loaders" / "ULTABEAUTY_2023Q4_EARNINGS.pdf",  # a real filing: wkhtmltopdf, hex strings, tables
+        ULTA_PDF,  # a real filing: wkhtmltopdf, hex strings, tables
         FIXTURES / "loaders" / "table.pdf",
         HANDBOOK / "benefits-and-travel.pdf",
     ],
@@ -117,7 +117,7 @@ def test_streams_the_reader_does_not_follow_are_read_by_pypdf(data: bytes) -> No
 
 
 def test_the_loader_reads_the_same_text_with_either_parser(monkeypatch: pytest.MonkeyPatch) -> None:
-    pdf = FIXTURES / "loaders" / "ULTABEAUTY_2023Q4_EARNINGS.pdf"
+    pdf = ULTA_PDF
     fast = load(RawSource(pdf.name, pdf.read_bytes()))
     assert ContentStream._parse_content_stream is PYPDF_PARSE  # put back once the loader is done
     monkeypatch.setattr("ingest.loaders.pdf.parsed_fast", nullcontext)

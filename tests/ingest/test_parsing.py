@@ -26,11 +26,11 @@ from ingest.loaders.work import Work
 from ingest.parse_limits import ParseBudget
 from ingest.parsing import ChildParser, InlineParser, ParseLimits
 from ingest.pipeline import Ingestor
-from tests.conftest import FIXTURES, HANDBOOK
+from tests.conftest import FIXTURES, HANDBOOK, ULTA_PDF
 
 CHUNKING = ChunkingSettings(chunker="recursive", chunk_size=64, chunk_overlap=0)
 SMALL = RawSource("small.html", b"<html><head><title>Small</title></head><body><p>A short page.</p></body></html>")
-ULTA = FIXTURES / "loaders" / "ULTABEAUTY_2023Q4_EARNINGS.pdf"
+ULTA = ULTA_PDF
 
 
 def huge_html(paragraphs: int) -> RawSource:
