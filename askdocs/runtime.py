@@ -13,6 +13,9 @@ DEFAULTS = {
     "TRANSFORMERS_OFFLINE": "1",
     "OMP_WAIT_POLICY": "PASSIVE",  # an idle OpenMP spin slows single queries on shared cores; read at torch import
     "TOKENIZERS_PARALLELISM": "false",
+    # oneDNN keeps a compiled kernel per matrix shape (1,024 by default), and every embedding batch's padded length
+    # makes new shapes: the ingest's memory grew batch after batch with them (askdocs/memory.py, docs/PERFORMANCE.md)
+    "ONEDNN_PRIMITIVE_CACHE_CAPACITY": "8",
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     "TRANSFORMERS_VERBOSITY": "error",
 }

@@ -26,6 +26,7 @@ import numpy as np
 from askdocs.embedding import Embedder
 from askdocs.errors import LoadError
 from askdocs.index.protocol import StoredVersion, VectorIndex
+from askdocs.memory import release_free_memory
 from askdocs.models import Chunk, Document, DocumentResult, DocumentStatus, Provenance, SentenceVectors
 from askdocs.sentences import embed_chunks
 from askdocs.settings import ChunkingSettings
@@ -214,6 +215,8 @@ class Ingestor:
             vectors, sentences = embed_chunks(self._embedder, [c for p, s, e in spans for c in p.chunks[s:e]])
         except Exception:  # one bad text must not sink its window's neighbours: each document alone
             return self._embed_one_by_one(queue, spans)
+        finally:
+            release_free_memory()  # the forward passes' freed activations, or the heaps grow batch by batch
         offset = 0
         for pending, start, end in spans:
             pending.vectors.append(vectors[offset : offset + end - start])
