@@ -152,8 +152,8 @@ def person_for(caller: Caller, vouched: str | None, field: str, limits: RateLimi
 def asker_of(caller: Caller, vouched: str | None = None) -> str | None:
     """Who asked, with its kind, as the log keeps it for ``/me/questions``: ``key:NAME`` (an API key, the admin
     token), ``user:NAME`` (a proxy's user), ``person:FRONTEND:NAME`` (someone a frontend key vouches for); None for
-    an anonymous caller (the Slack bot inside the service logs ``slack:USER``). A name alone would make a key and a
-    user of the same name one asker."""
+    an anonymous caller, and for the Slack bot inside the service (a Slack user has no /me page). A name alone
+    would make a key and a user of the same name one asker."""
     if caller.scope == "anonymous":
         return None
     return caller.limit_key if vouched is None else _person(caller, vouched)

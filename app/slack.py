@@ -37,8 +37,7 @@ class ServiceAnswerer:
 
     def ask(self, question: str, groups: Sequence[str], asked_by: str) -> Reply:
         result = self._container.pipeline.ask(question, AskOptions(groups=tuple(groups)))
-        entry = LogEntry(question, "slack", asked_by, asker=f"slack:{asked_by}")  # a Slack user: no /me page
-        interaction_id = log_answer(self._container, result, entry)
+        interaction_id = log_answer(self._container, result, LogEntry(question, "slack", asked_by))
         return Reply.from_body(answer_body(result) | {"interaction_id": interaction_id})
 
     def rate(self, interaction_id: str, rating: Rating, rated_by: str) -> None:

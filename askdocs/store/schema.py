@@ -74,7 +74,7 @@ interactions = sa.Table(
     sa.Column("cited", sa.JSON, nullable=False),  # point ids of the passages the answer cites
     sa.Column("request_id", sa.String(64)),
     # who asked, kind and name ("key:NAME", "user:NAME", "person:FRONTEND:NAME"): /me/questions' filter; NULL when
-    # anonymous or logged before 0006
+    # anonymous, from the in-service Slack bot, or logged before 0006
     sa.Column("asker", sa.String(600)),
     sa.Index("ix_interactions_asker_created_at", "asker", "created_at"),
 )
